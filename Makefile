@@ -1,0 +1,46 @@
+# Sequence Models from Scratch — the two commands a newcomer needs:
+#   make lab    set everything up, then open the course in JupyterLab (student mode)
+#   make test   set everything up, then run the whole test suite (what CI runs)
+# Needs Python 3.11+, make and git. Everything goes into ./.venv; nothing global is touched.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8888
+# Extra arguments for JupyterLab, e.g. make lab LAB_ARGS=--no-browser
+LAB_ARGS ?=
+# Extras to install: dev (test tools) always; add torch for the PyTorch parity tests and
+# benchmarks: make test EXTRAS=dev,torch
+EXTRAS ?= dev
+
+.PHONY: lab test setup lint release clean-grading help
+
+help:
+	@echo "make lab     set up .venv and open the course in JupyterLab (student mode)"
+	@echo "make test    set up .venv and run lint, unit tests, notebooks and pipeline checks"
+	@echo "make release regenerate notebooks/ from solutions/ (instructors)"
+
+# The environment is rebuilt whenever pyproject.toml changes.
+$(VENV)/.installed-$(EXTRAS): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+setup: $(VENV)/.installed-$(EXTRAS)
+
+lab: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_CONFIG_PATH="$(CURDIR)/.jupyter/student" \
+		$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)/notebooks" --port=$(PORT) $(LAB_ARGS)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest --nbval --nbval-current-env tests solutions notebooks
+
+release: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grader release
