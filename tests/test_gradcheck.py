@@ -1,0 +1,89 @@
+"""Unit tests for utils.gradcheck: numeric gradients, the report, and the assert helper."""
+
+import numpy as np
+import pytest
+
+from utils import gradcheck as gc
+
+
+def _quadratic_problem():
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(3, 4))
+    params = {"W": rng.normal(size=(4, 2)), "b": rng.normal(size=(3, 1))}
+
+    def f(p):
+        return float(np.sum((A @ p["W"] + p["b"]) ** 2))
+
+    out = A @ params["W"] + params["b"]
+    grads = {"dW": A.T @ (2 * out), "db": (2 * out).sum(axis=1, keepdims=True)}
+    return f, params, grads
+
+
+def test_relative_error_is_robust():
+    np.testing.assert_allclose(gc.relative_error([1.0, 0.0, -2.0], [1.0, 0.0, 2.0]), [0, 0, 1])
+    assert gc.relative_error(1e-12, 0.0)[()] == pytest.approx(1e-4)  # floor 1e-8 applies
+
+
+def test_numerical_gradients_of_quadratic_are_accurate():
+    f, params, grads = _quadratic_problem()
+    numeric = gc.numerical_gradients(f, params)
+    np.testing.assert_allclose(numeric["W"], grads["dW"], rtol=1e-8)
+    np.testing.assert_allclose(numeric["b"], grads["db"], rtol=1e-8)
+
+
+def test_correct_gradients_pass_and_inputs_are_untouched():
+    f, params, grads = _quadratic_problem()
+    before = {k: v.copy() for k, v in params.items()}
+    report = gc.assert_gradients_close(f, params, grads)
+    assert report.passed
+    assert report.worst < 1e-8
+    assert set(report.per_parameter) == {"W", "b"}
+    for k in params:
+        np.testing.assert_array_equal(params[k], before[k])
+
+
+def test_wrong_gradient_fails_with_a_report_naming_the_entry():
+    f, params, grads = _quadratic_problem()
+    bad = {"dW": grads["dW"].copy(), "db": grads["db"]}
+    bad["dW"][2, 1] += 0.5
+    report = gc.gradient_check(f, params, bad)
+    assert not report.passed
+    worst = report.worst_entries[0]
+    assert (worst.name, worst.index) == ("W", (2, 1))
+    assert worst.analytic == pytest.approx(grads["dW"][2, 1] + 0.5)
+    assert worst.numeric == pytest.approx(grads["dW"][2, 1], rel=1e-6)
+    with pytest.raises(AssertionError, match=r"FAILED[\s\S]*W\s+\(2, 1\)"):
+        gc.assert_gradients_close(f, params, bad)
+
+
+def test_nested_parameters_and_names_filter():
+    f0, params, grads = _quadratic_problem()
+    nested = {"layer1": params, "c": np.array([[0.5]])}
+
+    def f(p):
+        return f0(p["layer1"]) + float(np.sum(p["c"] ** 3))
+
+    nested_grads = {"layer1": grads, "dc": 3 * nested["c"] ** 2}
+    report = gc.assert_gradients_close(f, nested, nested_grads)
+    assert set(report.per_parameter) == {"layer1.W", "layer1.b", "c"}
+    only = gc.gradient_check(f, nested, nested_grads, names=["c"])
+    assert set(only.per_parameter) == {"c"}
+
+
+def test_missing_or_misshapen_gradient_is_reported():
+    f, params, grads = _quadratic_problem()
+    with pytest.raises(KeyError, match="db"):
+        gc.gradient_check(f, params, {"dW": grads["dW"]})
+    with pytest.raises(ValueError, match="dW"):
+        gc.gradient_check(f, params, {"dW": grads["dW"].T, "db": grads["db"]})
+
+
+def test_float32_parameters_are_checked_in_float64():
+    f, params, grads = _quadratic_problem()
+    p32 = {k: v.astype(np.float32) for k, v in params.items()}
+    out = np.float64(0)  # gradients at the float32-rounded point
+    del out
+    g = {k: v for k, v in grads.items()}
+    report = gc.gradient_check(f, p32, g, threshold=1e-3)
+    assert report.passed
+    assert p32["W"].dtype == np.float32

@@ -1,0 +1,98 @@
+"""Internal helpers shared by the layer modules: shape checks and parameter-tree walking.
+
+Not part of the student-facing API. Every layer function checks its arguments with
+:func:`check_shape`, so a wrong shape fails early with a message that names the argument, the
+expected shape in the lecture's symbols and in numbers, and what was received::
+
+    ValueError: Wax must have shape (n_a, n_x) = (5, 3), got (3, 5)
+
+Parameters travel as dicts of arrays. Wrappers (bidirectional, deep) nest them one level, e.g.
+``{"forward": {...}, "backward": {...}}``; :func:`iter_arrays` walks such trees and yields the
+gradient of each leaf, found under the same path with ``"d" + name`` for the leaf name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+
+def as_float_array(name: str, value) -> np.ndarray:
+    """Return ``value`` as a floating-point ndarray, without copying when it already is one.
+
+    Integer and boolean inputs become float64; float32 stays float32.
+    """
+    array = np.asarray(value)
+    if not np.issubdtype(array.dtype, np.floating):
+        if not (np.issubdtype(array.dtype, np.integer) or array.dtype == np.bool_):
+            raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
+        array = array.astype(np.float64)
+    return array
+
+
+def check_shape(name: str, array: np.ndarray, expected: tuple, sizes: Mapping[str, int]) -> None:
+    """Raise ``ValueError`` unless ``array.shape`` matches ``expected``.
+
+    Arguments:
+    - name: the argument's name as the caller knows it, e.g. ``"Wax"``.
+    - array: the array to check.
+    - expected: a tuple of dimension symbols (``"n_a"``) or literal integers.
+    - sizes: the value of each symbol, e.g. ``{"n_a": 5, "n_x": 3}``.
+    """
+    wanted = tuple(sizes[d] if isinstance(d, str) else d for d in expected)
+    if array.shape != wanted:
+        symbols = ", ".join(str(d) for d in expected)
+        if len(expected) == 1:
+            symbols += ","
+        raise ValueError(f"{name} must have shape ({symbols}) = {wanted}, got {array.shape}")
+
+
+def get_param(parameters: Mapping, name: str, where: str) -> np.ndarray:
+    """Return ``parameters[name]`` as a float array, or raise a ``KeyError`` that says why."""
+    if not isinstance(parameters, Mapping):
+        raise TypeError(f"{where}: parameters must be a dict of arrays, got {type(parameters)}")
+    if name not in parameters:
+        raise KeyError(f"{where}: parameters has no {name!r} (has {sorted(parameters)})")
+    return as_float_array(name, parameters[name])
+
+
+def check_sequence(name: str, x, n_expected: int | None = None) -> np.ndarray:
+    """Check that ``x`` is a 3-D ``(n, m, T)`` float array and return it."""
+    x = as_float_array(name, x)
+    if x.ndim != 3:
+        raise ValueError(f"{name} must be 3-D with shape (n, m, T), got shape {x.shape}")
+    if n_expected is not None and x.shape[0] != n_expected:
+        raise ValueError(f"{name} must have shape (n, m, T) with n = {n_expected}, got {x.shape}")
+    return x
+
+
+def iter_arrays(tree: Mapping, prefix: str = "") -> Iterator[tuple[str, Mapping, str]]:
+    """Yield ``(path, container, key)`` for every array leaf of a (nested) parameter dict.
+
+    ``path`` is dotted (``"forward.Waa"``); ``container[key]`` is the leaf itself, so callers
+    can read it or assign a new array in its place.
+    """
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from iter_arrays(value, prefix=path + ".")
+        else:
+            yield path, tree, key
+
+
+def gradient_for(grads: Mapping, path: str) -> np.ndarray:
+    """Return the gradient of the parameter at dotted ``path`` from a gradient tree.
+
+    Sub-dicts keep their names; the leaf is looked up as ``"d" + name`` (``"forward.Waa"`` ->
+    ``grads["forward"]["dWaa"]``).
+    """
+    *branches, leaf = path.split(".")
+    node = grads
+    for branch in branches:
+        if branch not in node:
+            raise KeyError(f"gradients have no {branch!r} entry (needed for {path!r})")
+        node = node[branch]
+    if "d" + leaf not in node:
+        raise KeyError(f"gradients have no {'d' + leaf!r} (needed for {path!r})")
+    return node["d" + leaf]

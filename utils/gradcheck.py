@@ -1,0 +1,216 @@
+"""Gradient checking: compare analytic gradients with centred finite differences.
+
+For a scalar function f of a dict of arrays, the numeric derivative of entry i of array W is
+
+    n_i = (f(W_i + eps) - f(W_i - eps)) / (2 eps)            (centred difference, error O(eps^2))
+
+and it is compared with the analytic value a_i through the robust relative error
+
+    rel_i = |a_i - n_i| / max(floor, |a_i| + |n_i|)
+
+which is scale-free for ordinary entries and does not blow up where both are ~0.
+
+Usage (``f`` takes the parameter dict and returns a float; ``grads`` holds ``"d" + name``)::
+
+    def f(p):
+        a, cache = rnn_layer_forward(x, a0, p)
+        return np.sum(a * weights)        # any fixed random projection to a scalar
+
+    assert_gradients_close(f, parameters, grads)   # raises AssertionError on failure
+    report = gradient_check(f, parameters, grads)  # or inspect report.worst, print(report)
+
+The checker perturbs float64 *copies*, so the caller's arrays are never modified. Nested dicts
+(``{"forward": {...}, "backward": {...}}``) work too; entries are then named ``"forward.Waa"``.
+Inputs such as ``x`` or ``a0`` are checked the same way: put them in the dict passed to ``f``.
+
+Pass threshold: in float64 with ``eps = 1e-6``, a correct layer gives a worst relative error
+around 1e-9 .. 1e-7; the course's tests require <= 1e-6.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from utils._validate import gradient_for, iter_arrays
+
+__all__ = [
+    "GradcheckEntry",
+    "GradcheckReport",
+    "assert_gradients_close",
+    "gradient_check",
+    "numerical_gradients",
+    "relative_error",
+]
+
+DEFAULT_EPS = 1e-6
+DEFAULT_THRESHOLD = 1e-6
+DEFAULT_FLOOR = 1e-8
+
+
+def relative_error(analytic, numeric, floor: float = DEFAULT_FLOOR) -> np.ndarray:
+    """Element-wise |a - n| / max(floor, |a| + |n|)."""
+    a = np.asarray(analytic, dtype=np.float64)
+    n = np.asarray(numeric, dtype=np.float64)
+    return np.abs(a - n) / np.maximum(floor, np.abs(a) + np.abs(n))
+
+
+def _float64_copy(tree: Mapping) -> dict:
+    """Deep copy of a parameter tree with every array leaf converted to float64."""
+    tree = copy.deepcopy(dict(tree))
+    for _, container, key in iter_arrays(tree):
+        container[key] = np.array(container[key], dtype=np.float64)
+    return tree
+
+
+def numerical_gradients(
+    f: Callable[[dict], float],
+    parameters: Mapping,
+    eps: float = DEFAULT_EPS,
+    names: list[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """Centred finite-difference gradient of ``f`` for every entry of every array.
+
+    Returns a flat dict ``{path: numeric gradient}`` with dotted paths for nested dicts.
+    ``names`` restricts the check to some paths. ``parameters`` is not modified.
+    """
+    work = _float64_copy(parameters)
+    numeric = {}
+    for path, container, key in iter_arrays(work):
+        if names is not None and path not in names:
+            continue
+        array = container[key]
+        grad = np.zeros_like(array)
+        for index in np.ndindex(array.shape):
+            original = array[index]
+            array[index] = original + eps
+            f_plus = float(f(work))
+            array[index] = original - eps
+            f_minus = float(f(work))
+            array[index] = original  # restore before the next entry
+            grad[index] = (f_plus - f_minus) / (2.0 * eps)
+        numeric[path] = grad
+    return numeric
+
+
+@dataclass(frozen=True)
+class GradcheckEntry:
+    """One checked entry: where it is, both gradients and their relative error."""
+
+    name: str
+    index: tuple
+    analytic: float
+    numeric: float
+    rel_error: float
+
+
+@dataclass
+class GradcheckReport:
+    """Result of :func:`gradient_check`.
+
+    Attributes:
+    - worst: the largest relative error over all entries checked (0.0 if none).
+    - threshold: the pass threshold the report is judged against.
+    - per_parameter: ``{name: worst relative error for that array}``.
+    - worst_entries: the ``n_worst`` entries with the largest errors, worst first.
+    """
+
+    worst: float
+    threshold: float
+    per_parameter: dict[str, float] = field(default_factory=dict)
+    worst_entries: list[GradcheckEntry] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.worst <= self.threshold)
+
+    def __str__(self) -> str:
+        verdict = "PASSED" if self.passed else "FAILED"
+        lines = [
+            f"gradient check {verdict}: worst relative error {self.worst:.3e} "
+            f"(threshold {self.threshold:.0e})",
+            "per parameter: "
+            + ", ".join(f"{name} {err:.1e}" for name, err in self.per_parameter.items()),
+            f"{'parameter':<14} {'index':<14} {'analytic':>14} {'numeric':>14} {'rel error':>10}",
+        ]
+        for e in self.worst_entries:
+            lines.append(
+                f"{e.name:<14} {e.index!s:<14} {e.analytic:>14.6e} {e.numeric:>14.6e} "
+                f"{e.rel_error:>10.2e}"
+            )
+        return "\n".join(lines)
+
+
+def gradient_check(
+    f: Callable[[dict], float],
+    parameters: Mapping,
+    grads: Mapping,
+    *,
+    eps: float = DEFAULT_EPS,
+    threshold: float = DEFAULT_THRESHOLD,
+    floor: float = DEFAULT_FLOOR,
+    names: list[str] | None = None,
+    n_worst: int = 5,
+) -> GradcheckReport:
+    """Compare ``grads`` with finite differences of ``f`` and return a :class:`GradcheckReport`.
+
+    Arguments:
+    - f: function of a parameter dict (same structure as ``parameters``) returning a scalar.
+    - parameters: dict (possibly nested one level) of arrays at which to check.
+    - grads: analytic gradients, ``grads["d" + name]`` for each array ``name`` (nested dicts
+      mirror ``parameters``). Extra entries are ignored.
+    - eps: finite-difference step. threshold: pass level. floor: denominator floor.
+    - names: only check these (dotted) names. n_worst: entries listed in the report.
+    """
+    numeric = numerical_gradients(f, parameters, eps=eps, names=names)
+    per_parameter: dict[str, float] = {}
+    entries: list[GradcheckEntry] = []
+    for path, num in numeric.items():
+        ana = np.asarray(gradient_for(grads, path), dtype=np.float64)
+        if ana.shape != num.shape:
+            raise ValueError(
+                f"gradient d{path} has shape {ana.shape}, but {path} has shape {num.shape}"
+            )
+        rel = relative_error(ana, num, floor)
+        per_parameter[path] = float(rel.max()) if rel.size else 0.0
+        for flat in np.argsort(rel, axis=None)[::-1][:n_worst]:
+            index = tuple(int(i) for i in np.unravel_index(flat, rel.shape))
+            entries.append(
+                GradcheckEntry(path, index, float(ana[index]), float(num[index]), float(rel[index]))
+            )
+    entries.sort(key=lambda e: e.rel_error, reverse=True)
+    worst = max(per_parameter.values(), default=0.0)
+    return GradcheckReport(worst, threshold, per_parameter, entries[:n_worst])
+
+
+def assert_gradients_close(
+    f: Callable[[dict], float],
+    parameters: Mapping,
+    grads: Mapping,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    eps: float = DEFAULT_EPS,
+    floor: float = DEFAULT_FLOOR,
+    names: list[str] | None = None,
+    n_worst: int = 5,
+) -> GradcheckReport:
+    """Like :func:`gradient_check`, but raise ``AssertionError`` (with the report) on failure.
+
+    Returns the report when the check passes, so it can still be printed.
+    """
+    report = gradient_check(
+        f,
+        parameters,
+        grads,
+        eps=eps,
+        threshold=threshold,
+        floor=floor,
+        names=names,
+        n_worst=n_worst,
+    )
+    if not report.passed:
+        raise AssertionError(str(report))
+    return report
