@@ -96,3 +96,23 @@ def gradient_for(grads: Mapping, path: str) -> np.ndarray:
     if "d" + leaf not in node:
         raise KeyError(f"gradients have no {'d' + leaf!r} (needed for {path!r})")
     return node["d" + leaf]
+
+
+def to_steps_layout(seq: np.ndarray) -> np.ndarray:
+    """Lecture layout ``(n, m, T)`` -> contiguous step layout ``(n, T, m)``.
+
+    In step layout each time step ``seq[:, t, :]`` is an ``(n, m)`` matrix with contiguous rows
+    that BLAS uses in place, and all steps flatten for free to one ``(n, T*m)`` matrix, so
+    input projections and weight gradients over all time steps are single matmuls.
+    """
+    return np.ascontiguousarray(seq.transpose(0, 2, 1))
+
+
+def to_lecture_layout(seq: np.ndarray) -> np.ndarray:
+    """Step layout ``(n, T, m)`` -> contiguous lecture layout ``(n, m, T)``."""
+    return np.ascontiguousarray(seq.transpose(0, 2, 1))
+
+
+def common_dtype(*arrays: np.ndarray) -> np.dtype:
+    """The floating dtype the computation runs in: float32 only if every input is float32."""
+    return np.result_type(*arrays, np.float32)

@@ -23,7 +23,7 @@ The checker perturbs float64 *copies*, so the caller's arrays are never modified
 (``{"forward": {...}, "backward": {...}}``) work too; entries are then named ``"forward.Waa"``.
 Inputs such as ``x`` or ``a0`` are checked the same way: put them in the dict passed to ``f``.
 
-Pass threshold: in float64 with ``eps = 1e-6``, a correct layer gives a worst relative error
+Pass threshold: in float64 with ``eps = 1e-5``, a correct layer gives a worst relative error
 around 1e-9 .. 1e-7; the course's tests require <= 1e-6.
 """
 
@@ -46,7 +46,7 @@ __all__ = [
     "relative_error",
 ]
 
-DEFAULT_EPS = 1e-6
+DEFAULT_EPS = 1e-5
 DEFAULT_THRESHOLD = 1e-6
 DEFAULT_FLOOR = 1e-8
 
