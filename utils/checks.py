@@ -77,8 +77,17 @@ def _fingerprint(value: Any) -> tuple:
     return (id(value),)
 
 
+# Names that IPython and ipykernel legitimately swap around each cell they execute.
+_VOLATILE_BUILTINS = frozenset(
+    {"input", "raw_input", "_", "__", "___", "exit", "quit", "get_ipython", "display", "help"}
+)
+
+
 def _module_fingerprint(module: types.ModuleType) -> dict[str, tuple]:
-    return {name: _fingerprint(value) for name, value in list(vars(module).items())}
+    skip = _VOLATILE_BUILTINS if module.__name__ == "builtins" else ()
+    return {
+        name: _fingerprint(value) for name, value in list(vars(module).items()) if name not in skip
+    }
 
 
 def _protected_modules() -> dict[str, types.ModuleType]:
@@ -177,7 +186,10 @@ def _functions(items: Iterable[Callable]) -> list[types.FunctionType]:
     out = []
     for item in items:
         if isinstance(item, type):
-            out.extend(v for v in vars(item).values() if isinstance(v, types.FunctionType))
+            for value in vars(item).values():
+                value = getattr(value, "__func__", getattr(value, "fget", value))
+                if isinstance(value, types.FunctionType):
+                    out.append(value)
         elif isinstance(item, types.FunctionType):
             out.append(item)
         elif isinstance(item, types.MethodType):
@@ -299,7 +311,7 @@ def check_equal(name: str, got: Any, expected: Any, hint: str | None = None) -> 
             message = f"{name} has length {len(got)}, expected {len(expected)}"
             raise AssertionError(message + (f". {hint}" if hint else ""))
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-            if g != e or type(g) is not type(e) and not _same_number(g, e):
+            if g != e or not _same_kind(g, e):
                 message = f"{name}[{i}] is {g!r}, expected {e!r}"
                 raise AssertionError(message + (f". {hint}" if hint else ""))
         if type(got) is not type(expected):
@@ -307,15 +319,20 @@ def check_equal(name: str, got: Any, expected: Any, hint: str | None = None) -> 
                 f"{name} should be a {type(expected).__name__}, got {type(got).__name__}"
             )
         return
-    if got != expected or (type(got) is not type(expected) and not _same_number(got, expected)):
+    if got != expected or not _same_kind(got, expected):
         message = f"{name} is {got!r:.200}, expected {expected!r:.200}"
         raise AssertionError(message + (f". {hint}" if hint else ""))
 
 
-def _same_number(a: Any, b: Any) -> bool:
-    """True for equal ints of different integer types (``int`` vs ``np.int64``)."""
-    numbers = (int, np.integer)
-    return isinstance(a, numbers) and isinstance(b, numbers) and int(a) == int(b)
+def _same_kind(a: Any, b: Any) -> bool:
+    """Values of interchangeable types: two strings (``str`` or ``np.str_``), two integers
+    (``int`` or ``np.int64``, not ``bool``), or two values of the same type."""
+    integers = (int, np.integer)
+    if isinstance(a, str) and isinstance(b, str):
+        return True
+    if isinstance(a, integers) and isinstance(b, integers):
+        return not isinstance(a, bool | np.bool_) and not isinstance(b, bool | np.bool_)
+    return type(a) is type(b)
 
 
 def check_not_mutated(
@@ -348,9 +365,7 @@ def _same_value(a: Any, b: Any) -> bool:
         )
     if isinstance(a, dict):
         return (
-            isinstance(b, dict)
-            and a.keys() == b.keys()
-            and all(_same_value(a[k], b[k]) for k in a)
+            isinstance(b, dict) and a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
         )
     if isinstance(a, list | tuple):
         return (
