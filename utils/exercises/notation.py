@@ -51,21 +51,26 @@ def _random_corpus(rng: np.random.Generator) -> list[list[str]]:
 def check_char_tokenize(char_tokenize, seed: int = 0) -> None:
     """``char_tokenize(text)`` must return every character of ``text`` in order, as a list."""
     forbid = [data.char_tokenize]
-    for text, why in [
-        ("", "the empty string has no characters"),
-        ("ab", None),
-        ("Hi there", "spaces are characters too (keep them)"),
-        ("Hello, World!\n", "keep case, punctuation and the newline"),
-    ]:
+    for text in ["", "ab", "Hi there", "Hello, World!\n"]:
         got = guarded_call(char_tokenize, text, forbid=forbid)
         check_type(f"char_tokenize({text!r})", got, list)
-        check_equal(f"char_tokenize({text!r})", got, list(text), hint=why)
+        check_equal(f"char_tokenize({text!r})", got, list(text), hint=_char_hint(got, text))
     rng = np.random.default_rng(seed)
     alphabet = list("abcXYZ .,;!?\t\n'é")
     for _ in range(5):
         text = "".join(rng.choice(alphabet, size=rng.integers(1, 30)))
         got = guarded_call(char_tokenize, text, forbid=forbid)
-        check_equal(f"char_tokenize({text!r})", got, list(text))
+        check_equal(f"char_tokenize({text!r})", got, list(text), hint=_char_hint(got, text))
+
+
+def _char_hint(got: list, text: str) -> str | None:
+    if got == [c for c in text if not c.isspace()] or got == list(text.strip()):
+        return "spaces and newlines are characters too: keep them"
+    if got == list(text.lower()):
+        return "keep upper case as it is"
+    if got == [c for c in text if c.isalnum() or c.isspace()]:
+        return "punctuation marks are characters too: keep them"
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,20 +81,19 @@ def check_char_tokenize(char_tokenize, seed: int = 0) -> None:
 def _vocabulary_hint(got: list, corpus: list[list[str]], min_count: int) -> str | None:
     if not got or got[:2] != [data.UNK, data.EOS]:
         return "the list must start with '<UNK>' then '<EOS>'"
+    if len(set(got)) != len(got):
+        return "each token must appear once (a special token in the corpus is not listed again)"
     rest = got[2:]
-    if len(set(rest)) != len(rest):
-        return "each token must appear once"
     if rest != sorted(rest):
         return "the tokens after '<UNK>' and '<EOS>' must be in alphabetical order"
-    strict = data.Vocabulary.from_corpus(corpus, min_count=min_count + 1).id_to_token
-    if got == strict:
-        return f"keep tokens seen at least min_count={min_count} times (>=, not >)"
-    per_sentence = sorted(
-        {t for s in corpus for t in s if sum(t in s2 for s2 in corpus) >= min_count}
-    )
-    if rest == per_sentence:
-        return "count every occurrence, not the number of sentences a token is in"
-    return None
+    causes = []
+    per_sentence = data.Vocabulary.from_corpus([sorted(set(s)) for s in corpus], min_count)
+    if got == per_sentence.id_to_token:
+        causes.append("count every occurrence, not the number of sentences a token is in")
+    strict = data.Vocabulary.from_corpus(corpus, min_count=min_count + 1)
+    if got == strict.id_to_token:
+        causes.append(f"keep tokens seen at least min_count={min_count} times (>=, not >)")
+    return "; or ".join(causes) or None
 
 
 def check_build_vocabulary(build_vocabulary, seed: int = 0) -> None:
@@ -97,11 +101,11 @@ def check_build_vocabulary(build_vocabulary, seed: int = 0) -> None:
     ``<EOS>`` first, then every token seen at least ``min_count`` times, alphabetically."""
     forbid = [data.Vocabulary]
     cases = [
-        ([["b", "a"]], 1, "two tokens, listed after the special tokens in alphabetical order"),
+        ([["b", "a"]], 1, None),
         ([["the", "cat"], ["the", "dog"]], 2, "only 'the' occurs twice"),
-        ([["x", "x", "y"]], 2, "'x' occurs twice in one sentence: count occurrences"),
+        ([["x", "x", "y", "y", "y"]], 2, None),
         ([["b"], ["a", "b"], ["c", "a"]], 1, None),
-        ([["<EOS>", "hi"]], 1, "a special token in the corpus must not appear twice"),
+        ([["<EOS>", "hi"]], 1, None),
         ([["rare"]], 5, "nothing is frequent enough: only the special tokens remain"),
     ]
     rng = np.random.default_rng(seed)
