@@ -11,7 +11,10 @@ from pathlib import Path
 
 import pytest
 
-RELEASE = Path(__file__).parent / "notebooks"
+
+def _in_release(path: Path) -> bool:
+    """A released notebook: under a folder named ``notebooks`` (the nbgrader release)."""
+    return "notebooks" in path.parts[:-1]
 
 
 def _is_nbgrader_cell(item: pytest.Item) -> bool:
@@ -42,5 +45,5 @@ def _allow_only_not_implemented(item: pytest.Item) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path.is_relative_to(RELEASE) and _is_nbgrader_cell(item):
+        if _in_release(item.path) and _is_nbgrader_cell(item):
             _allow_only_not_implemented(item)
