@@ -87,3 +87,31 @@ def test_float32_parameters_are_checked_in_float64():
     report = gc.gradient_check(f, p32, g, threshold=1e-3)
     assert report.passed
     assert p32["W"].dtype == np.float32
+
+
+def test_fourth_order_stencil_is_more_accurate_on_a_smooth_function():
+    params = {"w": np.array([0.3, -1.2, 2.0])}
+
+    def f(p):
+        return float(np.sum(np.sin(3 * p["w"]) * np.exp(p["w"])))
+
+    exact = 3 * np.cos(3 * params["w"]) * np.exp(params["w"]) + np.sin(3 * params["w"]) * np.exp(
+        params["w"]
+    )
+    err2 = np.abs(gc.numerical_gradients(f, params)["w"] - exact).max()
+    err4 = np.abs(gc.numerical_gradients(f, params, order=4)["w"] - exact).max()
+    assert err4 < 1e-10
+    assert err4 < err2
+    assert gc.gradient_check(f, params, {"dw": exact}, order=4).worst < 1e-10
+    with pytest.raises(ValueError, match="order"):
+        gc.numerical_gradients(f, params, order=3)
+
+
+def test_assert_helper_passes_order_through():
+    params = {"w": np.array([0.3])}
+
+    def f(p):
+        return float(np.exp(p["w"][0]))
+
+    exact = {"dw": np.exp(params["w"])}
+    assert gc.assert_gradients_close(f, params, exact, order=4, threshold=1e-11).passed

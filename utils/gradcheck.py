@@ -4,6 +4,12 @@ For a scalar function f of a dict of arrays, the numeric derivative of entry i o
 
     n_i = (f(W_i + eps) - f(W_i - eps)) / (2 eps)            (centred difference, error O(eps^2))
 
+or, with ``order=4``, the fourth-order centred stencil
+(f(W_i - 2 eps) - 8 f(W_i - eps) + 8 f(W_i + eps) - f(W_i + 2 eps)) / (12 eps), error O(eps^4),
+which allows a larger step (default 1e-3) and so suffers ~100x less rounding noise: useful when
+some true gradients are as small as 1e-5. Avoid it across kinks (relu), where a larger step is
+more likely to cross the kink.
+
 and it is compared with the analytic value a_i through the robust relative error
 
     rel_i = |a_i - n_i| / max(floor, |a_i| + |n_i|)
@@ -47,6 +53,12 @@ __all__ = [
 ]
 
 DEFAULT_EPS = 1e-5
+DEFAULT_EPS_ORDER4 = 1e-3
+# Centred stencils: numeric derivative = sum(weight * f(W_i + shift * eps)) / eps.
+STENCILS = {
+    2: ((-1, -1 / 2), (1, 1 / 2)),
+    4: ((-2, 1 / 12), (-1, -8 / 12), (1, 8 / 12), (2, -1 / 12)),
+}
 DEFAULT_THRESHOLD = 1e-6
 DEFAULT_FLOOR = 1e-8
 
@@ -69,14 +81,20 @@ def _float64_copy(tree: Mapping) -> dict:
 def numerical_gradients(
     f: Callable[[dict], float],
     parameters: Mapping,
-    eps: float = DEFAULT_EPS,
+    eps: float | None = None,
     names: list[str] | None = None,
+    order: int = 2,
 ) -> dict[str, np.ndarray]:
     """Centred finite-difference gradient of ``f`` for every entry of every array.
 
     Returns a flat dict ``{path: numeric gradient}`` with dotted paths for nested dicts.
-    ``names`` restricts the check to some paths. ``parameters`` is not modified.
+    ``names`` restricts the check to some paths; ``order`` is 2 (default step 1e-5) or 4
+    (default step 1e-3). ``parameters`` is not modified.
     """
+    if order not in STENCILS:
+        raise ValueError(f"order must be 2 or 4, got {order}")
+    if eps is None:
+        eps = DEFAULT_EPS if order == 2 else DEFAULT_EPS_ORDER4
     work = _float64_copy(parameters)
     numeric = {}
     for path, container, key in iter_arrays(work):
@@ -86,12 +104,12 @@ def numerical_gradients(
         grad = np.zeros_like(array)
         for index in np.ndindex(array.shape):
             original = array[index]
-            array[index] = original + eps
-            f_plus = float(f(work))
-            array[index] = original - eps
-            f_minus = float(f(work))
+            total = 0.0
+            for shift, weight in STENCILS[order]:
+                array[index] = original + shift * eps
+                total += weight * float(f(work))
             array[index] = original  # restore before the next entry
-            grad[index] = (f_plus - f_minus) / (2.0 * eps)
+            grad[index] = total / eps
         numeric[path] = grad
     return numeric
 
@@ -149,11 +167,12 @@ def gradient_check(
     parameters: Mapping,
     grads: Mapping,
     *,
-    eps: float = DEFAULT_EPS,
+    eps: float | None = None,
     threshold: float = DEFAULT_THRESHOLD,
     floor: float = DEFAULT_FLOOR,
     names: list[str] | None = None,
     n_worst: int = 5,
+    order: int = 2,
 ) -> GradcheckReport:
     """Compare ``grads`` with finite differences of ``f`` and return a :class:`GradcheckReport`.
 
@@ -162,10 +181,12 @@ def gradient_check(
     - parameters: dict (possibly nested one level) of arrays at which to check.
     - grads: analytic gradients, ``grads["d" + name]`` for each array ``name`` (nested dicts
       mirror ``parameters``). Extra entries are ignored.
-    - eps: finite-difference step. threshold: pass level. floor: denominator floor.
+    - eps: finite-difference step (default 1e-5, or 1e-3 with order=4).
+    - threshold: pass level. floor: denominator floor.
+    - order: 2 (classic centred difference) or 4 (fourth-order centred stencil).
     - names: only check these (dotted) names. n_worst: entries listed in the report.
     """
-    numeric = numerical_gradients(f, parameters, eps=eps, names=names)
+    numeric = numerical_gradients(f, parameters, eps=eps, names=names, order=order)
     per_parameter: dict[str, float] = {}
     entries: list[GradcheckEntry] = []
     for path, num in numeric.items():
@@ -192,10 +213,11 @@ def assert_gradients_close(
     grads: Mapping,
     *,
     threshold: float = DEFAULT_THRESHOLD,
-    eps: float = DEFAULT_EPS,
+    eps: float | None = None,
     floor: float = DEFAULT_FLOOR,
     names: list[str] | None = None,
     n_worst: int = 5,
+    order: int = 2,
 ) -> GradcheckReport:
     """Like :func:`gradient_check`, but raise ``AssertionError`` (with the report) on failure.
 
@@ -210,6 +232,7 @@ def assert_gradients_close(
         floor=floor,
         names=names,
         n_worst=n_worst,
+        order=order,
     )
     if not report.passed:
         raise AssertionError(str(report))

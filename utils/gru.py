@@ -1,0 +1,327 @@
+"""Gated recurrent unit (GRU): the lecture's simplified and full GRU, and PyTorch's variant.
+
+In a GRU the memory cell is the hidden state, c<t> = a<t>. Lecture equations (one step;
+[v; x] stacks v on x<t>; * is element-wise)::
+
+    full GRU (variant="full", the default):
+        Γu<t> = σ(Wu [c<t-1>; x<t>] + bu)                        update gate
+        Γr<t> = σ(Wr [c<t-1>; x<t>] + br)                        relevance (reset) gate
+        c~<t> = tanh(Wc [Γr<t> * c<t-1>; x<t>] + bc)             Γr applied *before* the product
+        c<t>  = Γu<t> * c~<t> + (1 - Γu<t>) * c<t-1>
+
+    simplified GRU (variant="simplified"): no Γr, c~<t> = tanh(Wc [c<t-1>; x<t>] + bc).
+
+    reset-after GRU (variant="reset_after", PyTorch's and cuDNN's choice):
+        c~<t> = tanh(Wc_x x<t> + bc + Γr<t> * (Wc_c c<t-1> + bcr))
+    where Wc = [Wc_c, Wc_x] is split into its c and x columns and ``bcr`` (n_a, 1) is an extra
+    bias inside the reset. Γr now scales the *product* Wc_c c<t-1>, not c<t-1> itself.
+
+Shapes: x (n_x, m, T_x); a0 = c<0> (n_a, m); a (n_a, m, T_x); Wu, Wr, Wc (n_a, n_a + n_x);
+bu, br, bc, bcr (n_a, 1).
+
+Public functions:
+
+- ``gru_cell_forward(xt, c_prev, parameters, variant="full")`` -> ``(c_next, cache)``;
+  ``gru_cell_backward(dc_next, cache)`` -> grads (dxt, dc_prev, dWu, dbu, ...).
+- ``gru_forward(x, a0, parameters, variant="full")`` -> ``(a, cache)``;
+  ``gru_backward(da, cache)`` -> grads (dx, da0, dWu, dbu, ...). The gate matrices are stacked
+  so that the input half of every gate is applied to all time steps in one matmul.
+
+PyTorch correspondence (``torch.nn.GRU(n_x, n_a)``, ``variant="reset_after"``; torch's gate
+order is r, z, n and torch keeps the *old* state with z: h = (1 - z) * n + z * h_prev, so our
+Γu = 1 - z = σ(-(...)) and the update-gate weights change sign; tested in
+``tests/test_torch_parity.py``)::
+
+    W_ir, W_iz, W_in = weight_ih_l0 row blocks;  W_hr, W_hz, W_hn = weight_hh_l0 row blocks
+    Wr = [W_hr, W_ir]      br = b_ir + b_hr
+    Wu = -[W_hz, W_iz]     bu = -(b_iz + b_hz)
+    Wc = [W_hn, W_in]      bc = b_in            bcr = b_hn
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from utils._validate import (
+    as_float_array,
+    check_sequence,
+    check_shape,
+    common_dtype,
+    get_param,
+    to_lecture_layout,
+    to_steps_layout,
+)
+from utils.activations import sigmoid
+
+__all__ = ["VARIANTS", "gru_backward", "gru_cell_backward", "gru_cell_forward", "gru_forward"]
+
+VARIANTS = ("full", "simplified", "reset_after")
+
+
+def _gates(variant):
+    """Gate blocks of each variant, in the order they are stacked."""
+    return ("u", "c") if variant == "simplified" else ("u", "r", "c")
+
+
+def _gru_params(parameters, n_x, variant, where):
+    """Fetch and shape-check the parameters of ``variant``; return (dict, n_a)."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    Wu = get_param(parameters, "Wu", where)
+    n_a = Wu.shape[0] if Wu.ndim == 2 else -1
+    sizes = {"n_a": n_a, "n_a + n_x": n_a + n_x}
+    p = {}
+    for g in _gates(variant):
+        p["W" + g] = get_param(parameters, "W" + g, where)
+        check_shape("W" + g, p["W" + g], ("n_a", "n_a + n_x"), sizes)
+        p["b" + g] = get_param(parameters, "b" + g, where)
+        check_shape("b" + g, p["b" + g], ("n_a", 1), sizes)
+    if variant == "reset_after":
+        p["bcr"] = get_param(parameters, "bcr", where)
+        check_shape("bcr", p["bcr"], ("n_a", 1), sizes)
+    return p, n_a
+
+
+# --------------------------------------------------------------------------------------------
+# One time step, written as the equations
+# --------------------------------------------------------------------------------------------
+
+
+def gru_cell_forward(xt, c_prev, parameters, variant="full"):
+    """One GRU step.
+
+    Arguments:
+    - xt (n_x, m); c_prev = a<t-1> (n_a, m).
+    - parameters: Wu, Wc (and Wr unless simplified) (n_a, n_a + n_x); bu, bc (and br)
+      (n_a, 1); ``bcr`` (n_a, 1) for reset_after.
+    - variant: "full" (lecture), "simplified" (lecture, no Γr) or "reset_after" (PyTorch).
+
+    Returns:
+    - c_next (n_a, m) (= a<t>).
+    - cache: dict with xt, c_prev, gu, gr (None if simplified), cc = c~, the candidate's
+      recurrent input (rc = Γr * c_prev for "full", hc = Wc_c c_prev + bcr for "reset_after"),
+      the parameters and the variant.
+    """
+    xt, c_prev = as_float_array("xt", xt), as_float_array("c_prev", c_prev)
+    if xt.ndim != 2:
+        raise ValueError(f"xt must be 2-D with shape (n_x, m), got {xt.shape}")
+    n_x, m = xt.shape
+    p, n_a = _gru_params(parameters, n_x, variant, "gru_cell_forward")
+    check_shape("c_prev", c_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
+
+    concat = np.concatenate([c_prev, xt], axis=0)  # [c<t-1>; x<t>]
+    gu = sigmoid(p["Wu"] @ concat + p["bu"])
+    gr = rc = hc = None
+    if variant == "simplified":
+        cc = np.tanh(p["Wc"] @ concat + p["bc"])
+    elif variant == "full":
+        gr = sigmoid(p["Wr"] @ concat + p["br"])
+        rc = gr * c_prev  # relevance-gated memory
+        cc = np.tanh(p["Wc"] @ np.concatenate([rc, xt], axis=0) + p["bc"])
+    else:  # reset_after
+        gr = sigmoid(p["Wr"] @ concat + p["br"])
+        hc = p["Wc"][:, :n_a] @ c_prev + p["bcr"]  # recurrent part of the candidate
+        cc = np.tanh(p["Wc"][:, n_a:] @ xt + p["bc"] + gr * hc)
+    c_next = gu * cc + (1 - gu) * c_prev
+
+    cache = {
+        "xt": xt,
+        "c_prev": c_prev,
+        "gu": gu,
+        "gr": gr,
+        "cc": cc,
+        "rc": rc,
+        "hc": hc,
+        "p": p,
+        "variant": variant,
+    }
+    return c_next, cache
+
+
+def gru_cell_backward(dc_next, cache):
+    """Backward pass of one GRU step, given dc_next = dL/dc<t> (n_a, m) (all of it: from the
+    output at t and from step t+1).
+
+    Returns a dict: dxt (n_x, m), dc_prev (n_a, m), and d + every parameter of the variant.
+    """
+    p, variant = cache["p"], cache["variant"]
+    xt, c_prev, gu, gr, cc = cache["xt"], cache["c_prev"], cache["gu"], cache["gr"], cache["cc"]
+    n_a, m = c_prev.shape
+    dc_next = as_float_array("dc_next", dc_next)
+    check_shape("dc_next", dc_next, ("n_a", "m"), {"n_a": n_a, "m": m})
+    concat = np.concatenate([c_prev, xt], axis=0)
+
+    dzu = dc_next * (cc - c_prev) * gu * (1 - gu)  # c = Γu c~ + (1 - Γu) c_prev, through σ
+    dzc = dc_next * gu * (1 - cc**2)  # c = Γu c~ + ..., back through tanh
+    dc_prev = dc_next * (1 - gu)  # the direct (1 - Γu) c_prev path
+    dconcat = p["Wu"].T @ dzu  # zu = Wu [c_prev; xt] + bu
+    grads = {"dWu": dzu @ concat.T, "dbu": dzu.sum(axis=1, keepdims=True)}
+    grads["dbc"] = dzc.sum(axis=1, keepdims=True)
+
+    if variant == "simplified":
+        grads["dWc"] = dzc @ concat.T  # zc = Wc [c_prev; xt] + bc
+        dconcat += p["Wc"].T @ dzc
+    elif variant == "full":
+        rc = cache["rc"]
+        grads["dWc"] = dzc @ np.concatenate([rc, xt], axis=0).T  # zc = Wc [Γr c_prev; xt] + bc
+        drcx = p["Wc"].T @ dzc  # gradient wrt [Γr c_prev; xt]
+        drc = drcx[:n_a]
+        dconcat[n_a:] += drcx[n_a:]  # the xt half
+        dzr = drc * c_prev * gr * (1 - gr)  # rc = Γr c_prev, back through σ
+        dc_prev += drc * gr  # rc = Γr c_prev
+        grads["dWr"] = dzr @ concat.T
+        grads["dbr"] = dzr.sum(axis=1, keepdims=True)
+        dconcat += p["Wr"].T @ dzr
+    else:  # reset_after: zc = Wc_x xt + bc + Γr (Wc_c c_prev + bcr)
+        hc = cache["hc"]
+        dhc = dzc * gr  # into Wc_c c_prev + bcr
+        dzr = dzc * hc * gr * (1 - gr)  # Γr scales hc, back through σ
+        grads["dWc"] = np.concatenate([dhc @ c_prev.T, dzc @ xt.T], axis=1)
+        grads["dbcr"] = dhc.sum(axis=1, keepdims=True)
+        dc_prev += p["Wc"][:, :n_a].T @ dhc
+        dconcat[n_a:] += p["Wc"][:, n_a:].T @ dzc
+        grads["dWr"] = dzr @ concat.T
+        grads["dbr"] = dzr.sum(axis=1, keepdims=True)
+        dconcat += p["Wr"].T @ dzr
+
+    grads["dc_prev"] = dc_prev + dconcat[:n_a]  # split [c_prev; xt]
+    grads["dxt"] = dconcat[n_a:]
+    return grads
+
+
+# --------------------------------------------------------------------------------------------
+# Whole sequence, gates stacked
+# --------------------------------------------------------------------------------------------
+
+
+def gru_forward(x, a0, parameters, variant="full"):
+    """GRU over all T_x steps.
+
+    Arguments:
+    - x (n_x, m, T_x); a0 = c<0> (n_a, m); parameters and variant as for ``gru_cell_forward``.
+
+    Returns:
+    - a (n_a, m, T_x): the states c<1..T_x> (carry ``a[:, :, -1]`` for truncated BPTT).
+    - cache: dict with x_steps (n_x, T_x, m), h (n_a, T_x+1, m) = c<0..T>, gates
+      (k n_a, T_x, m) = [Γu; Γr; c~] per step ([Γu; c~] if simplified), rec (n_a, T_x, m) =
+      the candidate's recurrent input (Γr * c<t-1> for full, Wc_c c<t-1> + bcr for
+      reset_after, unused if simplified), W_h, W_x (stacked c and x halves), bcr, variant.
+    """
+    x = check_sequence("x", x)
+    n_x, m, T = x.shape
+    p, n_a = _gru_params(parameters, n_x, variant, "gru_forward")
+    a0 = as_float_array("a0", a0)
+    check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    dtype = common_dtype(x, a0, *p.values())
+    p = {k: v.astype(dtype, copy=False) for k, v in p.items()}
+    gates_order = _gates(variant)
+    k, n = len(gates_order), n_a
+
+    W = np.concatenate([p["W" + g] for g in gates_order])  # (k n_a, n_a + n_x)
+    b = np.concatenate([p["b" + g] for g in gates_order])
+    W_h, W_x = W[:, :n_a], W[:, n_a:]
+    x_steps = to_steps_layout(x.astype(dtype, copy=False))
+    zx = (W_x @ x_steps.reshape(n_x, T * m) + b).reshape(k * n, T, m)  # all steps at once
+
+    h = np.empty((n_a, T + 1, m), dtype=dtype)  # c<0..T>
+    gates = np.empty((k * n, T, m), dtype=dtype)
+    rec = np.empty((n_a, T, m), dtype=dtype) if variant != "simplified" else None
+    h[:, 0] = a0
+    for t in range(T):
+        c_prev, zx_t = h[:, t], zx[:, t]
+        if variant == "simplified":
+            zh = W_h @ c_prev  # [Wu_c; Wc_c] c<t-1>
+            gu = sigmoid(zx_t[:n] + zh[:n])
+            cc = np.tanh(zx_t[n:] + zh[n:])
+            gates[:n, t], gates[n:, t] = gu, cc
+        elif variant == "full":
+            zh = W_h[: 2 * n] @ c_prev  # [Wu_c; Wr_c] c<t-1>
+            gu = sigmoid(zx_t[:n] + zh[:n])
+            gr = sigmoid(zx_t[n : 2 * n] + zh[n:])
+            rec[:, t] = gr * c_prev  # Γr before the product
+            cc = np.tanh(zx_t[2 * n :] + W_h[2 * n :] @ rec[:, t])
+            gates[:n, t], gates[n : 2 * n, t], gates[2 * n :, t] = gu, gr, cc
+        else:  # reset_after
+            zh = W_h @ c_prev  # [Wu_c; Wr_c; Wc_c] c<t-1>
+            gu = sigmoid(zx_t[:n] + zh[:n])
+            gr = sigmoid(zx_t[n : 2 * n] + zh[n : 2 * n])
+            rec[:, t] = zh[2 * n :] + p["bcr"]
+            cc = np.tanh(zx_t[2 * n :] + gr * rec[:, t])  # Γr after the product
+            gates[:n, t], gates[n : 2 * n, t], gates[2 * n :, t] = gu, gr, cc
+        h[:, t + 1] = c_prev + gu * (cc - c_prev)  # = Γu c~ + (1 - Γu) c<t-1>
+
+    cache = {
+        "x_steps": x_steps,
+        "h": h,
+        "gates": gates,
+        "rec": rec,
+        "W_h": W_h,
+        "W_x": W_x,
+        "variant": variant,
+    }
+    return to_lecture_layout(h[:, 1:]), cache
+
+
+def gru_backward(da, cache):
+    """Backprop through time for ``gru_forward``.
+
+    Arguments:
+    - da: dL/da<t> from above for every step, (n_a, m, T_x).
+    - cache: from ``gru_forward``.
+
+    Returns a dict: dx (n_x, m, T_x), da0 (n_a, m), and dWu, dbu, dWc, dbc (+ dWr, dbr unless
+    simplified, + dbcr for reset_after).
+    """
+    x_steps, h, gates, rec = cache["x_steps"], cache["h"], cache["gates"], cache["rec"]
+    W_h, W_x, variant = cache["W_h"], cache["W_x"], cache["variant"]
+    n_a, T1, m = h.shape
+    T, n_x, n = T1 - 1, x_steps.shape[0], n_a
+    gates_order = _gates(variant)
+    k = len(gates_order)
+    da = as_float_array("da", da)
+    check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T})
+    da_steps = to_steps_layout(da.astype(h.dtype, copy=False))
+
+    dzx = np.empty((k * n, T, m), dtype=h.dtype)  # dL/d(pre-activation) of each gate block
+    dzh = np.empty((k * n, T, m), dtype=h.dtype) if variant == "reset_after" else dzx
+    dc_next = np.zeros((n_a, m), dtype=h.dtype)  # from step t+1
+    for t in reversed(range(T)):
+        c_prev, gu, cc = h[:, t], gates[:n, t], gates[(k - 1) * n :, t]
+        dc = da_steps[:, t] + dc_next  # from above and from the future
+        dzu = dc * (cc - c_prev) * gu * (1 - gu)  # c = c_prev + Γu (c~ - c_prev), through σ
+        dzc = dc * gu * (1 - cc * cc)  # back through tanh of the candidate
+        dc_next = dc * (1 - gu)  # the direct (1 - Γu) c_prev path
+        dzx[:n, t], dzx[(k - 1) * n :, t] = dzu, dzc
+        if variant == "simplified":
+            dc_next += W_h.T @ dzx[:, t]  # [zu; zc] = [Wu_c; Wc_c] c_prev + ...
+        elif variant == "full":
+            gr = gates[n : 2 * n, t]
+            drc = W_h[2 * n :].T @ dzc  # zc = Wc_c (Γr c_prev) + ...
+            dzx[n : 2 * n, t] = drc * c_prev * gr * (1 - gr)  # rc = Γr c_prev, through σ
+            dc_next += drc * gr + W_h[: 2 * n].T @ dzx[: 2 * n, t]
+        else:  # reset_after
+            gr = gates[n : 2 * n, t]
+            dzx[n : 2 * n, t] = dzc * rec[:, t] * gr * (1 - gr)  # Γr scales hc, through σ
+            dzh[: 2 * n, t] = dzx[: 2 * n, t]
+            dzh[2 * n :, t] = dzc * gr  # into hc = Wc_c c_prev + bcr
+            dc_next += W_h.T @ dzh[:, t]
+
+    # Weight gradients over all steps and the batch: one matmul per half.
+    dzx_flat = dzx.reshape(k * n, T * m)
+    dW_x = dzx_flat @ x_steps.reshape(n_x, T * m).T
+    c_prev_flat = h[:, :T].reshape(n_a, T * m)
+    if variant == "full":  # the candidate's c-columns multiply Γr * c_prev, not c_prev
+        dW_h = np.concatenate(
+            [dzx_flat[: 2 * n] @ c_prev_flat.T, dzx_flat[2 * n :] @ rec.reshape(n_a, T * m).T]
+        )
+    else:
+        dW_h = dzh.reshape(k * n, T * m) @ c_prev_flat.T
+    db = dzx_flat.sum(axis=1, keepdims=True)
+    grads = {"dx": to_lecture_layout((W_x.T @ dzx_flat).reshape(n_x, T, m)), "da0": dc_next}
+    for i, g in enumerate(gates_order):
+        rows = slice(i * n, (i + 1) * n)
+        grads["dW" + g] = np.concatenate([dW_h[rows], dW_x[rows]], axis=1)
+        grads["db" + g] = db[rows]
+    if variant == "reset_after":
+        grads["dbcr"] = dzh[2 * n :].sum(axis=(1, 2))[:, None]
+    return grads
