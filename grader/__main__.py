@@ -1,0 +1,129 @@
+"""``python -m grader COMMAND``: the instructor's commands (run from anywhere in the repo).
+
+release            normalise solutions/ and regenerate notebooks/ (+ the gradebook's copy)
+normalize          strip outputs and run metadata from solutions/ (--check: only report)
+check              CI checks: drift, leaks, validation, autograde round trip
+grade SUBMISSIONS  grade a class: a submitted/ folder, a flat folder or a .zip
+feedback           write feedback for every graded submission (leak-checked)
+bundle OUT         the student bundle (a folder, or a zip if OUT ends in .zip)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from grader import ROOT
+
+
+def _report(problems: list[str], ok: str) -> int:
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(ok)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m grader",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--root", type=Path, default=ROOT, help="course root (default: this repo)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("release", help="regenerate notebooks/ from solutions/")
+    p.add_argument("--no-db", action="store_true", help="do not update the gradebook")
+    p = sub.add_parser("normalize", help="strip outputs and run metadata from solutions/")
+    p.add_argument("--check", action="store_true", help="only report notebooks that need it")
+    p = sub.add_parser("check", help="drift, leak, validation and round-trip checks")
+    p.add_argument(
+        "--skip", nargs="*", default=[], choices=["drift", "leaks", "validate", "roundtrip"]
+    )
+    p = sub.add_parser("grade", help="grade a class")
+    p.add_argument("submissions", type=Path, help="submitted/ layout folder, flat folder or .zip")
+    p.add_argument("--assignment", action="append", help="grade only this assignment (repeatable)")
+    p.add_argument("--jobs", type=int, default=2, help="parallel nbgrader workers (default 2)")
+    p.add_argument("--timeout", type=float, default=600, help="seconds per submitted assignment")
+    p.add_argument(
+        "--cell-timeout", type=float, default=20, help="seconds per test in the clean re-grade"
+    )
+    p.add_argument("--memory-mb", type=int, default=4096, help="address-space limit per process")
+    p.add_argument("--reports", type=Path, default=None, help="default: grader/reports/")
+    p = sub.add_parser("feedback", help="generate feedback for graded submissions")
+    p.add_argument("--assignment", action="append")
+    p = sub.add_parser("bundle", help="build the student bundle")
+    p.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    root = args.root.resolve()
+
+    if args.command == "normalize":
+        from grader import pipeline
+
+        if args.check:
+            return _report(pipeline.not_normalized(root), "solutions/ is normalised")
+        for path in pipeline.normalize(root):
+            print(f"normalised {path}")
+        return 0
+    if args.command == "release":
+        from grader import pipeline
+
+        return _report(pipeline.release(root, db=not args.no_db), "notebooks/ regenerated")
+    if args.command == "check":
+        from grader import pipeline
+        from grader.nbg import Course
+
+        course = Course(root)
+        problems = []
+        if "drift" not in args.skip:
+            problems += pipeline.drift(root, course)
+        if "leaks" not in args.skip:
+            problems += pipeline.leaks(root)
+        if "validate" not in args.skip:
+            problems += pipeline.validate(root, course)
+        if "roundtrip" not in args.skip:
+            problems += pipeline.roundtrip(root)[0]
+        return _report(problems, "all pipeline checks passed")
+    if args.command == "grade":
+        from grader.grade import Options, grade_class, summary
+
+        def progress(text: str) -> None:
+            print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+        options = Options(
+            jobs=args.jobs,
+            timeout=args.timeout,
+            cell_timeout=args.cell_timeout,
+            memory_mb=args.memory_mb,
+            assignments=args.assignment,
+            progress=progress,
+            reports=args.reports,
+        )
+        results, grader = grade_class(root, args.submissions, options)
+        from grader.grade import ClassGrader  # noqa: F401  (documented type of `grader`)
+
+        print(summary(results, grader._timing(results)))
+        print(f"reports: {grader.reports}/grades.csv, report.csv, report.md")
+        return 0
+    if args.command == "feedback":
+        from grader import feedback
+
+        return _report(
+            feedback.generate(root, args.assignment), "feedback written to grader/feedback/"
+        )
+    if args.command == "bundle":
+        from grader import bundle
+
+        out, warnings = bundle.build(root, args.out)
+        for warning in warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        return _report(bundle.check(root, out), f"student bundle written to {out}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

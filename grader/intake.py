@@ -1,0 +1,369 @@
+"""Reading a class's submissions in whatever shape they arrive, and laying them out for nbgrader.
+
+Accepted inputs (a folder or a ``.zip`` of one; a single wrapping folder inside the zip is
+fine). ``A`` is an assignment id such as ``01_notation``, ``NB`` a notebook name such as
+``notation``:
+
+=======================================  ==================================================
+``STUDENT/A/NB.ipynb``                   nbgrader's ``submitted/`` layout (``timestamp.txt``
+                                         next to the notebook is kept)
+``STUDENT/NB.ipynb`` or ``STUDENT/A.ipynb``  one folder per student
+``STUDENT_NB.ipynb`` or ``STUDENT_A.ipynb``  a flat folder (``-`` works instead of ``_``)
+=======================================  ==================================================
+
+Student ids are letters, digits and ``. _ @ -``. When an assignment has a single notebook, a
+student folder holding exactly one notebook under another name (``notation (1).ipynb``) is
+accepted and noted. Anything else is reported with the reason and the expected name.
+
+Each notebook is then checked and *repaired* before nbgrader sees it: a file that is not a
+notebook is refused with the reason; nbgrader metadata that a student edited (grade/locked
+flags, points, ids) is restored from the release, duplicated test cells are removed, extra
+copies of a solution cell lose their metadata (the last copy is graded, as in the kernel), and
+a changed kernelspec is reset. Every repair becomes a note in the report.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import shutil
+import tempfile
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from grader import notebooks as nbs
+
+STUDENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+MAX_ZIP_BYTES = 2 * 1024**3
+IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store"}
+
+
+@dataclass
+class NotebookIntake:
+    path: Path | None = None  # the student's file (None: missing)
+    staged: Path | None = None  # the repaired copy nbgrader grades
+    error: str | None = None  # why it cannot be graded
+    notes: list[str] = field(default_factory=list)
+    text: str | None = None  # the repaired notebook's text, written to ``staged``
+
+
+@dataclass
+class Intake:
+    # (student, assignment) -> notebook name -> NotebookIntake
+    submissions: dict[tuple[str, str], dict[str, NotebookIntake]] = field(default_factory=dict)
+    timestamps: dict[tuple[str, str], Path] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # files that could not be placed
+
+
+# --------------------------------------------------------------------------------------------
+# Locating files
+# --------------------------------------------------------------------------------------------
+
+
+def _safe_extract(archive: Path, target: Path) -> None:
+    with zipfile.ZipFile(archive) as zf:
+        total = 0
+        for info in zf.infolist():
+            name = info.filename
+            parts = Path(name).parts
+            if name.startswith("/") or ".." in parts or any(p in IGNORED_PARTS for p in parts):
+                continue
+            total += info.file_size
+            if total > MAX_ZIP_BYTES:
+                raise ValueError(f"{archive}: more than {MAX_ZIP_BYTES >> 30} GiB uncompressed")
+            zf.extract(info, target)
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.is_file()
+        and not any(
+            part in IGNORED_PARTS or part.startswith(".") for part in p.relative_to(root).parts
+        )
+    )
+
+
+class _Layout:
+    def __init__(self, expected: dict[str, list[str]]):
+        self.expected = expected  # assignment -> notebook names
+        # names a notebook can go by: NB, or A when A has one notebook
+        self.keys: dict[str, tuple[str, str]] = {}
+        for assignment, names in expected.items():
+            for name in names:
+                self.keys.setdefault(name, (assignment, name))
+            if len(names) == 1:
+                self.keys[assignment] = (assignment, names[0])
+
+    def place(self, rel: Path) -> tuple[str, str, str] | str:
+        """(student, assignment, notebook) for a notebook path, or the reason it fails."""
+        parts, stem = rel.parts, rel.stem
+        if len(parts) == 3:
+            student, assignment = parts[0], parts[1]
+            if assignment not in self.expected:
+                known = sorted(self.expected)
+                return f"unknown assignment folder {assignment!r} (expected one of {known})"
+            if stem in self.expected[assignment]:
+                return student, assignment, stem
+            return f"unexpected notebook name {rel.name!r} (expected {self.expected[assignment]})"
+        if len(parts) == 2:
+            if stem in self.keys:
+                return (parts[0], *self.keys[stem])
+            return f"unexpected notebook name {rel.name!r} (expected one of {sorted(self.keys)})"
+        if len(parts) == 1:
+            for key in sorted(self.keys, key=len, reverse=True):
+                for sep in ("_", "-"):
+                    if stem.endswith(sep + key) and len(stem) > len(key) + 1:
+                        return (stem[: -len(key) - 1], *self.keys[key])
+            return (
+                f"cannot tell the student and notebook from {rel.name!r}: name flat files "
+                f"STUDENT_NOTEBOOK.ipynb with NOTEBOOK one of {sorted(self.keys)}"
+            )
+        return f"too deep: {rel} (expected STUDENT/ASSIGNMENT/NOTEBOOK.ipynb)"
+
+
+def locate(folder: Path, expected: dict[str, list[str]]) -> tuple[dict, dict, list[str]]:
+    """Map files under ``folder`` to (student, assignment, notebook)."""
+    layout = _Layout(expected)
+    found: dict[tuple[str, str, str], list[Path]] = {}
+    timestamps: dict[tuple[str, str], Path] = {}
+    problems: list[str] = []
+    leftovers: dict[str, list[Path]] = {}  # student folder -> unplaced notebooks
+    for path in _files(folder):
+        rel = path.relative_to(folder)
+        if path.name == "timestamp.txt" and len(rel.parts) == 3:
+            timestamps[(rel.parts[0], rel.parts[1])] = path
+            continue
+        if path.suffix != ".ipynb":
+            problems.append(f"{rel}: ignored (not a .ipynb file)")
+            continue
+        placed = layout.place(rel)
+        if isinstance(placed, str):
+            if len(rel.parts) in (2, 3):
+                leftovers.setdefault(str(Path(*rel.parts[:-1])), []).append(path)
+            else:
+                problems.append(f"{rel}: {placed}")
+            continue
+        student = placed[0]
+        if not STUDENT_RE.match(student):
+            problems.append(f"{rel}: {student!r} is not a valid student id (letters, digits, ._@-)")
+            continue
+        found.setdefault(placed, []).append(path)
+    # A student folder with one oddly named notebook, for an assignment with one notebook.
+    for where, paths in leftovers.items():
+        parts = Path(where).parts
+        student = parts[0]
+        candidates = [parts[1]] if len(parts) == 2 and parts[1] in expected else list(expected)
+        single = [a for a in candidates if len(expected[a]) == 1]
+        taken = {a for (s, a, _n) in found if s == student}
+        free = [a for a in single if a not in taken]
+        if len(paths) == 1 and len(free) == 1 and STUDENT_RE.match(student):
+            key = (student, free[0], expected[free[0]][0])
+            found.setdefault(key, []).append(paths[0])
+            problems.append(
+                f"{paths[0].relative_to(folder)}: graded as {free[0]}/{key[2]}.ipynb "
+                "(renamed notebook)"
+            )
+        else:
+            for path in paths:
+                problems.append(
+                    f"{path.relative_to(folder)}: {layout.place(path.relative_to(folder))}"
+                )
+    return found, timestamps, problems
+
+
+# --------------------------------------------------------------------------------------------
+# Checking and repairing one notebook
+# --------------------------------------------------------------------------------------------
+
+
+def load(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
+    """The notebook, or the reason it cannot be read."""
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        return (
+            None,
+            f"file too large ({size >> 20} MiB; the limit is {MAX_NOTEBOOK_BYTES >> 20} MiB)",
+        )
+    raw = path.read_bytes()
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "not a notebook (not UTF-8 text; a binary file renamed .ipynb?)"
+    except json.JSONDecodeError as error:
+        return None, f"not a notebook (invalid JSON at line {error.lineno}: {error.msg})"
+    if not isinstance(data, dict) or "cells" not in data:
+        return None, "not a notebook (JSON without a 'cells' list)"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(raw.decode("utf-8"), as_version=nbs.NB_VERSION)
+            nbformat.validate(nb)
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return None, f"not a valid notebook ({first[:200]})"
+    return nb, None
+
+
+def _as_type(cell, cell_type: str):
+    if cell.cell_type == cell_type:
+        return cell
+    make = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
+    new = make(source=cell.source)
+    if "id" in cell:
+        new["id"] = cell["id"]
+    new["metadata"] = cell.get("metadata", {})
+    return new
+
+
+def repair(nb, release_nb) -> tuple[nbformat.NotebookNode, list[str]]:
+    """Restore what a student must not change; returns (notebook, notes)."""
+    notes: list[str] = []
+    nb = copy.deepcopy(nb)
+    release_cells = {nbs.grade_id(c): c for c in release_nb.cells if nbs.grade_id(c)}
+    # Which copy of a repeated grade id keeps its metadata: the last for solutions (the
+    # kernel runs every copy, so the last definition is the one in force), else the first.
+    positions: dict[str, list[int]] = {}
+    for index, cell in enumerate(nb.cells):
+        gid = nbs.grade_id(cell)
+        if gid:
+            positions.setdefault(gid, []).append(index)
+    keep_index = {}
+    for gid, where in positions.items():
+        release_cell = release_cells.get(gid)
+        is_sol = release_cell is not None and nbs.is_solution(release_cell)
+        keep_index[gid] = where[-1] if is_sol else where[0]
+    cells = []
+    for index, cell in enumerate(nb.cells):
+        gid = nbs.grade_id(cell)
+        if not gid:
+            cells.append(cell)
+            continue
+        release_cell = release_cells.get(gid)
+        if release_cell is None:
+            cell.metadata.pop("nbgrader", None)
+            notes.append(
+                f"cell {gid!r} is not in the assignment; its nbgrader metadata was removed"
+            )
+            cells.append(cell)
+            continue
+        if index != keep_index[gid]:
+            if nbs.is_solution(release_cell):
+                cell.metadata.pop("nbgrader", None)
+                notes.append(f"solution cell {gid} was duplicated; the last copy is graded")
+                cells.append(cell)
+            else:
+                notes.append(f"cell {gid} was duplicated; the extra copy was removed")
+            continue
+        if cell.cell_type != release_cell.cell_type:
+            notes.append(
+                f"cell {gid} was changed to {cell.cell_type}; restored to {release_cell.cell_type}"
+            )
+            cell = _as_type(cell, release_cell.cell_type)
+        if cell.metadata.get("nbgrader") != release_cell.metadata.get("nbgrader"):
+            notes.append(f"nbgrader metadata of cell {gid} was edited; restored from the release")
+            cell.metadata["nbgrader"] = copy.deepcopy(release_cell.metadata["nbgrader"])
+        for flag in ("editable", "deletable"):
+            if flag in release_cell.metadata:
+                cell.metadata[flag] = release_cell.metadata[flag]
+        if not nbs.is_solution(release_cell) and cell.source != release_cell.source:
+            notes.append(f"locked cell {gid} was edited; the original is graded")
+        cells.append(cell)
+    nb.cells = cells
+    present = {nbs.grade_id(c) for c in cells if nbs.grade_id(c)}
+    for gid, release_cell in release_cells.items():
+        if gid not in present:
+            what = "solution cell" if nbs.is_solution(release_cell) else "cell"
+            action = "scores 0" if nbs.is_solution(release_cell) else "is put back and run"
+            notes.append(f"{what} {gid} was deleted; it {action}")
+    want = release_nb.metadata.get("kernelspec")
+    if want and nb.metadata.get("kernelspec") != want:
+        got = (nb.metadata.get("kernelspec") or {}).get("name")
+        notes.append(f"kernelspec {got!r} reset to {want.get('name')!r}")
+        nb.metadata["kernelspec"] = copy.deepcopy(want)
+    return nb, notes
+
+
+# --------------------------------------------------------------------------------------------
+# Putting it together
+# --------------------------------------------------------------------------------------------
+
+
+def intake(
+    source: Path,
+    submitted_dir: Path,
+    release_dir: Path,
+    expected: dict[str, list[str]],
+) -> Intake:
+    """Locate, check, repair and stage every submission under ``submitted_dir``."""
+    source = Path(source).resolve()
+    submitted_dir = Path(submitted_dir).resolve()
+    result = Intake()
+    with tempfile.TemporaryDirectory(prefix="intake-") as tmp:
+        if source.is_file() and zipfile.is_zipfile(source):
+            _safe_extract(source, Path(tmp))
+            root = Path(tmp)
+            tops = [p for p in root.iterdir() if p.name not in IGNORED_PARTS]
+            if len(tops) == 1 and tops[0].is_dir():
+                inner = locate(tops[0], expected)
+                outer = locate(root, expected)
+                found, stamps, problems = inner if len(inner[0]) > len(outer[0]) else outer
+            else:
+                found, stamps, problems = locate(root, expected)
+        elif source.is_dir():
+            found, stamps, problems = locate(source, expected)
+        else:
+            raise FileNotFoundError(f"{source}: not a folder or a .zip file")
+        result.problems = problems
+        # Read everything before touching submitted_dir (it may be the input itself).
+        loaded: dict[tuple[str, str, str], tuple] = {}
+        for key, paths in found.items():
+            path = max(paths, key=lambda p: p.stat().st_mtime)
+            notes = []
+            if len(paths) > 1:
+                others = ", ".join(str(p.name) for p in paths if p != path)
+                notes.append(
+                    f"{len(paths)} files for this notebook; graded the newest, {path.name} "
+                    f"(ignored {others})"
+                )
+            nb, error = load(path)
+            loaded[key] = (path, nb, error, notes)
+        stamp_text = {k: p.read_bytes() for k, p in stamps.items()}
+        releases: dict[tuple[str, str], nbformat.NotebookNode] = {}
+        for (student, assignment, name), (path, nb, error, notes) in sorted(loaded.items()):
+            entry = NotebookIntake(path=path, error=error, notes=notes)
+            result.submissions.setdefault((student, assignment), {})[name] = entry
+            if nb is None:
+                continue
+            release_path = Path(release_dir) / assignment / f"{name}.ipynb"
+            if (assignment, name) not in releases:
+                releases[(assignment, name)] = nbs.read(release_path)
+            nb, repair_notes = repair(nb, releases[(assignment, name)])
+            entry.notes += repair_notes
+            entry.staged = submitted_dir / student / assignment / f"{name}.ipynb"
+            entry.text = nbs.dumps(nb)
+        # Stage: replace each (student, assignment) folder completely.
+        for (student, assignment), notebooks in result.submissions.items():
+            folder = submitted_dir / student / assignment
+            if folder.exists():
+                shutil.rmtree(folder)
+            folder.mkdir(parents=True)
+            for entry in notebooks.values():
+                if entry.staged is not None:
+                    entry.staged.write_text(entry.text, encoding="utf-8")
+            if (student, assignment) in stamp_text:
+                (folder / "timestamp.txt").write_bytes(stamp_text[(student, assignment)])
+                result.timestamps[(student, assignment)] = folder / "timestamp.txt"
+        # Missing notebooks of a submitted assignment.
+        for (_student, assignment), notebooks in result.submissions.items():
+            for name in expected[assignment]:
+                if name not in notebooks:
+                    notebooks[name] = NotebookIntake(error=f"missing notebook {name}.ipynb")
+    return result

@@ -1,0 +1,147 @@
+"""A small stand-in course for testing the grading machinery: one assignment, ``00_fixture``,
+with two autograded exercises (one with a reference in ``utils`` that it must not call), a
+written answer and a task with a mark scheme. Built from Python so no fixture notebook sits
+in the repository.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[2]
+ASSIGNMENT = "00_fixture"
+NOTEBOOK = "fixture"
+
+IMPORTS = "import numpy as np\nfrom utils import activations, checks"
+
+SIGMOID_SOLUTION = '''def sigmoid(z):
+    """The logistic function, element-wise."""
+    ### BEGIN SOLUTION
+    z_array = np.asarray(z, dtype=float)
+    return 1.0 / (1.0 + np.exp(-z_array))
+    ### END SOLUTION'''
+
+SIGMOID_TEST = '''"""sigmoid is 1 / (1 + exp(-z)) and does not call utils.activations.sigmoid."""
+z = np.linspace(-3.0, 3.0, 7)
+got = checks.guarded_call(sigmoid, z, forbid=[activations.sigmoid])
+checks.check_close("sigmoid(z)", got, 1.0 / (1.0 + np.exp(-z)))
+### BEGIN HIDDEN TESTS
+hidden_rng = np.random.default_rng(11)
+z_hidden = hidden_rng.normal(size=(3, 4)) * 4
+got_hidden = checks.guarded_call(sigmoid, z_hidden, forbid=[activations.sigmoid])
+checks.check_close("sigmoid on another input", got_hidden, 1.0 / (1.0 + np.exp(-z_hidden)))
+### END HIDDEN TESTS'''
+
+COUNT_SOLUTION = '''def count_tokens(tokens):
+    """How often each token occurs, as a dict."""
+    ### BEGIN SOLUTION
+    counts = {}
+    for token in tokens:
+        counts[token] = counts.get(token, 0) + 1
+    return counts
+    ### END SOLUTION'''
+
+COUNT_TEST = '''"""count_tokens counts every token."""
+got = checks.guarded_call(count_tokens, ["a", "b", "a"])
+checks.check_equal("count_tokens(['a', 'b', 'a'])", got, {"a": 2, "b": 1})
+### BEGIN HIDDEN TESTS
+got_hidden = checks.guarded_call(count_tokens, ["x", "y", "y", "z", "y"])
+checks.check_equal("count_tokens on another list", got_hidden, {"x": 1, "y": 3, "z": 1})
+### END HIDDEN TESTS'''
+
+ANSWER = "Saturation: for large |z| the gradient vanishes.\n"
+TASK = """Explain where sigmoid saturates.
+=== BEGIN MARK SCHEME ===
+Full marks for naming saturation beyond four in absolute value.
+=== END MARK SCHEME ==="""
+
+
+def _meta(gid, *, grade=False, solution=False, locked=False, task=False, points=None):
+    meta = {
+        "grade": grade,
+        "grade_id": gid,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": task,
+    }
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def source_notebook() -> nbformat.NotebookNode:
+    v4 = nbformat.v4
+    cells = [
+        v4.new_markdown_cell("# Fixture assignment\n\nTwo small exercises."),
+        v4.new_code_cell(IMPORTS, metadata=_meta("imports", locked=True)),
+        v4.new_markdown_cell("## Exercise 1 — sigmoid (2 points)"),
+        v4.new_code_cell(SIGMOID_SOLUTION, metadata=_meta("sigmoid", solution=True)),
+        v4.new_code_cell(
+            SIGMOID_TEST, metadata=_meta("test_sigmoid", grade=True, locked=True, points=2)
+        ),
+        v4.new_markdown_cell("## Exercise 2 — count_tokens (3 points)"),
+        v4.new_code_cell(COUNT_SOLUTION, metadata=_meta("count_tokens", solution=True)),
+        v4.new_code_cell(
+            COUNT_TEST, metadata=_meta("test_count_tokens", grade=True, locked=True, points=3)
+        ),
+        v4.new_markdown_cell(
+            ANSWER, metadata=_meta("explain", grade=True, solution=True, points=1)
+        ),
+        v4.new_markdown_cell(
+            TASK, metadata=_meta("task_saturation", task=True, locked=True, points=1)
+        ),
+        v4.new_code_cell("print(sigmoid(0.0), count_tokens(['a']))"),
+    ]
+    for index, cell in enumerate(cells):
+        cell["id"] = f"fixture-{index:02d}"
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata = {
+        "kernelspec": {
+            "name": "python3",
+            "display_name": "Python 3 (ipykernel)",
+            "language": "python",
+        },
+        "language_info": {"name": "python"},
+    }
+    return nb
+
+
+def make_course(target: Path, cell_timeout: int = 5) -> Path:
+    """A course at ``target`` with the repo's nbgrader config and the fixture assignment
+    (sources only; call ``grader.pipeline.release`` to generate the release)."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    config = (REPO / "nbgrader_config.py").read_text(encoding="utf-8")
+    config += f"\nc.Execute.timeout = {cell_timeout}  # fixture course: fail fast\n"
+    (target / "nbgrader_config.py").write_text(config, encoding="utf-8")
+    folder = target / "solutions" / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    text = nbformat.writes(source_notebook()) + "\n"
+    (folder / f"{NOTEBOOK}.ipynb").write_text(text, encoding="utf-8")
+    (target / "notebooks").mkdir(exist_ok=True)
+    (target / "grader").mkdir(exist_ok=True)
+    return target
+
+
+def replace_solutions(release_nb, answers: dict[str, str]) -> nbformat.NotebookNode:
+    """A copy of the release with the given solution cells' sources replaced."""
+    nb = nbformat.from_dict(release_nb)
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    for cell in nb.cells:
+        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    return nb
+
+
+def copy_release(course: Path) -> Path:
+    return course / "notebooks" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
+
+
+def clear(path: Path) -> None:
+    if path.exists():
+        shutil.rmtree(path)
