@@ -177,15 +177,36 @@ def plan(source_nb, student_nb) -> dict:
     ``student_nb`` may be None (missing notebook); then every solution is missing.
     """
     student_cells: dict[str, list[str]] = {}
+    # Code cells the student added (or edited outside the answer cells), anchored after the
+    # nbgrader cell they follow: helpers defined there count, reduced like answers.
+    extras: dict[str | None, list[str]] = {}
+    plain = {c.source for c in source_nb.cells if c.cell_type == "code" and not nbs.grade_id(c)}
     if student_nb is not None:
+        anchor = None
         for cell in student_nb.cells:
             gid = nbs.grade_id(cell)
-            if cell.cell_type == "code" and gid and nbs.is_solution(cell):
+            if gid:
+                anchor = gid
+            if cell.cell_type != "code":
+                continue
+            if gid and nbs.is_solution(cell):
                 student_cells.setdefault(gid, []).append(cell.source)
+            elif not gid and cell.source not in plain:
+                extras.setdefault(anchor, []).append(cell.source)
     blocks: list[dict] = []  # {"label", "code"}
     tests: list[dict] = []  # {"grade_id", "prefix": n_blocks, "code"}
     notes: list[str] = []
+
+    def add_extras(anchor):
+        for source in extras.pop(anchor, []):
+            code, _ = safe_code(source)
+            blocks.append({"label": "a cell you added", "code": code})
+
+    add_extras(None)
+    previous = None
     for index, cell in enumerate(source_nb.cells):
+        add_extras(previous)
+        previous = nbs.grade_id(cell)
         if cell.cell_type != "code":
             continue
         gid = nbs.grade_id(cell) or f"cell {index + 1}"
@@ -205,6 +226,8 @@ def plan(source_nb, student_nb) -> dict:
             tests.append({"grade_id": gid, "prefix": len(blocks), "code": cell.source})
         code, _ = safe_code(cell.source)
         blocks.append({"label": f"cell {gid}", "code": code})
+    for anchor in list(extras):
+        add_extras(anchor)
     return {"blocks": blocks, "tests": tests, "notes": notes}
 
 
@@ -244,6 +267,14 @@ def _child(plan_: dict, test: dict, write_fd: int, workdir: str, memory_mb: int,
             result["error"] = _describe(error)
         else:
             result["passed"] = True
+        # The test may not have used guarded_call: check the environment here as well.
+        tampered = _tampering()
+        if tampered:
+            result["passed"] = False
+            result["error"] = (
+                "IntegrityError: the code under test modified the environment the checks rely "
+                f"on: {tampered}"
+            )
         payload = json.dumps(result).encode()
         os.write(write_fd, payload)
         status = 0
@@ -344,6 +375,39 @@ def grade_notebook(source: Path, student: Path | None, timeout: float, memory_mb
 # --------------------------------------------------------------------------------------------
 
 
+_SNAPSHOT: dict[str, dict[str, tuple]] = {}
+
+
+def _snapshot() -> dict[str, dict[str, tuple]]:
+    """Identity of every attribute of numpy, builtins, math and utils modules (the grader's
+    own copy, independent of ``utils.checks``, which the code under test could reach)."""
+    import types
+
+    out = {}
+    for name, module in list(sys.modules.items()):
+        if not isinstance(module, types.ModuleType):
+            continue
+        top = name.split(".")[0]
+        if name in ("builtins", "math") or (top in ("numpy", "utils") and "._" not in name):
+            out[name] = {
+                attr: (id(value), id(getattr(value, "__code__", None)))
+                for attr, value in list(vars(module).items())
+            }
+    return out
+
+
+def _tampering() -> str:
+    now = _snapshot()
+    for name, before in _SNAPSHOT.items():
+        after = now.get(name)
+        if after is None:
+            return f"module {name} was removed"
+        for attr, fingerprint in before.items():
+            if after.get(attr) != fingerprint:
+                return f"{name}.{attr} was replaced or deleted"
+    return ""
+
+
 def prepare() -> None:
     """Import what test cells use and record the trusted baseline."""
     import importlib
@@ -362,6 +426,7 @@ def prepare() -> None:
     from utils import checks
 
     checks.seal()
+    _SNAPSHOT.update(_snapshot())
 
 
 def serve() -> None:

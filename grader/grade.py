@@ -25,13 +25,17 @@ import os
 import re
 import resource
 import selectors
+import shutil
 import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import nbformat
 
 from grader import intake as intake_mod
 from grader import notebooks as nbs
@@ -284,6 +288,8 @@ def _cell_errors(autograded: Path) -> dict[str, str]:
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 text = f"{output.get('ename')}: {output.get('evalue')}"
+                if output.get("ename") == "CellTimeoutError":
+                    text = "CellTimeoutError: the cell timed out (an infinite loop?)"
                 errors[nbs.grade_id(cell)] = ANSI_RE.sub("", text)[:500]
     return errors
 
@@ -298,12 +304,12 @@ def _annotate(autograded: Path, overrides: dict[str, str]) -> None:
         if gid in overrides:
             name, _, message = overrides[gid].partition(": ")
             cell.outputs.append(
-                {
-                    "output_type": "error",
-                    "ename": "CleanRegradeFailed",
-                    "evalue": f"this test failed when re-run cleanly: {overrides[gid]}",
-                    "traceback": [f"CleanRegradeFailed: {name}: {message}"],
-                }
+                nbformat.v4.new_output(
+                    "error",
+                    ename="CleanRegradeFailed",
+                    evalue=f"this test failed when re-run cleanly: {overrides[gid]}",
+                    traceback=[f"CleanRegradeFailed: {name}: {message}"],
+                )
             )
     autograded.write_text(nbs.dumps(nb), encoding="utf-8")
 
@@ -320,6 +326,7 @@ class ClassGrader:
         self.release_dir = self.root / cd.get("release_directory", "release")
         self.submitted_dir = self.root / cd.get("submitted_directory", "submitted")
         self.autograded_dir = self.root / cd.get("autograded_directory", "autograded")
+        self.feedback_dir = self.root / cd.get("feedback_directory", "feedback")
         self.cell_timeout_nbgrader = float(config.get("Execute", {}).get("timeout", 30) or 30)
         self.reports = Path(options.reports or self.root / "grader" / "reports")
         self.expected = {
@@ -390,7 +397,9 @@ class ClassGrader:
             f"{len({s for s, _ in results})} students with {self.options.jobs} workers"
         )
         ng_results, clean_results = self._schedule(ng_jobs, clean_jobs, results, t0)
-        self._merge(results, ng_results, clean_results)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy use warns (SAWarning)
+            self._merge(results, ng_results, clean_results)
         self.elapsed = time.monotonic() - t0
         self._add_missing(results)
         final = sorted(results.values(), key=lambda r: (r.student, r.assignment))
@@ -583,6 +592,8 @@ class ClassGrader:
                 student, assignment = key
                 out = ng_results.get(key)
                 if out is None:
+                    if res.status == "not graded":  # refused at intake: no stale grade stays
+                        self._forget(gb, assignment, student)
                     continue
                 if not out.get("success"):
                     res.status, res.reason = "not graded", _nbgrader_reason(out)
@@ -637,6 +648,8 @@ class ClassGrader:
                             else:
                                 cell.status = "failed"
                                 cell.reason = cell.nbgrader_error or test.get("error") or "failed"
+                                if test.get("error") and test["error"] not in cell.reason:
+                                    cell.reason += f" (clean re-grade: {test['error']})"
                         if auto is not None and cell.final != auto:
                             grade = gb.find_grade(gid, name, assignment, student)
                             grade.auto_score = cell.final
@@ -653,10 +666,12 @@ class ClassGrader:
         finally:
             gb.close()
 
-    @staticmethod
-    def _forget(gb, assignment: str, student: str) -> None:
+    def _forget(self, gb, assignment: str, student: str) -> None:
+        """Remove a submission's grades and autograded copy (nothing stale may remain)."""
         from nbgrader.api import MissingEntry
 
+        shutil.rmtree(self.autograded_dir / student / assignment, ignore_errors=True)
+        shutil.rmtree(self.feedback_dir / student / assignment, ignore_errors=True)
         with contextlib.suppress(MissingEntry):
             gb.remove_submission(assignment, student)
 

@@ -336,6 +336,9 @@ def intake(
             nb, error = load(path)
             loaded[key] = (path, nb, error, notes)
         stamp_text = {k: p.read_bytes() for k, p in stamps.items()}
+        for key in stamps:  # an assignment folder without its notebook
+            if key[1] in expected:
+                result.submissions.setdefault(key, {})
         releases: dict[tuple[str, str], nbformat.NotebookNode] = {}
         for (student, assignment, name), (path, nb, error, notes) in sorted(loaded.items()):
             entry = NotebookIntake(path=path, error=error, notes=notes)

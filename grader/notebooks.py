@@ -261,7 +261,16 @@ def leaks_in_file(path: Path, source_nb: nbformat.NotebookNode, kinds=None) -> l
         lines = html_lines(text)
     else:
         lines = text.splitlines()
-    found = [f"{path}: contains the marker {m!r}" for m in markers_in(text)]
+    marker_kind = {
+        "SOLUTION": "solution",
+        "HIDDEN TESTS": "hidden test",
+        "MARK SCHEME": "mark scheme",
+    }
+    found = [
+        f"{path}: contains the marker {m!r}"
+        for m in markers_in(text)
+        if kinds is None or marker_kind[m.split(" ", 1)[1]] in kinds
+    ]
     for kind, line in secrets(source_nb).leaked_in(lines):
         if kinds is None or kind in kinds:
             found.append(f"{path}: {kind} line leaked: {line!r}")

@@ -52,6 +52,23 @@ got_hidden = checks.guarded_call(count_tokens, ["x", "y", "y", "z", "y"])
 checks.check_equal("count_tokens on another list", got_hidden, {"x": 1, "y": 3, "z": 1})
 ### END HIDDEN TESTS'''
 
+RELU_SOLUTION = '''def relu(z):
+    """max(z, 0), element-wise."""
+    ### BEGIN SOLUTION
+    return np.maximum(z, 0.0)
+    ### END SOLUTION'''
+
+# Deliberately without guarded_call: the grader's own integrity check must still catch
+# tampering done while relu runs.
+RELU_TEST = '''"""relu keeps positive entries and zeroes the others."""
+z = np.array([-2.0, -0.5, 0.0, 1.5])
+got = relu(z)
+assert np.allclose(got, [0.0, 0.0, 0.0, 1.5]), "relu is wrong"
+### BEGIN HIDDEN TESTS
+got_hidden = relu(np.array([[3.0, -1.0]]))
+assert np.allclose(got_hidden, [[3.0, 0.0]]), "relu is wrong on a 2-D input"
+### END HIDDEN TESTS'''
+
 ANSWER = "Saturation: for large |z| the gradient vanishes.\n"
 TASK = """Explain where sigmoid saturates.
 === BEGIN MARK SCHEME ===
@@ -88,13 +105,16 @@ def source_notebook() -> nbformat.NotebookNode:
         v4.new_code_cell(
             COUNT_TEST, metadata=_meta("test_count_tokens", grade=True, locked=True, points=3)
         ),
+        v4.new_markdown_cell("## Exercise 3 — relu (2 points)"),
+        v4.new_code_cell(RELU_SOLUTION, metadata=_meta("relu", solution=True)),
+        v4.new_code_cell(RELU_TEST, metadata=_meta("test_relu", grade=True, locked=True, points=2)),
         v4.new_markdown_cell(
             ANSWER, metadata=_meta("explain", grade=True, solution=True, points=1)
         ),
         v4.new_markdown_cell(
             TASK, metadata=_meta("task_saturation", task=True, locked=True, points=1)
         ),
-        v4.new_code_cell("print(sigmoid(0.0), count_tokens(['a']))"),
+        v4.new_code_cell("print(sigmoid(0.0), count_tokens(['a']), relu(-1.0))"),
     ]
     for index, cell in enumerate(cells):
         cell["id"] = f"fixture-{index:02d}"

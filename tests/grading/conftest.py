@@ -1,0 +1,31 @@
+"""Fixtures for the grading tests: a throw-away fixture course with its own gradebook."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import fixture_course as fc
+
+# No fixture notebooks live here, but keep nbval away from anything a test leaves behind.
+collect_ignore_glob = ["*.ipynb"]
+
+
+@pytest.fixture(scope="session")
+def fixture_course(tmp_path_factory) -> Path:
+    """The fixture course, released, with an SQLite gradebook inside it.
+
+    ``NBGRADER_DB_URL`` is pointed at that gradebook for the whole session, so nothing here
+    can reach the course's real gradebook (or a PostgreSQL one configured by the caller).
+    """
+    from grader import pipeline
+
+    root = fc.make_course(tmp_path_factory.mktemp("course") / "course")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("NBGRADER_DB_URL", "sqlite:///" + str(root / "grader" / "gradebook.db"))
+        mp.setenv("PATH", str(Path(os.sys.executable).parent) + os.pathsep + os.environ["PATH"])
+        problems = pipeline.release(root)
+        assert not problems, problems
+        yield root

@@ -1,0 +1,187 @@
+"""One class-grading run over the fixture class (tests/grading/students.py), then checks of
+every robustness case and attack on its gradebook, reports and feedback.
+
+The run takes the class as a zip of nbgrader's submitted/ layout, with two workers, a 2 GiB
+address-space limit and short timeouts, exactly as ``python -m grader grade`` would.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import warnings
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import fixture_course as fc
+from grader import notebooks as nbs
+from grader import pipeline
+from students import CLASS, CORRECT
+
+pytestmark = pytest.mark.slow
+
+MEMORY_MB = 2048
+
+
+def _seed_stale_grade(root: Path) -> None:
+    """An old full-marks grade for a student whose new submission is broken."""
+    from grader.nbg import Course
+
+    gb = Course(root).gradebook()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's own SQLAlchemy usage warns
+        gb.update_or_create_student("stale_grade")
+        gb.add_submission(fc.ASSIGNMENT, "stale_grade")
+        for grade in gb.find_submission(fc.ASSIGNMENT, "stale_grade").notebooks[0].grades:
+            grade.auto_score = grade.max_score
+        gb.db.commit()
+        gb.close()
+
+
+@pytest.fixture(scope="module")
+def graded(fixture_course, tmp_path_factory):
+    from grader.grade import Options, grade_class
+
+    root = fixture_course
+    src = nbs.read(root / "solutions" / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb")
+    rel = nbs.read(fc.copy_release(root))
+    folder = tmp_path_factory.mktemp("class") / "submitted"
+    for student, (build, *_rest) in CLASS.items():
+        out = folder / student / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb"
+        out.parent.mkdir(parents=True)
+        made = build(src, rel)
+        if isinstance(made, bytes):
+            out.write_bytes(made)
+        else:
+            out.write_text(nbs.dumps(made), encoding="utf-8")
+    (folder / "stale_grade" / fc.ASSIGNMENT).mkdir(parents=True)
+    (folder / "stale_grade" / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb").write_text("{oops")
+    (folder / "missing_nb" / fc.ASSIGNMENT).mkdir(parents=True)
+    (folder / "missing_nb" / fc.ASSIGNMENT / "timestamp.txt").write_text("2025-01-01 10:00:00")
+    archive = shutil.make_archive(str(folder.parent / "class"), "zip", folder.parent, "submitted")
+    _seed_stale_grade(root)
+    lines: list[str] = []
+    options = Options(
+        jobs=2, timeout=120, cell_timeout=3, memory_mb=MEMORY_MB, progress=lines.append
+    )
+    results, grader = grade_class(root, Path(archive), options)
+    by_student = {r.student: r for r in results}
+    with open(grader.reports / "report.csv", encoding="utf-8") as f:
+        report = list(csv.DictReader(f))
+    return {
+        "root": root,
+        "results": by_student,
+        "report": report,
+        "progress": lines,
+        "scores": pipeline.gradebook_scores(root),
+        "grader": grader,
+    }
+
+
+def _gradebook_total(graded, student):
+    cells = {k[3]: v for k, v in graded["scores"].items() if k[0] == student}
+    if not cells:
+        return None
+    return sum(score for name, (score, _m, _a) in cells.items() if name.startswith("test_"))
+
+
+@pytest.mark.parametrize("student", sorted(CLASS))
+def test_every_submission_has_its_expected_outcome(graded, student):
+    _build, status, score, overridden = CLASS[student]
+    result = graded["results"][student]
+    assert result.status == status, (result.status, result.reason, result.cells)
+    if status == "graded":
+        assert result.score == score, [(c.grade_id, c.final, c.reason) for c in result.cells]
+        # the gradebook agrees with the report (clean re-grade written back)
+        assert _gradebook_total(graded, student) == score
+        got = sorted(c.grade_id for c in result.cells if c.status == "overridden")
+        assert got == sorted(overridden)
+    else:
+        assert result.reason, "a submission that is not graded must say why"
+        assert _gradebook_total(graded, student) is None, "no (stale) grade may remain"
+
+
+def _reasons(graded, student):
+    return " | ".join(
+        row["reason"] for row in graded["report"] if row["student"] == student and row["reason"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("student", "words"),
+    [
+        ("numpy_patch_top", "failed when re-run cleanly"),
+        ("numpy_patch_in_function", "numpy.allclose was replaced"),
+        ("builtins_patch", "builtins.max was replaced"),
+        ("checks_patch", "failed when re-run cleanly"),
+        ("ipython_patch", "failed when re-run cleanly"),
+        ("calls_reference", "calls the reference implementation"),
+        ("hardcoded", "count_tokens on another list"),
+        ("infinite_loop", "time"),
+        ("memory_bomb", "MemoryError"),
+        ("os_exit", "kernel died"),
+        ("kernel_crash", "kernel died"),
+        ("corrupt_json", "invalid JSON"),
+        ("not_a_notebook", "not a notebook"),
+        ("stale_grade", "invalid JSON"),
+        ("missing_nb", "missing notebook"),
+        ("deletes_test", "test_count_tokens was deleted"),
+        ("duplicates_test", "test_sigmoid was duplicated"),
+        ("duplicates_solution", "the last copy is graded"),
+        ("edits_metadata", "metadata of cell test_relu was edited"),
+        ("edits_test", "locked cell test_sigmoid was edited"),
+        ("wrong_kernelspec", "kernelspec 'julia-1.9' reset"),
+    ],
+)
+def test_report_states_the_reason(graded, student, words):
+    assert words in _reasons(graded, student)
+
+
+def test_correct_exercises_keep_their_points(graded):
+    """An attack on one exercise does not cost the others (nor help them)."""
+    for student in ("numpy_patch_in_function", "builtins_patch", "calls_reference"):
+        cells = {c.grade_id: c.final for c in graded["results"][student].cells}
+        assert cells["test_count_tokens"] == CORRECT["count_tokens"]
+
+
+def test_reports_and_progress(graded):
+    reports = graded["grader"].reports
+    with open(reports / "grades.csv", encoding="utf-8") as f:
+        grades = {row["student"]: row for row in csv.DictReader(f)}
+    assert set(grades) == set(CLASS) | {"stale_grade", "missing_nb"}
+    assert grades["solution"]["score"] == "7"
+    assert grades["solution"]["max_score"] == "9"  # 7 autograded + 2 graded by hand
+    assert grades["os_exit"]["status"] == "not graded"
+    assert (reports / "report.md").read_text().count("**") >= 2 * len(CLASS)
+    assert any(line.startswith("[") for line in graded["progress"])
+
+
+def test_feedback_leaks_no_hidden_test_or_mark_scheme(graded):
+    from grader import feedback
+
+    problems = feedback.generate(graded["root"])
+    assert not problems, problems
+    html = sorted((graded["root"] / "grader" / "feedback").rglob("*.html"))
+    assert len(html) >= 15
+    text = (graded["root"] / "grader/feedback/hardcoded/00_fixture/fixture.html").read_text()
+    assert "count_tokens on another list" in text  # the failing check's message is shown
+    assert "z_hidden" not in text and "BEGIN MARK SCHEME" not in text
+    overridden = (
+        graded["root"] / "grader/feedback/checks_patch/00_fixture/fixture.html"
+    ).read_text()
+    assert "CleanRegradeFailed" in overridden
+
+
+def test_zip_input_was_used_and_extracted_safely(tmp_path):
+    from grader import intake
+
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(evil, "w") as zf:
+        zf.writestr("../escape.ipynb", "{}")
+        zf.writestr("alice_fixture.ipynb", "{}")
+    out = tmp_path / "out"
+    intake._safe_extract(evil, out)
+    assert not (tmp_path / "escape.ipynb").exists()
+    assert (out / "alice_fixture.ipynb").exists()
