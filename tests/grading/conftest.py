@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 import fixture_course as fc
+import pytest
 
 # No fixture notebooks live here, but keep nbval away from anything a test leaves behind.
 collect_ignore_glob = ["*.ipynb"]

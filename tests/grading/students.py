@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import copy
 
+import fixture_course as fc
 import nbformat
 
-import fixture_course as fc
 from grader import notebooks as nbs
 from grader.pipeline import solved_copy
 

@@ -13,12 +13,12 @@ import warnings
 import zipfile
 from pathlib import Path
 
-import pytest
-
 import fixture_course as fc
+import pytest
+from students import CLASS, CORRECT
+
 from grader import notebooks as nbs
 from grader import pipeline
-from students import CLASS, CORRECT
 
 pytestmark = pytest.mark.slow
 
@@ -167,7 +167,8 @@ def test_feedback_leaks_no_hidden_test_or_mark_scheme(graded):
     assert len(html) >= 15
     text = (graded["root"] / "grader/feedback/hardcoded/00_fixture/fixture.html").read_text()
     assert "count_tokens on another list" in text  # the failing check's message is shown
-    assert "z_hidden" not in text and "BEGIN MARK SCHEME" not in text
+    assert "z_hidden" not in text
+    assert "BEGIN MARK SCHEME" not in text
     overridden = (
         graded["root"] / "grader/feedback/checks_patch/00_fixture/fixture.html"
     ).read_text()
