@@ -194,6 +194,25 @@ def gru_cell_backward(dc_next, cache):
 # --------------------------------------------------------------------------------------------
 
 
+def _sigmoid_(z):
+    """σ(z) written into z, as σ(z) = (1 + tanh(z / 2)) / 2.
+
+    One tanh covers a whole block of stacked gates (four calls in all, whatever its size), it
+    never overflows (σ(±1000) = 1, 0), and float32 stays float32. Used by the sequence loop;
+    the cell functions call ``utils.activations.sigmoid``.
+    """
+    z *= 0.5
+    np.tanh(z, out=z)
+    z *= 0.5
+    z += 0.5
+    return z
+
+
+def _steps(steps):
+    """(T_x, n, m) -> a new (n, T_x, m) array, the layout of ``to_steps_layout(x)``."""
+    return np.ascontiguousarray(steps.transpose(1, 0, 2))
+
+
 def gru_forward(x, a0, parameters, variant="full"):
     """GRU over all T_x steps.
 
@@ -202,10 +221,15 @@ def gru_forward(x, a0, parameters, variant="full"):
 
     Returns:
     - a (n_a, m, T_x): the states c<1..T_x> (carry ``a[:, :, -1]`` for truncated BPTT).
-    - cache: dict with x_steps (n_x, T_x, m), h (n_a, T_x+1, m) = c<0..T>, gates
-      (k n_a, T_x, m) = [Γu; Γr; c~] per step ([Γu; c~] if simplified), rec (n_a, T_x, m) =
-      the candidate's recurrent input (Γr * c<t-1> for full, Wc_c c<t-1> + bcr for
-      reset_after, unused if simplified), W_h, W_x (stacked c and x halves), bcr, variant.
+    - cache: dict with x_flat (n_x, T_x m) (column t m + j is step t of example j),
+      h (T_x+1, n_a, m) = c<0..T>, gates (T_x, k n_a, m) = [Γu; Γr; c~] per step ([Γu; c~]
+      if simplified), rec (T_x, n_a, m) = the candidate's recurrent input (Γr * c<t-1> for
+      full, Wc_c c<t-1> + bcr for reset_after, unused if simplified), W_h, W_x (stacked c and
+      x halves), variant.
+
+    Speed: inside the loop, time is the *first* axis, so every step's slice (h[t], gates[t])
+    is one contiguous block, and each line writes into a preallocated array (``out=``)
+    instead of allocating a new one: at small sizes NumPy's fixed cost per call dominates.
     """
     x = check_sequence("x", x)
     n_x, m, T = x.shape
@@ -220,38 +244,44 @@ def gru_forward(x, a0, parameters, variant="full"):
     W = np.concatenate([p["W" + g] for g in gates_order])  # (k n_a, n_a + n_x)
     b = np.concatenate([p["b" + g] for g in gates_order])
     W_h, W_x = W[:, :n_a], W[:, n_a:]
-    x_steps = to_steps_layout(x.astype(dtype, copy=False))
-    zx = (W_x @ x_steps.reshape(n_x, T * m) + b).reshape(k * n, T, m)  # all steps at once
+    x_flat = to_steps_layout(x.astype(dtype, copy=False)).reshape(n_x, T * m)
+    zx = W_x @ x_flat  # input half of all gates, all steps in one matmul
+    zx += b
+    zx = zx.reshape(k * n, T, m).transpose(1, 0, 2)  # (T_x, k n_a, m) view: zx[t] is step t
 
-    h = np.empty((n_a, T + 1, m), dtype=dtype)  # c<0..T>
-    gates = np.empty((k * n, T, m), dtype=dtype)
-    rec = np.empty((n_a, T, m), dtype=dtype) if variant != "simplified" else None
-    h[:, 0] = a0
+    h = np.empty((T + 1, n_a, m), dtype=dtype)  # c<0..T>
+    gates = np.empty((T, k * n, m), dtype=dtype)
+    rec = np.empty((T, n_a, m), dtype=dtype) if variant != "simplified" else None
+    h[0] = a0
     for t in range(T):
-        c_prev, zx_t = h[:, t], zx[:, t]
+        c_prev, z = h[t], gates[t]  # z holds the pre-activations first, then the gates
+        gu, cc = z[:n], z[(k - 1) * n :]
         if variant == "simplified":
-            zh = W_h @ c_prev  # [Wu_c; Wc_c] c<t-1>
-            gu = sigmoid(zx_t[:n] + zh[:n])
-            cc = np.tanh(zx_t[n:] + zh[n:])
-            gates[:n, t], gates[n:, t] = gu, cc
+            np.matmul(W_h, c_prev, out=z)  # [Wu_c; Wc_c] c<t-1>
+            z += zx[t]
+            _sigmoid_(gu)
         elif variant == "full":
-            zh = W_h[: 2 * n] @ c_prev  # [Wu_c; Wr_c] c<t-1>
-            gu = sigmoid(zx_t[:n] + zh[:n])
-            gr = sigmoid(zx_t[n : 2 * n] + zh[n:])
-            rec[:, t] = gr * c_prev  # Γr before the product
-            cc = np.tanh(zx_t[2 * n :] + W_h[2 * n :] @ rec[:, t])
-            gates[:n, t], gates[n : 2 * n, t], gates[2 * n :, t] = gu, gr, cc
+            np.matmul(W_h[: 2 * n], c_prev, out=z[: 2 * n])  # [Wu_c; Wr_c] c<t-1>
+            z[: 2 * n] += zx[t, : 2 * n]
+            gr = _sigmoid_(z[: 2 * n])[n:]  # Γu, Γr in one go
+            np.multiply(gr, c_prev, out=rec[t])  # Γr before the product
+            np.matmul(W_h[2 * n :], rec[t], out=cc)
+            cc += zx[t, 2 * n :]
         else:  # reset_after
-            zh = W_h @ c_prev  # [Wu_c; Wr_c; Wc_c] c<t-1>
-            gu = sigmoid(zx_t[:n] + zh[:n])
-            gr = sigmoid(zx_t[n : 2 * n] + zh[n : 2 * n])
-            rec[:, t] = zh[2 * n :] + p["bcr"]
-            cc = np.tanh(zx_t[2 * n :] + gr * rec[:, t])  # Γr after the product
-            gates[:n, t], gates[n : 2 * n, t], gates[2 * n :, t] = gu, gr, cc
-        h[:, t + 1] = c_prev + gu * (cc - c_prev)  # = Γu c~ + (1 - Γu) c<t-1>
+            np.matmul(W_h, c_prev, out=z)  # [Wu_c; Wr_c; Wc_c] c<t-1>
+            z[: 2 * n] += zx[t, : 2 * n]
+            gr = _sigmoid_(z[: 2 * n])[n:]  # Γu, Γr in one go
+            np.add(cc, p["bcr"], out=rec[t])  # hc = Wc_c c<t-1> + bcr
+            np.multiply(gr, rec[t], out=cc)  # Γr after the product
+            cc += zx[t, 2 * n :]
+        np.tanh(cc, out=cc)  # c~
+        c = h[t + 1]
+        np.subtract(cc, c_prev, out=c)
+        c *= gu
+        c += c_prev  # c<t> = c<t-1> + Γu (c~ - c<t-1>) = Γu c~ + (1 - Γu) c<t-1>
 
     cache = {
-        "x_steps": x_steps,
+        "x_flat": x_flat,
         "h": h,
         "gates": gates,
         "rec": rec,
@@ -259,7 +289,7 @@ def gru_forward(x, a0, parameters, variant="full"):
         "W_x": W_x,
         "variant": variant,
     }
-    return to_lecture_layout(h[:, 1:]), cache
+    return to_lecture_layout(_steps(h[1:])), cache
 
 
 def gru_backward(da, cache):
@@ -272,56 +302,74 @@ def gru_backward(da, cache):
     Returns a dict: dx (n_x, m, T_x), da0 (n_a, m), and dWu, dbu, dWc, dbc (+ dWr, dbr unless
     simplified, + dbcr for reset_after).
     """
-    x_steps, h, gates, rec = cache["x_steps"], cache["h"], cache["gates"], cache["rec"]
+    x_flat, h, gates, rec = cache["x_flat"], cache["h"], cache["gates"], cache["rec"]
     W_h, W_x, variant = cache["W_h"], cache["W_x"], cache["variant"]
-    n_a, T1, m = h.shape
-    T, n_x, n = T1 - 1, x_steps.shape[0], n_a
+    T1, n_a, m = h.shape
+    T, n_x, n, dtype = T1 - 1, x_flat.shape[0], n_a, h.dtype
     gates_order = _gates(variant)
     k = len(gates_order)
     da = as_float_array("da", da)
     check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T})
-    da_steps = to_steps_layout(da.astype(h.dtype, copy=False))
+    da_steps = da.astype(dtype, copy=False).transpose(2, 0, 1)  # (T_x, n_a, m) view
 
-    dzx = np.empty((k * n, T, m), dtype=h.dtype)  # dL/d(pre-activation) of each gate block
-    dzh = np.empty((k * n, T, m), dtype=h.dtype) if variant == "reset_after" else dzx
-    dc_next = np.zeros((n_a, m), dtype=h.dtype)  # from step t+1
+    dzx = np.empty((T, k * n, m), dtype=dtype)  # dL/d(pre-activation) of each gate block
+    # reset_after: the recurrent matmul sees [dzu; dzr; Γr dzc], kept apart in dzh
+    dzh = np.empty((T, k * n, m), dtype=dtype) if variant == "reset_after" else dzx
+    dc_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1
+    dc = np.empty((n_a, m), dtype=dtype)
+    dsig = np.empty(((k - 1) * n, m), dtype=dtype)  # σ' of Γu (and Γr)
+    tmp, drc = np.empty((n_a, m), dtype=dtype), np.empty((n_a, m), dtype=dtype)
     for t in reversed(range(T)):
-        c_prev, gu, cc = h[:, t], gates[:n, t], gates[(k - 1) * n :, t]
-        dc = da_steps[:, t] + dc_next  # from above and from the future
-        dzu = dc * (cc - c_prev) * gu * (1 - gu)  # c = c_prev + Γu (c~ - c_prev), through σ
-        dzc = dc * gu * (1 - cc * cc)  # back through tanh of the candidate
-        dc_next = dc * (1 - gu)  # the direct (1 - Γu) c_prev path
-        dzx[:n, t], dzx[(k - 1) * n :, t] = dzu, dzc
+        c_prev, g = h[t], gates[t]
+        gu, cc = g[:n], g[(k - 1) * n :]
+        dzu, dzc = dzh[t, :n], dzx[t, (k - 1) * n :]
+        np.add(da_steps[t], dc_next, out=dc)  # from above and from the future
+        np.subtract(1, g[: (k - 1) * n], out=dsig)
+        dsig *= g[: (k - 1) * n]  # σ' = s (1 - s) for Γu (and Γr) at once
+        np.subtract(cc, c_prev, out=dzu)
+        dzu *= dc  # c = c_prev + Γu (c~ - c_prev), to Γu
+        dzu *= dsig[:n]  # back through σ
+        np.multiply(cc, cc, out=tmp)
+        np.subtract(1, tmp, out=tmp)  # tanh' = 1 - c~^2
+        np.multiply(dc, gu, out=dzc)  # c = ... + Γu c~, to c~
+        dzc *= tmp  # back through tanh
+        np.multiply(dc, gu, out=dc_next)
+        np.subtract(dc, dc_next, out=dc_next)  # the direct (1 - Γu) c_prev path
         if variant == "simplified":
-            dc_next += W_h.T @ dzx[:, t]  # [zu; zc] = [Wu_c; Wc_c] c_prev + ...
+            np.matmul(W_h.T, dzx[t], out=tmp)  # [zu; zc] = [Wu_c; Wc_c] c_prev + ...
         elif variant == "full":
-            gr = gates[n : 2 * n, t]
-            drc = W_h[2 * n :].T @ dzc  # zc = Wc_c (Γr c_prev) + ...
-            dzx[n : 2 * n, t] = drc * c_prev * gr * (1 - gr)  # rc = Γr c_prev, through σ
-            dc_next += drc * gr + W_h[: 2 * n].T @ dzx[: 2 * n, t]
-        else:  # reset_after
-            gr = gates[n : 2 * n, t]
-            dzx[n : 2 * n, t] = dzc * rec[:, t] * gr * (1 - gr)  # Γr scales hc, through σ
-            dzh[: 2 * n, t] = dzx[: 2 * n, t]
-            dzh[2 * n :, t] = dzc * gr  # into hc = Wc_c c_prev + bcr
-            dc_next += W_h.T @ dzh[:, t]
+            gr, dzr = g[n : 2 * n], dzx[t, n : 2 * n]
+            np.matmul(W_h[2 * n :].T, dzc, out=drc)  # zc = Wc_c (Γr c_prev) + ...
+            np.multiply(drc, c_prev, out=dzr)  # rc = Γr c_prev, to Γr
+            dzr *= dsig[n:]  # back through σ
+            dc_next += np.multiply(drc, gr, out=tmp)  # rc = Γr c_prev, to c_prev
+            np.matmul(W_h[: 2 * n].T, dzx[t, : 2 * n], out=tmp)  # [zu; zr] = ... c_prev
+        else:  # reset_after: zc = Wc_x xt + bc + Γr (Wc_c c_prev + bcr)
+            gr, dzr, dhc = g[n : 2 * n], dzh[t, n : 2 * n], dzh[t, 2 * n :]
+            np.multiply(dzc, rec[t], out=dzr)  # Γr scales hc, to Γr
+            dzr *= dsig[n:]  # back through σ
+            np.multiply(dzc, gr, out=dhc)  # into hc = Wc_c c_prev + bcr
+            np.matmul(W_h.T, dzh[t], out=tmp)  # [zu; zr; hc] = [Wu_c; Wr_c; Wc_c] c_prev + ...
+        dc_next += tmp
+    if variant == "reset_after":
+        dzx[:, : 2 * n] = dzh[:, : 2 * n]  # zu, zr see xt like c_prev; only zc differs
 
     # Weight gradients over all steps and the batch: one matmul per half.
-    dzx_flat = dzx.reshape(k * n, T * m)
-    dW_x = dzx_flat @ x_steps.reshape(n_x, T * m).T
-    c_prev_flat = h[:, :T].reshape(n_a, T * m)
+    dzx_flat = _steps(dzx).reshape(k * n, T * m)  # columns as in x_flat
+    dW_x = dzx_flat @ x_flat.T
+    c_prev_flat = _steps(h[:T]).reshape(n_a, T * m)
     if variant == "full":  # the candidate's c-columns multiply Γr * c_prev, not c_prev
-        dW_h = np.concatenate(
-            [dzx_flat[: 2 * n] @ c_prev_flat.T, dzx_flat[2 * n :] @ rec.reshape(n_a, T * m).T]
-        )
+        rec_flat = _steps(rec).reshape(n_a, T * m)
+        dW_h = np.concatenate([dzx_flat[: 2 * n] @ c_prev_flat.T, dzx_flat[2 * n :] @ rec_flat.T])
     else:
-        dW_h = dzh.reshape(k * n, T * m) @ c_prev_flat.T
+        dW_h = _steps(dzh).reshape(k * n, T * m) @ c_prev_flat.T
     db = dzx_flat.sum(axis=1, keepdims=True)
-    grads = {"dx": to_lecture_layout((W_x.T @ dzx_flat).reshape(n_x, T, m)), "da0": dc_next}
+    dx = to_lecture_layout((W_x.T @ dzx_flat).reshape(n_x, T, m))
+    grads = {"dx": dx, "da0": dc_next}
     for i, g in enumerate(gates_order):
         rows = slice(i * n, (i + 1) * n)
         grads["dW" + g] = np.concatenate([dW_h[rows], dW_x[rows]], axis=1)
         grads["db" + g] = db[rows]
     if variant == "reset_after":
-        grads["dbcr"] = dzh[2 * n :].sum(axis=(1, 2))[:, None]
+        grads["dbcr"] = dzh[:, 2 * n :].sum(axis=(0, 2))[:, None]
     return grads

@@ -186,6 +186,20 @@ def lstm_cell_backward(da_next, dc_next, cache):
 # --------------------------------------------------------------------------------------------
 
 
+def _sigmoid_(z):
+    """σ(z) written into z, as σ(z) = (1 + tanh(z / 2)) / 2.
+
+    One tanh covers a whole block of stacked gates (four calls in all, whatever its size), it
+    never overflows (σ(±1000) = 1, 0), and float32 stays float32. Used by the sequence loop;
+    the cell functions call ``utils.activations.sigmoid``.
+    """
+    z *= 0.5
+    np.tanh(z, out=z)
+    z *= 0.5
+    z += 0.5
+    return z
+
+
 def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     """LSTM over all T_x steps.
 
@@ -196,10 +210,14 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     Returns:
     - a (n_a, m, T_x) hidden states; c (n_a, m, T_x) memory cells (carry ``a[:, :, -1]`` and
       ``c[:, :, -1]`` for truncated BPTT).
-    - cache: dict with x_steps (n_x, T_x, m), h (n_a, T_x+1, m) = a<0..T>, cs (n_a, T_x+1, m)
-      = c<0..T>, tanh_c (n_a, T_x, m), gates (4 n_a, T_x, m) = [Γf; Γu; Γo; c~] per step,
+    - cache: dict with x_flat (n_x, T_x m) (column t m + j is step t of example j),
+      h (T_x+1, n_a, m) = a<0..T>, cs (T_x+1, n_a, m) = c<0..T>, tanh_c (T_x, n_a, m),
+      gates (T_x, 4 n_a, m) = [Γf; Γu; Γo; c~] per step,
       W_h, W_x (the stacked recurrent and input halves), parameters, peephole.
-      (Step layout (n, T, m): see ``utils._validate.to_steps_layout``.)
+
+    Speed: inside the loop, time is the *first* axis, so every step's slice (h[t], gates[t])
+    is one contiguous block, and each line writes into a preallocated array (``out=``)
+    instead of allocating a new one: at small sizes NumPy's fixed cost per call dominates.
     """
     x = check_sequence("x", x)
     n_x, m, T = x.shape
@@ -210,43 +228,46 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     check_shape("c0", c0, ("n_a", "m"), {"n_a": n_a, "m": m})
     dtype = common_dtype(x, a0, c0, *p.values())
     p = {k: v.astype(dtype, copy=False) for k, v in p.items()}
+    x = x.astype(dtype, copy=False)
     n = n_a
 
     W = np.concatenate([p["W" + g] for g in GATES])  # (4 n_a, n_a + n_x), blocks f, u, o, c
     b = np.concatenate([p["b" + g] for g in GATES])  # (4 n_a, 1)
     W_h, W_x = W[:, :n_a], W[:, n_a:]  # act on a<t-1> and on x<t>
-    x_steps = to_steps_layout(x.astype(dtype, copy=False))
-    zx = (W_x @ x_steps.reshape(n_x, T * m) + b).reshape(4 * n, T, m)  # all steps at once
+    x_flat = to_steps_layout(x).reshape(n_x, T * m)  # column t m + j: step t, example j
+    zx = W_x @ x_flat  # input half of all gates, all steps in one matmul
+    zx += b
+    zx = zx.reshape(4 * n, T, m).transpose(1, 0, 2)  # (T_x, 4 n_a, m) view: zx[t] is step t
 
-    h = np.empty((n_a, T + 1, m), dtype=dtype)  # a<0..T>
-    cs = np.empty((n_a, T + 1, m), dtype=dtype)  # c<0..T>
-    tanh_c = np.empty((n_a, T, m), dtype=dtype)
-    gates = np.empty((4 * n, T, m), dtype=dtype)  # Γf, Γu, Γo, c~ stacked
-    h[:, 0], cs[:, 0] = a0, c0
+    h = np.empty((T + 1, n_a, m), dtype=dtype)  # a<0..T>
+    cs = np.empty((T + 1, n_a, m), dtype=dtype)  # c<0..T>
+    tanh_c = np.empty((T, n_a, m), dtype=dtype)
+    gates = np.empty((T, 4 * n, m), dtype=dtype)  # Γf, Γu, Γo, c~ stacked
+    uc = np.empty((n_a, m), dtype=dtype)  # scratch for Γu * c~
+    h[0], cs[0] = a0, c0
     for t in range(T):
-        c_prev = cs[:, t]
-        z = W_h @ h[:, t] + zx[:, t]  # (4 n_a, m): all four pre-activations
+        z = gates[t]  # holds the pre-activations first, then the gates
+        gf, gu, go, cc = z[:n], z[n : 2 * n], z[2 * n : 3 * n], z[3 * n :]
+        np.matmul(W_h, h[t], out=z)
+        z += zx[t]  # z = W_h a<t-1> + W_x x<t> + b, all four blocks
         if peephole:
-            z[:n] += p["pf"] * c_prev
-            z[n : 2 * n] += p["pu"] * c_prev
-        gf, gu = sigmoid(z[:n]), sigmoid(z[n : 2 * n])
-        cc = np.tanh(z[3 * n :])
-        c = gf * c_prev + gu * cc
+            gf += p["pf"] * cs[t]  # the gates peek at the old memory
+            gu += p["pu"] * cs[t]
+            _sigmoid_(z[: 2 * n])  # Γf, Γu (Γo waits for c<t>)
+        else:
+            _sigmoid_(z[: 3 * n])  # Γf, Γu, Γo in one go
+        np.tanh(cc, out=cc)  # c~
+        c = cs[t + 1]
+        np.multiply(gf, cs[t], out=c)  # c<t> = Γf c<t-1> ...
+        c += np.multiply(gu, cc, out=uc)  # ... + Γu c~
         if peephole:
-            z[2 * n : 3 * n] += p["po"] * c
-        go = sigmoid(z[2 * n : 3 * n])
-        tanh_c[:, t] = np.tanh(c)
-        h[:, t + 1] = go * tanh_c[:, t]
-        cs[:, t + 1] = c
-        gates[:n, t], gates[n : 2 * n, t], gates[2 * n : 3 * n, t], gates[3 * n :, t] = (
-            gf,
-            gu,
-            go,
-            cc,
-        )
+            go += p["po"] * c  # the output gate peeks at the new memory
+            _sigmoid_(go)
+        np.tanh(c, out=tanh_c[t])
+        np.multiply(go, tanh_c[t], out=h[t + 1])  # a<t> = Γo tanh(c<t>)
 
     cache = {
-        "x_steps": x_steps,
+        "x_flat": x_flat,
         "h": h,
         "cs": cs,
         "tanh_c": tanh_c,
@@ -256,7 +277,18 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
         "p": p,
         "peephole": peephole,
     }
-    return to_lecture_layout(h[:, 1:]), to_lecture_layout(cs[:, 1:]), cache
+    return _lecture(h[1:]), _lecture(cs[1:]), cache
+
+
+def _lecture(steps):
+    """(T_x, n, m) -> a new (n, m, T_x) array in the lecture's layout (two cheap copies: one
+    moving whole rows, then ``to_lecture_layout``; faster than one transpose at large sizes)."""
+    return to_lecture_layout(_steps(steps))
+
+
+def _steps(steps):
+    """(T_x, n, m) -> a new (n, T_x, m) array, the layout of ``to_steps_layout(x)``."""
+    return np.ascontiguousarray(steps.transpose(1, 0, 2))
 
 
 def lstm_backward(da, cache, dc=None):
@@ -273,49 +305,59 @@ def lstm_backward(da, cache, dc=None):
     """
     h, cs, tanh_c, gates = cache["h"], cache["cs"], cache["tanh_c"], cache["gates"]
     W_h, W_x, p, peephole = cache["W_h"], cache["W_x"], cache["p"], cache["peephole"]
-    x_steps = cache["x_steps"]
-    n_a, T1, m = h.shape
-    T, n_x, n = T1 - 1, x_steps.shape[0], n_a
+    x_flat = cache["x_flat"]
+    T1, n_a, m = h.shape
+    T, n_x, n, dtype = T1 - 1, x_flat.shape[0], n_a, h.dtype
     sizes = {"n_a": n_a, "m": m, "T_x": T}
     da = as_float_array("da", da)
     check_shape("da", da, ("n_a", "m", "T_x"), sizes)
-    da_steps = to_steps_layout(da.astype(h.dtype, copy=False))
+    da_steps = da.astype(dtype, copy=False).transpose(2, 0, 1)  # (T_x, n_a, m) view
     if dc is not None:
         dc = as_float_array("dc", dc)
         check_shape("dc", dc, ("n_a", "m", "T_x"), sizes)
-        dc_steps = to_steps_layout(dc.astype(h.dtype, copy=False))
+        dc_steps = dc.astype(dtype, copy=False).transpose(2, 0, 1)
 
-    dz = np.empty((4 * n, T, m), dtype=h.dtype)  # dL/d(pre-activations), blocks f, u, o, c
-    da_next = np.zeros((n_a, m), dtype=h.dtype)  # from step t+1 through W_h
-    dc_next = np.zeros((n_a, m), dtype=h.dtype)  # from step t+1 through c<t+1> = Γf c<t> + ...
+    dz = np.empty((T, 4 * n, m), dtype=dtype)  # dL/d(pre-activations), blocks f, u, o, c
+    da_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1 through W_h
+    dc_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1 through c<t+1> = Γf c<t> + ...
+    da_t, dc_t = np.empty((n_a, m), dtype=dtype), np.empty((n_a, m), dtype=dtype)
+    dsig = np.empty((3 * n, m), dtype=dtype)  # σ' of Γf, Γu, Γo
+    tmp = np.empty((n_a, m), dtype=dtype)
     for t in reversed(range(T)):
-        gf, gu, go, cc = (
-            gates[:n, t],
-            gates[n : 2 * n, t],
-            gates[2 * n : 3 * n, t],
-            gates[3 * n :, t],
-        )
-        c_prev, tc = cs[:, t], tanh_c[:, t]
-        da_t = da_steps[:, t] + da_next
-        dzo = da_t * tc * go * (1 - go)  # a = Γo tanh(c), back through σ
-        dc_t = dc_next + da_t * go * (1 - tc * tc)  # a = Γo tanh(c), back through tanh
+        g, d = gates[t], dz[t]
+        gf, gu, go, cc = g[:n], g[n : 2 * n], g[2 * n : 3 * n], g[3 * n :]
+        dzf, dzu, dzo, dzc = d[:n], d[n : 2 * n], d[2 * n : 3 * n], d[3 * n :]
+        c_prev, tc = cs[t], tanh_c[t]
+        np.add(da_steps[t], da_next, out=da_t)  # from above and from step t+1
+        np.subtract(1, g[: 3 * n], out=dsig)
+        dsig *= g[: 3 * n]  # σ' = s (1 - s) for Γf, Γu, Γo at once
+        np.multiply(da_t, tc, out=dzo)  # a = Γo tanh(c), to Γo
+        dzo *= dsig[2 * n :]  # back through σ
+        np.multiply(tc, tc, out=tmp)
+        np.subtract(1, tmp, out=tmp)  # tanh'(c) = 1 - tanh(c)^2
+        tmp *= go
+        tmp *= da_t  # a = Γo tanh(c), back through tanh to c
+        np.add(dc_next, tmp, out=dc_t)  # plus the path through c<t+1> = Γf c<t> + ...
         if dc is not None:
-            dc_t += dc_steps[:, t]
+            dc_t += dc_steps[t]
         if peephole:
             dc_t += p["po"] * dzo  # zo = ... + po * c
-        dzf = dc_t * c_prev * gf * (1 - gf)  # c = Γf c_prev + ..., back through σ
-        dzu = dc_t * cc * gu * (1 - gu)  # c = ... + Γu c~, back through σ
-        dzc = dc_t * gu * (1 - cc * cc)  # c = ... + Γu c~, back through tanh
-        dc_next = dc_t * gf
+        np.multiply(dc_t, c_prev, out=dzf)  # c = Γf c_prev + ..., to Γf
+        np.multiply(dc_t, cc, out=dzu)  # c = ... + Γu c~, to Γu
+        d[: 2 * n] *= dsig[: 2 * n]  # Γf, Γu back through σ
+        np.multiply(cc, cc, out=tmp)
+        np.subtract(1, tmp, out=tmp)  # tanh'(zc) = 1 - c~^2
+        np.multiply(dc_t, gu, out=dzc)  # c = ... + Γu c~, to c~
+        dzc *= tmp  # back through tanh
+        np.multiply(dc_t, gf, out=dc_next)  # c = Γf c_prev + ..., to c_prev
         if peephole:
             dc_next += p["pf"] * dzf + p["pu"] * dzu  # zf, zu peek at c_prev
-        dz[:n, t], dz[n : 2 * n, t], dz[2 * n : 3 * n, t], dz[3 * n :, t] = dzf, dzu, dzo, dzc
-        da_next = W_h.T @ dz[:, t]  # all four gates saw a<t-1>
+        np.matmul(W_h.T, d, out=da_next)  # all four gates saw a<t-1>
 
     # Weight gradients over all steps and the batch: one matmul for each half of W.
-    dz_flat = dz.reshape(4 * n, T * m)
-    dW_h = dz_flat @ h[:, :T].reshape(n_a, T * m).T  # with a<t-1>
-    dW_x = dz_flat @ x_steps.reshape(n_x, T * m).T  # with x<t>
+    dz_flat = _steps(dz).reshape(4 * n, T * m)  # columns as in x_flat
+    dW_h = dz_flat @ _steps(h[:T]).reshape(n_a, T * m).T  # with a<t-1>
+    dW_x = dz_flat @ x_flat.T  # with x<t>
     db = dz_flat.sum(axis=1, keepdims=True)
     grads = {
         "dx": to_lecture_layout((W_x.T @ dz_flat).reshape(n_x, T, m)),
@@ -327,8 +369,8 @@ def lstm_backward(da, cache, dc=None):
         grads["dW" + g] = np.concatenate([dW_h[rows], dW_x[rows]], axis=1)
         grads["db" + g] = db[rows]
     if peephole:
-        dzf, dzu, dzo = dz[:n], dz[n : 2 * n], dz[2 * n : 3 * n]  # (n_a, T, m)
-        grads["dpf"] = (dzf * cs[:, :T]).sum(axis=(1, 2))[:, None]
-        grads["dpu"] = (dzu * cs[:, :T]).sum(axis=(1, 2))[:, None]
-        grads["dpo"] = (dzo * cs[:, 1:]).sum(axis=(1, 2))[:, None]
+        dzf, dzu, dzo = dz[:, :n], dz[:, n : 2 * n], dz[:, 2 * n : 3 * n]  # (T_x, n_a, m)
+        grads["dpf"] = (dzf * cs[:T]).sum(axis=(0, 2))[:, None]
+        grads["dpu"] = (dzu * cs[:T]).sum(axis=(0, 2))[:, None]
+        grads["dpo"] = (dzo * cs[1:]).sum(axis=(0, 2))[:, None]
     return grads
