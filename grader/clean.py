@@ -416,6 +416,11 @@ def prepare() -> None:
     os.environ.setdefault("MPLBACKEND", "Agg")
     import numpy  # noqa: F401
 
+    # What notebooks import at the top, loaded once here instead of in every test process.
+    for name in ("matplotlib.pyplot", "IPython.display", "IPython.core.inputtransformer2"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
     import utils
 
     for module in pkgutil.walk_packages(utils.__path__, prefix="utils."):

@@ -1,0 +1,79 @@
+"""Grading throughput: a synthetic class graded with ``python -m grader grade``'s engine.
+
+    PATH=.venv/bin:$PATH .venv/bin/python benchmarks/bench_grading.py --students 100 --jobs 2
+
+Builds, in a temporary copy of the course (its own SQLite gradebook), N students for every
+assignment in solutions/: 60 % submit the solution, 20 % the untouched release and 20 % the
+solution with every other answer left undone. Prints seconds per notebook and per student and
+the projection for 100 students. Not a test: it takes minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grader import ROOT, pipeline
+from grader import notebooks as nbs
+from grader.grade import Options, grade_class
+
+
+def half_done(source_nb, release_nb):
+    nb = pipeline.solved_copy(source_nb, release_nb)
+    stubs = {nbs.grade_id(c): c.source for c in release_nb.cells if nbs.is_solution(c)}
+    for index, cell in enumerate(c for c in nb.cells if nbs.is_solution(c)):
+        if index % 2:
+            cell.source = stubs[nbs.grade_id(cell)]
+    return nb
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=100)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        course = pipeline.copy_course(ROOT, Path(tmp) / "course")
+        assert not pipeline.generate(course, course / "notebooks", db=False)
+        os.environ["NBGRADER_DB_URL"] = "sqlite:///" + str(course / "grader" / "gradebook.db")
+        subs = Path(tmp) / "submitted"
+        assignments = pipeline.source_notebooks(course)
+        for assignment, paths in assignments.items():
+            for path in paths:
+                src = nbs.read(path)
+                rel = nbs.read(course / "notebooks" / assignment / path.name)
+                kinds = [pipeline.solved_copy(src, rel), rel, half_done(src, rel)]
+                for i in range(args.students):
+                    nb = kinds[0 if i % 5 < 3 else 1 if i % 5 == 3 else 2]
+                    out = subs / f"student{i:03d}" / assignment / path.name
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    out.write_text(nbs.dumps(nb), encoding="utf-8")
+        start = time.monotonic()
+        results, _grader = grade_class(
+            course, subs, Options(jobs=args.jobs, progress=lambda s: print(s, file=sys.stderr))
+        )
+        elapsed = time.monotonic() - start
+        n_notebooks = sum(len(p) for p in assignments.values()) * args.students
+        failed = [r for r in results if r.status != "graded"]
+        per_student = elapsed / args.students
+        figures = {
+            "assignments": sorted(assignments),
+            "students": args.students,
+            "notebooks": n_notebooks,
+            "jobs": args.jobs,
+            "seconds": round(elapsed, 1),
+            "seconds_per_notebook": round(elapsed / n_notebooks, 2),
+            "seconds_per_student": round(per_student, 2),
+            "projected_minutes_100_students": round(per_student * 100 / 60, 1),
+            "not_graded": len(failed),
+        }
+        print(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
