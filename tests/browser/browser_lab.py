@@ -147,7 +147,6 @@ def _wait_until_serving(lab: Lab, process: subprocess.Popen, runtime_dir: Path) 
         for f in runtime_dir.glob("jpserver-*.json")
     }
     if served != {str(lab.root_dir.resolve())}:
-        _stop(lab, process)
         pytest.fail(f"JupyterLab serves {sorted(served)}, not the test copy {lab.root_dir}")
 
 
@@ -175,11 +174,14 @@ def _stop(lab: Lab, process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def run_lab(notebooks: Path, scratch: Path, *, student: bool = True) -> Iterator[Lab]:
+def run_lab(
+    notebooks: Path, scratch: Path, log_dir: Path, *, student: bool = True
+) -> Iterator[Lab]:
     """Start JupyterLab serving ``notebooks`` on a free local port; stop it on exit.
 
     ``scratch`` receives everything the server would otherwise write to the home directory
-    (runtime files, user settings, workspaces, IPython history) and the server log.
+    (runtime files, user settings, workspaces, IPython history); the server's log goes to
+    ``log_dir`` (the test artefacts) as lab-student.log or lab-plain.log.
     """
     config_dir = scratch / "jupyter-config"
     # The student's own first start shows a "get notified about Jupyter news?" toast over the
@@ -206,7 +208,9 @@ def run_lab(notebooks: Path, scratch: Path, *, student: bool = True) -> Iterator
         "IPYTHONDIR": str(scratch / "ipython"),
         "PYTHONDONTWRITEBYTECODE": "1",  # kernels import utils from the repo: no __pycache__
     }
-    log = scratch / ("lab-student.log" if student else "lab-plain.log")
+    # Student mode gets its config from the Makefile; the plain lab must get none at all.
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    log = log_dir / ("lab-student.log" if student else "lab-plain.log")
     lab = Lab(url=f"http://127.0.0.1:{port}", token=token, root_dir=notebooks, log=log)
     log.write_bytes(b"")
     if student:

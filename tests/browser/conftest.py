@@ -1,11 +1,13 @@
 """Fixtures for the browser tests: Debian's Chromium driven by Playwright, and JupyterLab.
 
 The lab under test is the README's student mode (see browser_lab.py), serving a temporary copy
-of the released notebooks. Screenshots go to ``artifacts/browser/``
-(git-ignored) or to ``$SEQ_ARTIFACTS``.
+of the released notebooks. Screenshots and the server logs go to ``artifacts/browser/``
+(git-ignored) or to ``$SEQ_ARTIFACTS``; a failing test adds a screenshot ``FAILED-<test>.png``.
 
-No Chromium → the tests are skipped with a reason that says how to enable them, unless
-``SEQ_REQUIRE_BROWSER=1`` (set by CI), which turns the skip into a failure.
+The browser is Debian's ``chromium`` package (``/usr/bin/chromium``; ``$SEQ_CHROMIUM`` points
+elsewhere, e.g. at a local Chrome); Playwright never downloads one. No Chromium → the tests are
+skipped with a reason that says how to enable them, unless ``SEQ_REQUIRE_BROWSER=1`` (set by
+CI), which turns the skip into a failure.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ EXERCISE = "char_tokenize"
 STUB = "# YOUR CODE HERE\n    raise NotImplementedError()"
 RUN_TIMEOUT = 60_000  # ms, for a batch of cells or a validation (the notebook runs in ~5 s)
 
-# What a running cell's prompt looks like, and one that has finished.
+# A cell's prompt once it has run ("[ ]:" before, "[*]:" while queued or running).
 DONE_PROMPT = re.compile(r"^\[\d+\]:$")
 
 
@@ -244,7 +244,7 @@ def test_student_works_through_a_released_notebook(
     def shot(name: str) -> None:
         page.screenshot(path=artifacts / f"{name}.png")
 
-    with run_lab(released_copy, tmp_path) as lab:
+    with run_lab(released_copy, tmp_path, artifacts) as lab:
         # 1. Open the released notebook.
         open_notebook(page, lab)
         shot("01-opened")
@@ -318,7 +318,7 @@ def test_instructor_panel_check_finds_panels_without_student_mode(
     page, released_copy: Path, tmp_path: Path, artifacts: Path
 ) -> None:
     """The test of the test: without the student-mode config, the check must fire."""
-    with run_lab(released_copy, tmp_path, student=False) as lab:
+    with run_lab(released_copy, tmp_path, artifacts, student=False) as lab:
         open_notebook(page, lab)
         found = instructor_panels(page, lab)
         page.screenshot(path=artifacts / "plain-lab-instructor-panels.png")
