@@ -9,11 +9,15 @@ BIN    := $(VENV)/bin
 PORT   ?= 8888
 # Extra arguments for JupyterLab, e.g. make lab LAB_ARGS=--no-browser
 LAB_ARGS ?=
+# Folder JupyterLab opens (the browser test points it at a temporary copy of notebooks/)
+LAB_ROOT ?= $(CURDIR)/notebooks
 # Extras to install: dev (test tools) always; add torch for the PyTorch parity tests and
 # benchmarks: make test EXTRAS=dev,torch
 EXTRAS ?= dev
+# Jupyter refuses to run as root unless told to (containers, CI machines).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test setup lint release clean-grading help
+.PHONY: lab test setup lint release full-repo help
 
 help:
 	@echo "make lab     set up .venv and open the course in JupyterLab (student mode)"
@@ -33,14 +37,18 @@ setup: $(VENV)/.installed-$(EXTRAS)
 
 lab: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" JUPYTER_CONFIG_PATH="$(CURDIR)/.jupyter/student" \
-		$(BIN)/jupyter lab --ServerApp.root_dir="$(CURDIR)/notebooks" --port=$(PORT) $(LAB_ARGS)
+		$(BIN)/jupyter lab --ServerApp.root_dir="$(LAB_ROOT)" --port=$(PORT) $(ALLOW_ROOT) $(LAB_ARGS)
 
-lint: setup
+# The student bundle ships this Makefile without tests/ and solutions/: say so plainly.
+full-repo:
+	@test -d tests -a -d solutions || { echo "This is the student copy of the course: only 'make lab' works here (check your work with the Validate button)."; exit 1; }
+
+lint: full-repo setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 test: lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest --nbval --nbval-current-env tests solutions notebooks
 
-release: setup
+release: full-repo setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grader release

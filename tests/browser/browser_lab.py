@@ -97,28 +97,15 @@ def _lab_command(root_dir: Path, port: int, lab_args: list[str], student: bool) 
     student-mode config) exists only for the test of the test.
     """
     if student:
-        makefile = (ROOT / "Makefile").read_text()
-        if "LAB_ROOT" in makefile:
-            command = ["make", "--no-print-directory", "-C", str(ROOT), "lab"]
-            extras = _installed_extras()
-            if extras:
-                command.append(f"EXTRAS={extras}")
-            return [
-                *command,
-                f"PORT={port}",
-                f"LAB_ROOT={root_dir}",
-                "LAB_ARGS=" + " ".join(lab_args),
-            ]
-        # Until the Makefile has LAB_ROOT: the same command line as its `lab` recipe.
+        command = ["make", "--no-print-directory", "-C", str(ROOT), "lab"]
+        extras = _installed_extras()
+        if extras:
+            command.append(f"EXTRAS={extras}")
         return [
-            "env",
-            f"PATH={VENV_BIN}{os.pathsep}{os.environ['PATH']}",
-            f"JUPYTER_CONFIG_PATH={ROOT / '.jupyter' / 'student'}",
-            str(VENV_BIN / "jupyter"),
-            "lab",
-            f"--ServerApp.root_dir={root_dir}",
-            f"--port={port}",
-            *lab_args,
+            *command,
+            f"PORT={port}",
+            f"LAB_ROOT={root_dir}",
+            "LAB_ARGS=" + " ".join(lab_args),
         ]
     return [
         str(VENV_BIN / "jupyter"),
