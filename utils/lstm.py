@@ -53,7 +53,7 @@ from utils.activations import sigmoid
 
 __all__ = ["lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward"]
 
-GATES = ("f", "u", "o", "c")  # order of the blocks in the stacked gate matrix
+GATES = ("o", "f", "u", "c")  # order of the blocks in the stacked gate matrix (see lstm_forward)
 PEEPHOLES = ("pf", "pu", "po")
 
 
@@ -63,7 +63,7 @@ def _lstm_params(parameters, n_x, peephole, where):
     n_a = Wf.shape[0] if Wf.ndim == 2 else -1
     sizes = {"n_a": n_a, "n_a + n_x": n_a + n_x}
     p = {}
-    for g in GATES:
+    for g in ("f", "u", "o", "c"):  # the lecture's order, for the error messages
         p["W" + g] = get_param(parameters, "W" + g, where)
         check_shape("W" + g, p["W" + g], ("n_a", "n_a + n_x"), sizes)
         p["b" + g] = get_param(parameters, "b" + g, where)
@@ -186,18 +186,24 @@ def lstm_cell_backward(da_next, dc_next, cache):
 # --------------------------------------------------------------------------------------------
 
 
-def _sigmoid_(z):
-    """σ(z) written into z, as σ(z) = (1 + tanh(z / 2)) / 2.
+def _sigmoid_(z, half):
+    """σ(z) written into z, as σ(z) = (1 + tanh(z / 2)) / 2; ``half`` = ``_const(0.5, z.dtype)``.
 
     One tanh covers a whole block of stacked gates (four calls in all, whatever its size), it
     never overflows (σ(±1000) = 1, 0), and float32 stays float32. Used by the sequence loop;
     the cell functions call ``utils.activations.sigmoid``.
     """
-    z *= 0.5
+    z *= half
     np.tanh(z, out=z)
-    z *= 0.5
-    z += 0.5
+    z *= half
+    z += half
     return z
+
+
+def _const(value, dtype):
+    """``value`` as a 0-d array of ``dtype``: in ``1 - s`` or ``z * 0.5`` on small arrays NumPy
+    spends ~0.3 µs more per call converting a Python number than using this."""
+    return np.array(value, dtype=dtype)
 
 
 def lstm_forward(x, a0, parameters, c0=None, peephole=False):
@@ -210,10 +216,9 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     Returns:
     - a (n_a, m, T_x) hidden states; c (n_a, m, T_x) memory cells (carry ``a[:, :, -1]`` and
       ``c[:, :, -1]`` for truncated BPTT).
-    - cache: dict with x_flat (n_x, T_x m) (column t m + j is step t of example j),
-      h (T_x+1, n_a, m) = a<0..T>, cs (T_x+1, n_a, m) = c<0..T>, tanh_c (T_x, n_a, m),
-      gates (T_x, 4 n_a, m) = [Γf; Γu; Γo; c~] per step,
-      W_h, W_x (the stacked recurrent and input halves), parameters, peephole.
+    - cache: dict with ax (T_x+1, n_a + n_x, m) = [a<t-1>; x<t>] per step (ax[T_x, :n_a] =
+      a<T_x>), cs (T_x+1, n_a, m) = c<0..T>, tanh_c (T_x, n_a, m), gates (T_x, 4 n_a, m)
+      = [Γo; Γf; Γu; c~] per step, W (the stacked gate matrix), parameters, peephole.
 
     Speed: inside the loop, time is the *first* axis, so every step's slice (h[t], gates[t])
     is one contiguous block, and each line writes into a preallocated array (``out=``)
@@ -231,53 +236,52 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     x = x.astype(dtype, copy=False)
     n = n_a
 
-    W = np.concatenate([p["W" + g] for g in GATES])  # (4 n_a, n_a + n_x), blocks f, u, o, c
+    # Blocks o, f, u, c: the three sigmoid gates are adjacent (one call activates them all),
+    # and so are the three blocks that c<t> feeds back into (f, u, c; see lstm_backward).
+    W = np.concatenate([p["W" + g] for g in GATES])  # (4 n_a, n_a + n_x)
     b = np.concatenate([p["b" + g] for g in GATES])  # (4 n_a, 1)
-    W_h, W_x = W[:, :n_a], W[:, n_a:]  # act on a<t-1> and on x<t>
-    x_flat = to_steps_layout(x).reshape(n_x, T * m)  # column t m + j: step t, example j
-    zx = W_x @ x_flat  # input half of all gates, all steps in one matmul
-    zx += b
-    zx = zx.reshape(4 * n, T, m).transpose(1, 0, 2)  # (T_x, 4 n_a, m) view: zx[t] is step t
 
-    h = np.empty((T + 1, n_a, m), dtype=dtype)  # a<0..T>
+    ax = np.empty((T + 1, n_a + n_x, m), dtype=dtype)  # [a<t-1>; x<t>] for every step
+    ax[:T, n_a:] = to_steps_layout(x).transpose(1, 0, 2)  # x<t> under a<t-1>
+    ax[T, n_a:] = 0  # no input after the last step; ax[T, :n_a] holds a<T>
+    ax[0, :n_a] = a0
     cs = np.empty((T + 1, n_a, m), dtype=dtype)  # c<0..T>
     tanh_c = np.empty((T, n_a, m), dtype=dtype)
-    gates = np.empty((T, 4 * n, m), dtype=dtype)  # Γf, Γu, Γo, c~ stacked
+    gates = np.empty((T, 4 * n, m), dtype=dtype)  # Γo, Γf, Γu, c~ stacked
     uc = np.empty((n_a, m), dtype=dtype)  # scratch for Γu * c~
-    h[0], cs[0] = a0, c0
+    half = _const(0.5, dtype)
+    cs[0] = c0
     for t in range(T):
         z = gates[t]  # holds the pre-activations first, then the gates
-        gf, gu, go, cc = z[:n], z[n : 2 * n], z[2 * n : 3 * n], z[3 * n :]
-        np.matmul(W_h, h[t], out=z)
-        z += zx[t]  # z = W_h a<t-1> + W_x x<t> + b, all four blocks
+        go, gf, gu, cc = z[:n], z[n : 2 * n], z[2 * n : 3 * n], z[3 * n :]
+        np.matmul(W, ax[t], out=z)  # W [a<t-1>; x<t>], all four blocks in one matmul
+        z += b
         if peephole:
             gf += p["pf"] * cs[t]  # the gates peek at the old memory
             gu += p["pu"] * cs[t]
-            _sigmoid_(z[: 2 * n])  # Γf, Γu (Γo waits for c<t>)
+            _sigmoid_(z[n : 3 * n], half)  # Γf, Γu (Γo waits for c<t>)
         else:
-            _sigmoid_(z[: 3 * n])  # Γf, Γu, Γo in one go
+            _sigmoid_(z[: 3 * n], half)  # Γo, Γf, Γu in one go
         np.tanh(cc, out=cc)  # c~
         c = cs[t + 1]
         np.multiply(gf, cs[t], out=c)  # c<t> = Γf c<t-1> ...
         c += np.multiply(gu, cc, out=uc)  # ... + Γu c~
         if peephole:
             go += p["po"] * c  # the output gate peeks at the new memory
-            _sigmoid_(go)
+            _sigmoid_(go, half)
         np.tanh(c, out=tanh_c[t])
-        np.multiply(go, tanh_c[t], out=h[t + 1])  # a<t> = Γo tanh(c<t>)
+        np.multiply(go, tanh_c[t], out=ax[t + 1, :n])  # a<t> = Γo tanh(c<t>)
 
     cache = {
-        "x_flat": x_flat,
-        "h": h,
+        "ax": ax,
         "cs": cs,
         "tanh_c": tanh_c,
         "gates": gates,
-        "W_h": W_h,
-        "W_x": W_x,
+        "W": W,
         "p": p,
         "peephole": peephole,
     }
-    return _lecture(h[1:]), _lecture(cs[1:]), cache
+    return _lecture(ax[1:, :n_a]), _lecture(cs[1:]), cache
 
 
 def _lecture(steps):
@@ -289,6 +293,29 @@ def _lecture(steps):
 def _steps(steps):
     """(T_x, n, m) -> a new (n, T_x, m) array, the layout of ``to_steps_layout(x)``."""
     return np.ascontiguousarray(steps.transpose(1, 0, 2))
+
+
+BLOCK_SIZE = 16384  # lstm_backward: about this many numbers per (n_a, m) array of a block
+
+
+def _local_derivatives(gates, c_prev, tanh_c):
+    """Local derivatives of a block of steps (axis 0 = step), for lstm_backward.
+
+    None of them needs the gradient that flows back from later steps, so they are computed for
+    the whole block at once (few NumPy calls when m and n_a are small; a block small enough to
+    stay in cache when they are large), and the loop over steps only multiplies by them:
+    dzo = da * j_o, dc = da * j_c + (dc from step t+1), [dzf; dzu; dzc] = dc * j_fuc.
+    """
+    n = c_prev.shape[1]
+    go, gu, cc = gates[:, :n], gates[:, 2 * n : 3 * n], gates[:, 3 * n :]
+    dsig = gates[:, : 3 * n] * (1 - gates[:, : 3 * n])  # σ' = s (1 - s) of Γo, Γf, Γu
+    j_o = tanh_c * dsig[:, :n]  # a = Γo tanh(c), to Γo, back through σ
+    j_c = go * (1 - tanh_c * tanh_c)  # a = Γo tanh(c), back through tanh to c
+    j_fuc = np.empty((len(gates), 3, n, gates.shape[2]), dtype=gates.dtype)
+    np.multiply(c_prev, dsig[:, n : 2 * n], out=j_fuc[:, 0])  # c = Γf c_prev + ..., σ'
+    np.multiply(cc, dsig[:, 2 * n :], out=j_fuc[:, 1])  # c = ... + Γu c~, to Γu, σ'
+    np.multiply(gu, 1 - cc * cc, out=j_fuc[:, 2])  # c = ... + Γu c~, to c~, tanh'
+    return j_o, j_c, j_fuc
 
 
 def lstm_backward(da, cache, dc=None):
@@ -303,11 +330,11 @@ def lstm_backward(da, cache, dc=None):
     Returns a dict: dx (n_x, m, T_x), da0 (n_a, m), dc0 (n_a, m), dWf, dWu, dWo, dWc,
     dbf, dbu, dbo, dbc and, with peepholes, dpf, dpu, dpo.
     """
-    h, cs, tanh_c, gates = cache["h"], cache["cs"], cache["tanh_c"], cache["gates"]
-    W_h, W_x, p, peephole = cache["W_h"], cache["W_x"], cache["p"], cache["peephole"]
-    x_flat = cache["x_flat"]
-    T1, n_a, m = h.shape
-    T, n_x, n, dtype = T1 - 1, x_flat.shape[0], n_a, h.dtype
+    ax, cs, tanh_c, gates = cache["ax"], cache["cs"], cache["tanh_c"], cache["gates"]
+    W, p, peephole = cache["W"], cache["p"], cache["peephole"]
+    T1, n_a, m = cs.shape
+    T, n_x, n, dtype = T1 - 1, ax.shape[1] - n_a, n_a, cs.dtype
+    W_h, W_x = W[:, :n_a], W[:, n_a:]  # act on a<t-1> and on x<t>
     sizes = {"n_a": n_a, "m": m, "T_x": T}
     da = as_float_array("da", da)
     check_shape("da", da, ("n_a", "m", "T_x"), sizes)
@@ -317,47 +344,34 @@ def lstm_backward(da, cache, dc=None):
         check_shape("dc", dc, ("n_a", "m", "T_x"), sizes)
         dc_steps = dc.astype(dtype, copy=False).transpose(2, 0, 1)
 
-    dz = np.empty((T, 4 * n, m), dtype=dtype)  # dL/d(pre-activations), blocks f, u, o, c
+    dz = np.empty((T, 4 * n, m), dtype=dtype)  # dL/d(pre-activations), blocks o, f, u, c
+    dz4 = dz.reshape(T, 4, n_a, m)  # the same array, one block per index
     da_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1 through W_h
     dc_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1 through c<t+1> = Γf c<t> + ...
     da_t, dc_t = np.empty((n_a, m), dtype=dtype), np.empty((n_a, m), dtype=dtype)
-    dsig = np.empty((3 * n, m), dtype=dtype)  # σ' of Γf, Γu, Γo
-    tmp = np.empty((n_a, m), dtype=dtype)
-    for t in reversed(range(T)):
-        g, d = gates[t], dz[t]
-        gf, gu, go, cc = g[:n], g[n : 2 * n], g[2 * n : 3 * n], g[3 * n :]
-        dzf, dzu, dzo, dzc = d[:n], d[n : 2 * n], d[2 * n : 3 * n], d[3 * n :]
-        c_prev, tc = cs[t], tanh_c[t]
-        np.add(da_steps[t], da_next, out=da_t)  # from above and from step t+1
-        np.subtract(1, g[: 3 * n], out=dsig)
-        dsig *= g[: 3 * n]  # σ' = s (1 - s) for Γf, Γu, Γo at once
-        np.multiply(da_t, tc, out=dzo)  # a = Γo tanh(c), to Γo
-        dzo *= dsig[2 * n :]  # back through σ
-        np.multiply(tc, tc, out=tmp)
-        np.subtract(1, tmp, out=tmp)  # tanh'(c) = 1 - tanh(c)^2
-        tmp *= go
-        tmp *= da_t  # a = Γo tanh(c), back through tanh to c
-        np.add(dc_next, tmp, out=dc_t)  # plus the path through c<t+1> = Γf c<t> + ...
-        if dc is not None:
-            dc_t += dc_steps[t]
-        if peephole:
-            dc_t += p["po"] * dzo  # zo = ... + po * c
-        np.multiply(dc_t, c_prev, out=dzf)  # c = Γf c_prev + ..., to Γf
-        np.multiply(dc_t, cc, out=dzu)  # c = ... + Γu c~, to Γu
-        d[: 2 * n] *= dsig[: 2 * n]  # Γf, Γu back through σ
-        np.multiply(cc, cc, out=tmp)
-        np.subtract(1, tmp, out=tmp)  # tanh'(zc) = 1 - c~^2
-        np.multiply(dc_t, gu, out=dzc)  # c = ... + Γu c~, to c~
-        dzc *= tmp  # back through tanh
-        np.multiply(dc_t, gf, out=dc_next)  # c = Γf c_prev + ..., to c_prev
-        if peephole:
-            dc_next += p["pf"] * dzf + p["pu"] * dzu  # zf, zu peek at c_prev
-        np.matmul(W_h.T, d, out=da_next)  # all four gates saw a<t-1>
+    block = max(1, BLOCK_SIZE // (n_a * m))  # steps per block
+    for start in reversed(range(0, T, block)):
+        stop = min(start + block, T)
+        j_o, j_c, j_fuc = _local_derivatives(gates[start:stop], cs[start:stop], tanh_c[start:stop])
+        for t in reversed(range(start, stop)):
+            i = t - start  # step t within the block
+            np.add(da_steps[t], da_next, out=da_t)  # dL/da<t>: from above and from step t+1
+            np.multiply(da_t, j_o[i], out=dz4[t, 0])  # dzo
+            np.multiply(da_t, j_c[i], out=dc_t)  # a = Γo tanh(c), back to c
+            dc_t += dc_next  # plus the path through c<t+1> = Γf c<t> + ...
+            if dc is not None:
+                dc_t += dc_steps[t]
+            if peephole:
+                dc_t += p["po"] * dz4[t, 0]  # zo = ... + po * c
+            np.multiply(dc_t, j_fuc[i], out=dz4[t, 1:])  # dzf, dzu, dzc in one call
+            np.multiply(dc_t, gates[t, n : 2 * n], out=dc_next)  # c = Γf c_prev + ...
+            if peephole:
+                dc_next += p["pf"] * dz4[t, 1] + p["pu"] * dz4[t, 2]  # zf, zu peek at c_prev
+            np.matmul(W_h.T, dz[t], out=da_next)  # all four gates saw a<t-1>
 
-    # Weight gradients over all steps and the batch: one matmul for each half of W.
-    dz_flat = _steps(dz).reshape(4 * n, T * m)  # columns as in x_flat
-    dW_h = dz_flat @ _steps(h[:T]).reshape(n_a, T * m).T  # with a<t-1>
-    dW_x = dz_flat @ x_flat.T  # with x<t>
+    # Weight gradients over all steps and the batch in one matmul: dW = Σ dz [a<t-1>; x<t>]^T.
+    dz_flat = _steps(dz).reshape(4 * n, T * m)  # column t m + j: step t, example j
+    dW = dz_flat @ _steps(ax[:T]).reshape(n_a + n_x, T * m).T
     db = dz_flat.sum(axis=1, keepdims=True)
     grads = {
         "dx": to_lecture_layout((W_x.T @ dz_flat).reshape(n_x, T, m)),
@@ -366,10 +380,9 @@ def lstm_backward(da, cache, dc=None):
     }
     for k, g in enumerate(GATES):
         rows = slice(k * n, (k + 1) * n)
-        grads["dW" + g] = np.concatenate([dW_h[rows], dW_x[rows]], axis=1)
-        grads["db" + g] = db[rows]
+        grads["dW" + g], grads["db" + g] = dW[rows], db[rows]
     if peephole:
-        dzf, dzu, dzo = dz[:, :n], dz[:, n : 2 * n], dz[:, 2 * n : 3 * n]  # (T_x, n_a, m)
+        dzo, dzf, dzu = dz4[:, 0], dz4[:, 1], dz4[:, 2]  # (T_x, n_a, m)
         grads["dpf"] = (dzf * cs[:T]).sum(axis=(0, 2))[:, None]
         grads["dpu"] = (dzu * cs[:T]).sum(axis=(0, 2))[:, None]
         grads["dpo"] = (dzo * cs[1:]).sum(axis=(0, 2))[:, None]
