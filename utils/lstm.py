@@ -47,7 +47,6 @@ from utils._validate import (
     common_dtype,
     get_param,
     to_lecture_layout,
-    to_steps_layout,
 )
 from utils.activations import sigmoid
 
@@ -216,13 +215,15 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     Returns:
     - a (n_a, m, T_x) hidden states; c (n_a, m, T_x) memory cells (carry ``a[:, :, -1]`` and
       ``c[:, :, -1]`` for truncated BPTT).
-    - cache: dict with ax (T_x+1, n_a + n_x, m) = [a<t-1>; x<t>] per step (ax[T_x, :n_a] =
+    - cache: dict with ax (n_a + n_x, T_x+1, m) = [a<t-1>; x<t>] per step (ax[:n_a, T_x] =
       a<T_x>), cs (T_x+1, n_a, m) = c<0..T>, tanh_c (T_x, n_a, m), gates (T_x, 4 n_a, m)
       = [Γo; Γf; Γu; c~] per step, W (the stacked gate matrix), parameters, peephole.
 
-    Speed: inside the loop, time is the *first* axis, so every step's slice (h[t], gates[t])
-    is one contiguous block, and each line writes into a preallocated array (``out=``)
-    instead of allocating a new one: at small sizes NumPy's fixed cost per call dominates.
+    Speed: the arrays that the loop computes in (cs, gates) have time as their *first* axis,
+    so each step's slice is one contiguous block, and each line writes into a preallocated
+    array (``out=``) instead of allocating a new one: at small sizes NumPy's fixed cost per
+    call dominates. ax, which the matmuls read, has time second: then ax[:, :T_x] is one
+    (n_a + n_x, T_x m) matrix for the weight gradient, without a copy.
     """
     x = check_sequence("x", x)
     n_x, m, T = x.shape
@@ -241,10 +242,10 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     W = np.concatenate([p["W" + g] for g in GATES])  # (4 n_a, n_a + n_x)
     b = np.concatenate([p["b" + g] for g in GATES])  # (4 n_a, 1)
 
-    ax = np.empty((T + 1, n_a + n_x, m), dtype=dtype)  # [a<t-1>; x<t>] for every step
-    ax[:T, n_a:] = to_steps_layout(x).transpose(1, 0, 2)  # x<t> under a<t-1>
-    ax[T, n_a:] = 0  # no input after the last step; ax[T, :n_a] holds a<T>
-    ax[0, :n_a] = a0
+    ax = np.empty((n_a + n_x, T + 1, m), dtype=dtype)  # [a<t-1>; x<t>] for every step
+    ax[n_a:, :T] = x.transpose(0, 2, 1)  # x<t> under a<t-1>
+    ax[n_a:, T] = 0  # no input after the last step; ax[:n_a, T] holds a<T>
+    ax[:n_a, 0] = a0
     cs = np.empty((T + 1, n_a, m), dtype=dtype)  # c<0..T>
     tanh_c = np.empty((T, n_a, m), dtype=dtype)
     gates = np.empty((T, 4 * n, m), dtype=dtype)  # Γo, Γf, Γu, c~ stacked
@@ -254,7 +255,7 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     for t in range(T):
         z = gates[t]  # holds the pre-activations first, then the gates
         go, gf, gu, cc = z[:n], z[n : 2 * n], z[2 * n : 3 * n], z[3 * n :]
-        np.matmul(W, ax[t], out=z)  # W [a<t-1>; x<t>], all four blocks in one matmul
+        np.matmul(W, ax[:, t], out=z)  # W [a<t-1>; x<t>], all four blocks in one matmul
         z += b
         if peephole:
             gf += p["pf"] * cs[t]  # the gates peek at the old memory
@@ -270,7 +271,7 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
             go += p["po"] * c  # the output gate peeks at the new memory
             _sigmoid_(go, half)
         np.tanh(c, out=tanh_c[t])
-        np.multiply(go, tanh_c[t], out=ax[t + 1, :n])  # a<t> = Γo tanh(c<t>)
+        np.multiply(go, tanh_c[t], out=ax[:n, t + 1])  # a<t> = Γo tanh(c<t>)
 
     cache = {
         "ax": ax,
@@ -281,18 +282,13 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
         "p": p,
         "peephole": peephole,
     }
-    return _lecture(ax[1:, :n_a]), _lecture(cs[1:]), cache
+    return to_lecture_layout(ax[:n_a, 1:]), _lecture(cs[1:]), cache
 
 
 def _lecture(steps):
-    """(T_x, n, m) -> a new (n, m, T_x) array in the lecture's layout (two cheap copies: one
-    moving whole rows, then ``to_lecture_layout``; faster than one transpose at large sizes)."""
-    return to_lecture_layout(_steps(steps))
-
-
-def _steps(steps):
-    """(T_x, n, m) -> a new (n, T_x, m) array, the layout of ``to_steps_layout(x)``."""
-    return np.ascontiguousarray(steps.transpose(1, 0, 2))
+    """(T_x, n, m) -> a new (n, m, T_x) array in the lecture's layout (two copies, the first
+    moving whole rows: faster than one copy at large sizes)."""
+    return to_lecture_layout(np.ascontiguousarray(steps.transpose(1, 0, 2)))
 
 
 BLOCK_SIZE = 16384  # lstm_backward: about this many numbers per (n_a, m) array of a block
@@ -333,7 +329,7 @@ def lstm_backward(da, cache, dc=None):
     ax, cs, tanh_c, gates = cache["ax"], cache["cs"], cache["tanh_c"], cache["gates"]
     W, p, peephole = cache["W"], cache["p"], cache["peephole"]
     T1, n_a, m = cs.shape
-    T, n_x, n, dtype = T1 - 1, ax.shape[1] - n_a, n_a, cs.dtype
+    T, n_x, n, dtype = T1 - 1, ax.shape[0] - n_a, n_a, cs.dtype
     W_h, W_x = W[:, :n_a], W[:, n_a:]  # act on a<t-1> and on x<t>
     sizes = {"n_a": n_a, "m": m, "T_x": T}
     da = as_float_array("da", da)
@@ -344,8 +340,8 @@ def lstm_backward(da, cache, dc=None):
         check_shape("dc", dc, ("n_a", "m", "T_x"), sizes)
         dc_steps = dc.astype(dtype, copy=False).transpose(2, 0, 1)
 
-    dz = np.empty((T, 4 * n, m), dtype=dtype)  # dL/d(pre-activations), blocks o, f, u, c
-    dz4 = dz.reshape(T, 4, n_a, m)  # the same array, one block per index
+    dz = np.empty((4 * n, T, m), dtype=dtype)  # dL/d(pre-activations), blocks o, f, u, c
+    dz4 = dz.reshape(4, n_a, T, m)  # the same array, one block per index
     da_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1 through W_h
     dc_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1 through c<t+1> = Γf c<t> + ...
     da_t, dc_t = np.empty((n_a, m), dtype=dtype), np.empty((n_a, m), dtype=dtype)
@@ -356,22 +352,22 @@ def lstm_backward(da, cache, dc=None):
         for t in reversed(range(start, stop)):
             i = t - start  # step t within the block
             np.add(da_steps[t], da_next, out=da_t)  # dL/da<t>: from above and from step t+1
-            np.multiply(da_t, j_o[i], out=dz4[t, 0])  # dzo
+            np.multiply(da_t, j_o[i], out=dz4[0, :, t])  # dzo
             np.multiply(da_t, j_c[i], out=dc_t)  # a = Γo tanh(c), back to c
             dc_t += dc_next  # plus the path through c<t+1> = Γf c<t> + ...
             if dc is not None:
                 dc_t += dc_steps[t]
             if peephole:
-                dc_t += p["po"] * dz4[t, 0]  # zo = ... + po * c
-            np.multiply(dc_t, j_fuc[i], out=dz4[t, 1:])  # dzf, dzu, dzc in one call
+                dc_t += p["po"] * dz4[0, :, t]  # zo = ... + po * c
+            np.multiply(dc_t, j_fuc[i], out=dz4[1:, :, t])  # dzf, dzu, dzc in one call
             np.multiply(dc_t, gates[t, n : 2 * n], out=dc_next)  # c = Γf c_prev + ...
             if peephole:
-                dc_next += p["pf"] * dz4[t, 1] + p["pu"] * dz4[t, 2]  # zf, zu peek at c_prev
-            np.matmul(W_h.T, dz[t], out=da_next)  # all four gates saw a<t-1>
+                dc_next += p["pf"] * dz4[1, :, t] + p["pu"] * dz4[2, :, t]  # zf, zu peek
+            np.matmul(W_h.T, dz[:, t], out=da_next)  # all four gates saw a<t-1>
 
     # Weight gradients over all steps and the batch in one matmul: dW = Σ dz [a<t-1>; x<t>]^T.
-    dz_flat = _steps(dz).reshape(4 * n, T * m)  # column t m + j: step t, example j
-    dW = dz_flat @ _steps(ax[:T]).reshape(n_a + n_x, T * m).T
+    dz_flat = dz.reshape(4 * n, T * m)  # column t m + j: step t, example j
+    dW = dz_flat @ ax[:, :T].reshape(n_a + n_x, T * m).T  # (views, no copies)
     db = dz_flat.sum(axis=1, keepdims=True)
     grads = {
         "dx": to_lecture_layout((W_x.T @ dz_flat).reshape(n_x, T, m)),
@@ -382,8 +378,8 @@ def lstm_backward(da, cache, dc=None):
         rows = slice(k * n, (k + 1) * n)
         grads["dW" + g], grads["db" + g] = dW[rows], db[rows]
     if peephole:
-        dzo, dzf, dzu = dz4[:, 0], dz4[:, 1], dz4[:, 2]  # (T_x, n_a, m)
-        grads["dpf"] = (dzf * cs[:T]).sum(axis=(0, 2))[:, None]
-        grads["dpu"] = (dzu * cs[:T]).sum(axis=(0, 2))[:, None]
-        grads["dpo"] = (dzo * cs[1:]).sum(axis=(0, 2))[:, None]
+        dzo, dzf, dzu = dz4[0], dz4[1], dz4[2]  # (n_a, T_x, m)
+        grads["dpf"] = (dzf * cs[:T].transpose(1, 0, 2)).sum(axis=(1, 2))[:, None]
+        grads["dpu"] = (dzu * cs[:T].transpose(1, 0, 2)).sum(axis=(1, 2))[:, None]
+        grads["dpo"] = (dzo * cs[1:].transpose(1, 0, 2)).sum(axis=(1, 2))[:, None]
     return grads
