@@ -179,8 +179,8 @@ def one_hot_batch(
 
 
 def load_text(name: str) -> str:
-    """Text of a data file shipped with the course, e.g. ``load_text("names.txt")``."""
-    files = resources.files("utils") / "data"
+    """Text of a corpus shipped in ``utils/corpora/``, e.g. ``load_text("sentences.txt")``."""
+    files = resources.files("utils") / "corpora"
     path = files / name
     if not path.is_file():
         available = sorted(p.name for p in files.iterdir() if p.name.endswith(".txt"))
