@@ -28,8 +28,8 @@ You build recurrent networks in NumPy, one assignment per folder of `notebooks/`
 
     make lab        # creates .venv, installs the course, opens JupyterLab
 
-(or `conda env create -f environment.yml`, `conda activate seqmodels`, `pip install -e .`,
-`jupyter lab`). Python 3.11+ is needed.
+(or `conda env create -f environment.yml`, `conda activate seqmodels`,
+`jupyter lab notebooks/`). Python 3.11+ is needed.
 
 ## Work
 
