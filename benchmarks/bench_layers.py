@@ -14,7 +14,14 @@ What is timed, for each (cell, shape, dtype):
 
 Our GRU runs ``variant="reset_after"``, the same maths as ``nn.GRU``. Each measurement is the
 median of ``--repeats`` runs after ``--warmup`` runs, ours and torch's alternating so that
-background load affects both alike. Both libraries use the same number of threads:
+background load affects both alike. ``--clock cpu`` times with ``time.process_time`` (CPU time
+of this process, all its threads) instead of the wall clock: steadier on a loaded machine.
+
+For float32 LSTM, PyTorch on CPU runs a fused oneDNN (MKL-DNN) LSTM kernel; the column "torch,
+oneDNN off" times the same module inside ``torch.backends.mkldnn.flags(enabled=False)``, i.e.
+PyTorch's generic per-op path, to show how much of the gap is that kernel ("-" elsewhere).
+
+Both libraries use the same number of threads:
 OpenBLAS (NumPy) uses every core unless OPENBLAS_NUM_THREADS / OMP_NUM_THREADS says
 otherwise, and we call ``torch.set_num_threads`` with that number.
 
@@ -31,6 +38,7 @@ import platform
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -67,18 +75,18 @@ def median_time(fn, warmup: int, repeats: int) -> float:
     return statistics.median(times)
 
 
-def interleaved_medians(fn_a, fn_b, warmup: int, repeats: int) -> tuple[float, float]:
-    """Median times of two functions run alternately, so that background load hits both."""
+def interleaved_medians(fns, warmup: int, repeats: int, clock=time.perf_counter) -> list:
+    """Median times of functions run in turn, so that background load hits all of them."""
     for _ in range(warmup):
-        fn_a()
-        fn_b()
-    times_a, times_b = [], []
-    for _ in range(repeats):
-        for fn, times in ((fn_a, times_a), (fn_b, times_b)):
-            start = time.perf_counter()
+        for fn in fns:
             fn()
-            times.append(time.perf_counter() - start)
-    return statistics.median(times_a), statistics.median(times_b)
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, fn_times in zip(fns, times, strict=True):
+            start = clock()
+            fn()
+            fn_times.append(clock() - start)
+    return [statistics.median(t) for t in times]
 
 
 def matmul_peak(dtype, n=1024, repeats=5) -> float:
@@ -113,8 +121,9 @@ def ours(cell, x, a0, params):
     return run
 
 
-def theirs(torch, cell, x, a0, dtype):
-    """A closure running torch's forward + backward once, on the same shapes."""
+def theirs(torch, cell, x, a0, dtype, onednn=True):
+    """A closure running torch's forward + backward once, on the same shapes (with
+    ``onednn=False``: inside ``torch.backends.mkldnn.flags(enabled=False)``)."""
     n_x, n_a = x.shape[0], a0.shape[0]
     cls = {"rnn": torch.nn.RNN, "gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[cell]
     tdtype = torch.float64 if dtype == np.float64 else torch.float32
@@ -129,7 +138,16 @@ def theirs(torch, cell, x, a0, dtype):
         out, _ = module(xt, state)
         out.backward(torch.ones_like(out))
 
-    return run
+    if onednn:
+        return run
+
+    def run_without_onednn():
+        with warnings.catch_warnings():  # flags() warns about TF32 on Intel GPUs
+            warnings.simplefilter("ignore", UserWarning)
+            with torch.backends.mkldnn.flags(enabled=False):
+                run()
+
+    return run_without_onednn
 
 
 def flops(cell, T, m, n_x, n_a) -> float:
@@ -144,6 +162,9 @@ def main(argv=None) -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--cells", default="rnn,gru,lstm")
     parser.add_argument("--dtypes", default="float64,float32")
+    parser.add_argument(
+        "--clock", choices=("wall", "cpu"), default="wall", help="wall clock or process CPU time"
+    )
     args = parser.parse_args(argv)
     try:
         import torch
@@ -156,8 +177,10 @@ def main(argv=None) -> None:
     shapes = QUICK_SHAPES if args.quick else SHAPES
     print(
         f"NumPy {np.__version__}, PyTorch {torch.__version__}, {platform.processor() or '?'}, "
-        f"{os.cpu_count()} cores, {threads} threads each; median of {repeats} runs"
+        f"{os.cpu_count()} cores, {threads} threads each; median of {repeats} runs, "
+        f"{args.clock} time"
     )
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     peaks = {}
     for dt in args.dtypes.split(","):
         peaks[dt] = matmul_peak(np.dtype(dt))
@@ -165,9 +188,9 @@ def main(argv=None) -> None:
     print()
     print(
         "| cell | T | m | n_x | n_a | dtype | ours (ms) | torch (ms) | ours ÷ torch "
-        "| ours GFLOP/s | % of matmul peak |"
+        "| ours GFLOP/s | % of matmul peak | torch, oneDNN off (ms) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     rng = np.random.default_rng(0)
     for cell in args.cells.split(","):
         for T, m, n_x, n_a in shapes:
@@ -181,17 +204,16 @@ def main(argv=None) -> None:
                     params = init.init_gru_parameters(n_x, n_a, rng, "reset_after", dtype=dtype)
                 else:
                     params = init.init_lstm_parameters(n_x, n_a, rng, dtype=dtype)
-                t_ours, t_torch = interleaved_medians(
-                    ours(cell, x, a0, params),
-                    theirs(torch, cell, x, a0, dtype),
-                    args.warmup,
-                    repeats,
-                )
+                fns = [ours(cell, x, a0, params), theirs(torch, cell, x, a0, dtype)]
+                if cell == "lstm" and dtype == np.float32:  # where torch uses oneDNN
+                    fns.append(theirs(torch, cell, x, a0, dtype, onednn=False))
+                t_ours, t_torch, *t_generic = interleaved_medians(fns, args.warmup, repeats, clock)
+                generic = f"{1e3 * t_generic[0]:.2f}" if t_generic else "-"
                 gflops = flops(cell, T, m, n_x, n_a) / t_ours / 1e9
                 print(
                     f"| {cell} | {T} | {m} | {n_x} | {n_a} | {dt} | {1e3 * t_ours:.2f} "
                     f"| {1e3 * t_torch:.2f} | {t_ours / t_torch:.2f}× | {gflops:.1f} "
-                    f"| {100 * gflops / peaks[dt]:.0f}% |",
+                    f"| {100 * gflops / peaks[dt]:.0f}% | {generic} |",
                     flush=True,
                 )
 

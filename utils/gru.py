@@ -25,7 +25,9 @@ Public functions:
   ``gru_cell_backward(dc_next, cache)`` -> grads (dxt, dc_prev, dWu, dbu, ...).
 - ``gru_forward(x, a0, parameters, variant="full")`` -> ``(a, cache)``;
   ``gru_backward(da, cache)`` -> grads (dx, da0, dWu, dbu, ...). The gate matrices are stacked
-  so that the input half of every gate is applied to all time steps in one matmul.
+  so that the input half of every gate is applied to all time steps in one matmul; the local
+  derivatives of the gates are computed for blocks of steps at once (they do not depend on
+  the gradient flowing back in time), and the weight gradients are one matmul after the loop.
 
 PyTorch correspondence (``torch.nn.GRU(n_x, n_a)``, ``variant="reset_after"``; torch's gate
 order is r, z, n and torch keeps the *old* state with z: h = (1 - z) * n + z * h_prev, so our

@@ -23,8 +23,10 @@ Public functions:
 - ``lstm_forward(x, a0, parameters, c0=None, peephole=False)`` -> ``(a, c, cache)``;
   ``lstm_backward(da, cache, dc=None)`` -> grads with dx, da0, dc0 and d + every parameter.
   The sequence functions compute the same thing faster: the four gate matrices are stacked
-  into one (4 n_a, n_a + n_x) matrix, its input half is applied to all time steps in one matmul
-  before the loop, and the weight gradients are one matmul after it.
+  into one (4 n_a, n_a + n_x) matrix applied to [a<t-1>; x<t>] in one matmul per step, the
+  local derivatives of the gates are computed for blocks of steps at once (they do not
+  depend on the gradient flowing back in time), and the weight gradients are one matmul after
+  the loop.
 
 The output layer is separate (``utils.rnn.dense_forward`` + ``utils.losses``).
 
