@@ -39,6 +39,7 @@ import traceback
 from pathlib import Path
 
 from grader import notebooks as nbs
+from grader import protocol
 
 # Decorators allowed on kept definitions (anything else would run code at definition time).
 SAFE_DECORATORS = {
@@ -434,30 +435,21 @@ def prepare() -> None:
     _SNAPSHOT.update(_snapshot())
 
 
+def _handle(_state: object, job: dict) -> dict:
+    return grade_notebook(
+        Path(job["source"]),
+        Path(job["student"]) if job.get("student") else None,
+        float(job.get("timeout", 20)),
+        int(job.get("memory_mb", 0)),
+    )
+
+
+def _failure(error: Exception) -> dict:
+    return {"tests": [], "notes": [], "error": f"clean re-grade failed: {_describe(error)}"}
+
+
 def serve() -> None:
-    protocol = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # anything else printed goes to stderr
-    prepare()
-    protocol.write(json.dumps({"ready": True}) + "\n")
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        job = json.loads(line)
-        try:
-            result = grade_notebook(
-                Path(job["source"]),
-                Path(job["student"]) if job.get("student") else None,
-                float(job.get("timeout", 20)),
-                int(job.get("memory_mb", 0)),
-            )
-        except Exception as error:
-            result = {
-                "tests": [],
-                "notes": [],
-                "error": f"clean re-grade failed: {_describe(error)}",
-            }
-        result["id"] = job.get("id")
-        protocol.write(json.dumps(result) + "\n")
+    protocol.serve(prepare, _handle, _failure)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,12 @@ The parent kills the worker (and its kernels) when a job overruns, and starts a 
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from grader import protocol
 
 
 def forget(course, assignment: str, student: str) -> None:
@@ -87,27 +87,18 @@ def handle(course, job: dict) -> dict:
 
 
 def main(root: str) -> None:
-    protocol = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # nbgrader and kernels print; keep the protocol channel clean
-    from grader.nbg import Course
+    def prepare():
+        from grader.nbg import Course
 
-    course = Course(Path(root))
-    import nbgrader.converters  # noqa: F401  (pay the import before saying ready)
+        course = Course(Path(root))
+        import nbgrader.converters  # noqa: F401  (pay the import before saying ready)
 
-    protocol.write(json.dumps({"ready": True}) + "\n")
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        job = json.loads(line)
-        try:
-            result = handle(course, job)
-        except Exception as error:
-            result = {
-                "id": job.get("id"),
-                "success": False,
-                "error": f"{type(error).__name__}: {error}",
-            }
-        protocol.write(json.dumps(result) + "\n")
+        return course
+
+    def failure(error: Exception) -> dict:
+        return {"success": False, "error": f"{type(error).__name__}: {error}"}
+
+    protocol.serve(prepare, handle, failure)
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from utils._fast import const, sigmoid_
 from utils._validate import (
     as_float_array,
     check_sequence,
@@ -202,26 +203,6 @@ def gru_cell_backward(dc_next, cache):
 # --------------------------------------------------------------------------------------------
 
 
-def _sigmoid_(z, half):
-    """σ(z) written into z, as σ(z) = (1 + tanh(z / 2)) / 2; ``half`` = ``_const(0.5, z.dtype)``.
-
-    One tanh covers a whole block of stacked gates (four calls in all, whatever its size), it
-    never overflows (σ(±1000) = 1, 0), and float32 stays float32. Used by the sequence loop;
-    the cell functions call ``utils.activations.sigmoid``.
-    """
-    z *= half
-    np.tanh(z, out=z)
-    z *= half
-    z += half
-    return z
-
-
-def _const(value, dtype):
-    """``value`` as a 0-d array of ``dtype``: in ``1 - s`` or ``z * 0.5`` on small arrays NumPy
-    spends ~0.3 µs more per call converting a Python number than using this."""
-    return np.array(value, dtype=dtype)
-
-
 def gru_forward(x, a0, parameters, variant="full"):
     """GRU over all T_x steps.
 
@@ -264,7 +245,7 @@ def gru_forward(x, a0, parameters, variant="full"):
     gates = np.empty((T, k * n, m), dtype=dtype)
     rec = np.empty((T, n_a, m), dtype=dtype) if variant != "simplified" else None
     tmp = np.empty((n_a, m), dtype=dtype)
-    half = _const(0.5, dtype)
+    half = const(0.5, dtype)
     h[:, 0] = a0
     for t in range(T):
         c_prev, z = h[:, t], gates[t]  # z holds the pre-activations first, then the gates
@@ -272,18 +253,18 @@ def gru_forward(x, a0, parameters, variant="full"):
         if variant == "simplified":
             np.matmul(W_h, c_prev, out=z)  # [Wu_c; Wc_c] c<t-1>
             z += zx[t]
-            _sigmoid_(gu, half)
+            sigmoid_(gu, half)
         elif variant == "full":
             np.matmul(W_h[: 2 * n], c_prev, out=z[: 2 * n])  # [Wr_c; Wu_c] c<t-1>
             z[: 2 * n] += zx[t, : 2 * n]
-            gr = _sigmoid_(z[: 2 * n], half)[:n]  # Γr, Γu in one go
+            gr = sigmoid_(z[: 2 * n], half)[:n]  # Γr, Γu in one go
             np.multiply(gr, c_prev, out=rec[t])  # Γr before the product
             np.matmul(W_h[2 * n :], rec[t], out=cc)
             cc += zx[t, 2 * n :]
         else:  # reset_after
             np.matmul(W_h, c_prev, out=z)  # [Wr_c; Wu_c; Wc_c] c<t-1>
             z[: 2 * n] += zx[t, : 2 * n]
-            gr = _sigmoid_(z[: 2 * n], half)[:n]  # Γr, Γu in one go
+            gr = sigmoid_(z[: 2 * n], half)[:n]  # Γr, Γu in one go
             np.add(cc, p["bcr"], out=rec[t])  # hc = Wc_c c<t-1> + bcr
             np.multiply(gr, rec[t], out=cc)  # Γr after the product
             cc += zx[t, 2 * n :]

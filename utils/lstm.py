@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from utils._fast import const, sigmoid_
 from utils._validate import (
     as_float_array,
     check_sequence,
@@ -187,26 +188,6 @@ def lstm_cell_backward(da_next, dc_next, cache):
 # --------------------------------------------------------------------------------------------
 
 
-def _sigmoid_(z, half):
-    """σ(z) written into z, as σ(z) = (1 + tanh(z / 2)) / 2; ``half`` = ``_const(0.5, z.dtype)``.
-
-    One tanh covers a whole block of stacked gates (four calls in all, whatever its size), it
-    never overflows (σ(±1000) = 1, 0), and float32 stays float32. Used by the sequence loop;
-    the cell functions call ``utils.activations.sigmoid``.
-    """
-    z *= half
-    np.tanh(z, out=z)
-    z *= half
-    z += half
-    return z
-
-
-def _const(value, dtype):
-    """``value`` as a 0-d array of ``dtype``: in ``1 - s`` or ``z * 0.5`` on small arrays NumPy
-    spends ~0.3 µs more per call converting a Python number than using this."""
-    return np.array(value, dtype=dtype)
-
-
 def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     """LSTM over all T_x steps.
 
@@ -252,7 +233,7 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     tanh_c = np.empty((T, n_a, m), dtype=dtype)
     gates = np.empty((T, 4 * n, m), dtype=dtype)  # Γo, Γf, Γu, c~ stacked
     uc = np.empty((n_a, m), dtype=dtype)  # scratch for Γu * c~
-    half = _const(0.5, dtype)
+    half = const(0.5, dtype)
     cs[0] = c0
     for t in range(T):
         z = gates[t]  # holds the pre-activations first, then the gates
@@ -262,16 +243,16 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
         if peephole:
             gf += p["pf"] * cs[t]  # the gates peek at the old memory
             gu += p["pu"] * cs[t]
-            _sigmoid_(z[n : 3 * n], half)  # Γf, Γu (Γo waits for c<t>)
+            sigmoid_(z[n : 3 * n], half)  # Γf, Γu (Γo waits for c<t>)
         else:
-            _sigmoid_(z[: 3 * n], half)  # Γo, Γf, Γu in one go
+            sigmoid_(z[: 3 * n], half)  # Γo, Γf, Γu in one go
         np.tanh(cc, out=cc)  # c~
         c = cs[t + 1]
         np.multiply(gf, cs[t], out=c)  # c<t> = Γf c<t-1> ...
         c += np.multiply(gu, cc, out=uc)  # ... + Γu c~
         if peephole:
             go += p["po"] * c  # the output gate peeks at the new memory
-            _sigmoid_(go, half)
+            sigmoid_(go, half)
         np.tanh(c, out=tanh_c[t])
         np.multiply(go, tanh_c[t], out=ax[:n, t + 1])  # a<t> = Γo tanh(c<t>)
 
