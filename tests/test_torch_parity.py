@@ -37,7 +37,11 @@ def _import_torch():
         import torch  # a missing torch must fail here, not skip
 
         return torch
-    return pytest.importorskip("torch")
+    return pytest.importorskip(
+        "torch",
+        reason="PyTorch parity tests did not run: no torch; install the pinned CPU build with "
+        ".venv/bin/pip install -e '.[torch]' to enable",
+    )
 
 
 torch = _import_torch()
