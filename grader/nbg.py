@@ -3,7 +3,7 @@
 ``import nbgrader.apps`` costs about 5 s, so every command does all its nbgrader work in one
 process through these helpers instead of calling the ``nbgrader`` CLI repeatedly. The course's
 own ``nbgrader_config.py`` (at the course root) is loaded, then ``overrides`` are applied, e.g.
-``{"CourseDirectory": {"release_directory": "/tmp/rel"}}``.
+``{"CourseDirectory": {"release_directory": "build/release-check"}}``.
 """
 
 from __future__ import annotations
