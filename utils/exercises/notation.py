@@ -140,21 +140,17 @@ def check_encode(encode, seed: int = 0) -> None:
     forbid = [data.Vocabulary.encode]
     vocab = data.Vocabulary([data.UNK, data.EOS, "a", "cat", "sat"])
     cases = [
-        ([], "an empty sentence is just <EOS>"),
-        (["cat"], "one known token, then <EOS>"),
-        (["a", "cat", "sat"], None),
-        (["the", "cat"], "an unknown token becomes <UNK> (id 0); it is not skipped"),
-        (["dog", "dog", "sat"], "every unknown token becomes <UNK>"),
+        ([], vocab, "an empty sentence is just <EOS>"),
+        (["cat"], vocab, "one known token, then <EOS>"),
+        (["a", "cat", "sat"], vocab, None),
+        (["the", "cat"], vocab, "an unknown token becomes <UNK> (id 0); it is not skipped"),
+        (["dog", "dog", "sat"], vocab, "every unknown token becomes <UNK>"),
     ]
     rng = np.random.default_rng(seed)
     for _ in range(4):
         corpus = _random_corpus(rng)
-        vocab_r = data.Vocabulary.from_corpus(corpus[1:], min_count=1)
-        cases.append((list(corpus[0]), vocab_r))
-    for case in cases:
-        tokens, extra = case
-        table = extra if isinstance(extra, data.Vocabulary) else vocab
-        why = extra if isinstance(extra, str) else None
+        cases.append((corpus[0], data.Vocabulary.from_corpus(corpus[1:]), None))
+    for tokens, table, why in cases:
         token_to_id = dict(table.token_to_id)
         label = f"encode({tokens!r:.50}, token_to_id)"
         got = check_not_mutated(encode, tokens, token_to_id, forbid=forbid)
