@@ -104,9 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             reports=args.reports,
         )
         results, grader = grade_class(root, args.submissions, options)
-        from grader.grade import ClassGrader  # noqa: F401  (documented type of `grader`)
-
-        print(summary(results, grader._timing(results)))
+        print(summary(results, grader.timing))
         print(f"reports: {grader.reports}/grades.csv, report.csv, report.md")
         return 0
     if args.command == "feedback":

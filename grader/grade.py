@@ -233,7 +233,6 @@ class SubmissionResult:
     score: float | None = None
     cells: list[CellResult] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (notebook, text)
-    seconds: float = 0.0
 
 
 def _points(source_nb) -> dict[str, float]:
@@ -327,7 +326,6 @@ class ClassGrader:
         self.submitted_dir = self.root / cd.get("submitted_directory", "submitted")
         self.autograded_dir = self.root / cd.get("autograded_directory", "autograded")
         self.feedback_dir = self.root / cd.get("feedback_directory", "feedback")
-        self.cell_timeout_nbgrader = float(config.get("Execute", {}).get("timeout", 30) or 30)
         self.reports = Path(options.reports or self.root / "grader" / "reports")
         self.expected = {
             a: [p.stem for p in nbs.notebook_files(self.source_dir / a)]
@@ -403,7 +401,8 @@ class ClassGrader:
         self.elapsed = time.monotonic() - t0
         self._add_missing(results)
         final = sorted(results.values(), key=lambda r: (r.student, r.assignment))
-        write_reports(self.reports, final, self.problems, self._timing(final))
+        self.timing = self._timing(final)
+        write_reports(self.reports, final, self.problems, self.timing)
         return final
 
     def _max(self, assignment: str) -> float:
@@ -456,7 +455,6 @@ class ClassGrader:
                 done_count += 1
                 out = ng_results[key]
                 status = "ok" if out.get("success") else "FAILED: " + _nbgrader_reason(out)
-                results[key].seconds = out.get("seconds", 0)
                 self.say(
                     f"[{done_count}/{total}] {key[0]} {key[1]}: nbgrader {status} "
                     f"({out.get('seconds', 0):.1f} s; {time.monotonic() - t0:.0f} s elapsed)"
@@ -536,7 +534,6 @@ class ClassGrader:
                             on_clean(out)
                         else:
                             service.job = job
-                            out["forget"] = True
                             on_ng(service, out)
                         continue
                     for out in lines:
@@ -573,7 +570,6 @@ class ClassGrader:
                                     "success": False,
                                     "error": f"timed out: took longer than {opts.timeout:g} s",
                                     "seconds": now - service.started,
-                                    "forget": True,
                                 },
                             )
                 dispatch()

@@ -57,7 +57,6 @@ class NotebookIntake:
 class Intake:
     # (student, assignment) -> notebook name -> NotebookIntake
     submissions: dict[tuple[str, str], dict[str, NotebookIntake]] = field(default_factory=dict)
-    timestamps: dict[tuple[str, str], Path] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # files that could not be placed
 
 
@@ -363,7 +362,6 @@ def intake(
                     entry.staged.write_text(entry.text, encoding="utf-8")
             if (student, assignment) in stamp_text:
                 (folder / "timestamp.txt").write_bytes(stamp_text[(student, assignment)])
-                result.timestamps[(student, assignment)] = folder / "timestamp.txt"
         # Missing notebooks of a submitted assignment.
         for (_student, assignment), notebooks in result.submissions.items():
             for name in expected[assignment]:

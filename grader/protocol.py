@@ -1,9 +1,9 @@
 """The line protocol between ``python -m grader grade`` and its long-lived worker processes.
 
 A worker pays its start-up cost once (imports, the trusted baseline), says ``{"ready": true}``,
-then answers one JSON job per line on stdin with one JSON result per line on stdout, carrying
-the job's ``id``. Anything else the worker or its children print goes to stderr, so it can
-never corrupt the protocol channel.
+then answers one JSON job per line on stdin with one JSON result per line on stdout, in order
+(the parent sends a worker one job at a time). Anything else the worker or its children print
+goes to stderr, so it can never corrupt the protocol channel.
 """
 
 from __future__ import annotations
@@ -35,5 +35,4 @@ def serve(
             result = handle(state, job)
         except Exception as error:
             result = failure(error)
-        result["id"] = job.get("id")
         protocol.write(json.dumps(result) + "\n")

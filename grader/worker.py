@@ -7,8 +7,7 @@ on stdout. Jobs:
 - ``{"op": "generate", "assignment": A}``: put the source (with hidden tests) into the
   gradebook, generating into a throw-away folder (``notebooks/`` is not touched);
 - ``{"op": "autograde", "assignment": A, "student": S}``: forget the old grades of (A, S),
-  autograde, and return the per-cell scores read back from the gradebook;
-- ``{"op": "forget", "assignment": A, "student": S}``: remove (A, S) from the gradebook.
+  autograde, and return the per-cell scores read back from the gradebook.
 
 The parent kills the worker (and its kernels) when a job overruns, and starts a new one.
 """
@@ -63,14 +62,11 @@ def _tail(text: str, lines: int = 12) -> str:
 def handle(course, job: dict) -> dict:
     op = job["op"]
     start = time.monotonic()
-    result: dict = {"id": job.get("id"), "op": op}
+    result: dict = {"op": op}
     if op == "generate":
         with tempfile.TemporaryDirectory(prefix="gen-") as tmp:
             run = course.generate_assignment(job["assignment"], release_dir=Path(tmp), db=True)
         result.update(success=run["success"], error=run["error"], log=_tail(run["log"]))
-    elif op == "forget":
-        forget(course, job["assignment"], job["student"])
-        result.update(success=True, error="")
     elif op == "autograde":
         forget(course, job["assignment"], job["student"])
         run = course.autograde(job["assignment"], job["student"])
