@@ -15,15 +15,17 @@ from pathlib import Path
 from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
+from grader import notebooks as nbs
+
 
 class StripGradeCellTracebacks(Preprocessor):
-    """Replace the traceback of every error output in an nbgrader test cell by one line."""
+    """In every nbgrader test cell, reduce each error to one ``ename: evalue`` line and replace
+    stderr output by a placeholder."""
 
     enabled = Bool(True, help="Strip tracebacks from test cells").tag(config=True)
 
     def preprocess_cell(self, cell, resources, index):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade"):
+        if cell.cell_type == "code" and nbs.is_grade(cell):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
                     output["traceback"] = [
@@ -37,7 +39,6 @@ class StripGradeCellTracebacks(Preprocessor):
 def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
     """Generate feedback for every autograded submission; return problems (failures and
     leaks of hidden tests or mark schemes)."""
-    from grader import notebooks as nbs
     from grader import pipeline
     from grader.nbg import Course
 
@@ -51,9 +52,5 @@ def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
         result = course.generate_feedback(assignment)
         if not result["success"]:
             problems.append(f"{assignment}: generate_feedback failed: {result['error']}")
-    feedback = course.path("feedback")
-    source_nbs = [nbs.read(p) for paths in sources.values() for p in paths]
-    for path in sorted(feedback.rglob("*.html")) if feedback.exists() else []:
-        for source in source_nbs:
-            problems += nbs.leaks_in_file(path, source, kinds={"hidden test", "mark scheme"})
+    problems += pipeline.leaks(root, course.path("feedback"), kinds={"hidden test", "mark scheme"})
     return sorted(set(problems))
