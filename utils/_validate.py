@@ -6,9 +6,10 @@ expected shape in the lecture's symbols and in numbers, and what was received::
 
     ValueError: Wax must have shape (n_a, n_x) = (5, 3), got (3, 5)
 
-Parameters travel as dicts of arrays. Wrappers (bidirectional, deep) nest them one level, e.g.
-``{"forward": {...}, "backward": {...}}``; :func:`iter_arrays` walks such trees and yields the
-gradient of each leaf, found under the same path with ``"d" + name`` for the leaf name.
+Parameters travel as dicts of arrays. Wrappers (bidirectional, deep) nest them, e.g.
+``{"forward": {...}, "backward": {...}}``; :func:`iter_arrays` walks such trees leaf by leaf,
+and :func:`gradient_for` finds a leaf's gradient under the same path, with ``"d" + name`` for
+the leaf name.
 """
 
 from __future__ import annotations
@@ -58,13 +59,11 @@ def get_param(parameters: Mapping, name: str, where: str) -> np.ndarray:
     return as_float_array(name, parameters[name])
 
 
-def check_sequence(name: str, x, n_expected: int | None = None) -> np.ndarray:
-    """Check that ``x`` is a 3-D ``(n, m, T)`` float array and return it."""
+def check_sequence(name: str, x) -> np.ndarray:
+    """Return ``x`` as a float array, or raise ``ValueError`` unless it is 3-D ``(n, m, T)``."""
     x = as_float_array(name, x)
     if x.ndim != 3:
         raise ValueError(f"{name} must be 3-D with shape (n, m, T), got shape {x.shape}")
-    if n_expected is not None and x.shape[0] != n_expected:
-        raise ValueError(f"{name} must have shape (n, m, T) with n = {n_expected}, got {x.shape}")
     return x
 
 
