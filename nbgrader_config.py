@@ -19,7 +19,8 @@ c.CourseDirectory.submitted_directory = os.path.join("grader", "submitted")
 c.CourseDirectory.autograded_directory = os.path.join("grader", "autograded")
 c.CourseDirectory.feedback_directory = os.path.join("grader", "feedback")
 c.CourseDirectory.solution_directory = os.path.join("grader", "solution")
-# A larger course points this at PostgreSQL instead (see README, "Grading a large class").
+# A larger course points this at PostgreSQL instead (README, "A larger course: PostgreSQL
+# and JupyterHub").
 c.CourseDirectory.db_url = os.environ.get(
     "NBGRADER_DB_URL", "sqlite:///" + os.path.join(ROOT, "grader", "gradebook.db")
 )
@@ -29,7 +30,7 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # Release: strip run metadata so that regenerating the release is byte-for-byte reproducible.
 c.ClearOutput.remove_metadata_fields = ["collapsed", "scrolled", "execution", "ExecuteTime"]
 
-# Autograde hardening (see README, "What the grader does with broken submissions").
+# Autograde hardening (README, "Grading a class", "Broken submissions").
 c.Execute.timeout = 20  # seconds per cell; a stuck cell scores 0 and grading goes on
 c.Execute.interrupt_on_timeout = True
 c.OverwriteCells.add_missing_cells = True  # deleted test cells are put back and run

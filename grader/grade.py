@@ -301,13 +301,13 @@ def _annotate(autograded: Path, overrides: dict[str, str]) -> None:
     for cell in nb.cells:
         gid = nbs.grade_id(cell)
         if gid in overrides:
-            name, _, message = overrides[gid].partition(": ")
+            evalue = f"this test failed when re-run cleanly: {overrides[gid]}"
             cell.outputs.append(
                 nbformat.v4.new_output(
                     "error",
                     ename="CleanRegradeFailed",
-                    evalue=f"this test failed when re-run cleanly: {overrides[gid]}",
-                    traceback=[f"CleanRegradeFailed: {name}: {message}"],
+                    evalue=evalue,
+                    traceback=[f"CleanRegradeFailed: {evalue}"],
                 )
             )
     autograded.write_text(nbs.dumps(nb), encoding="utf-8")

@@ -217,7 +217,7 @@ def secrets(source_nb: nbformat.NotebookNode) -> Secrets:
 
 
 def notebook_lines(nb: nbformat.NotebookNode) -> list[str]:
-    """Every line a reader of ``nb`` can see: sources, outputs and attachments' names."""
+    """Every line a reader of ``nb`` can see: cell sources and text outputs."""
     lines: list[str] = []
     for cell in nb.cells:
         lines.extend(cell.source.splitlines())

@@ -207,11 +207,12 @@ def copy_course(root: Path, target: Path) -> Path:
     root, target = Path(root).resolve(), Path(target)
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy2(root / "nbgrader_config.py", target / "nbgrader_config.py")
-    for name in ("solutions",):
-        if (root / name).exists():
-            shutil.copytree(
-                root / name, target / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints")
-            )
+    if source_dir(root).exists():
+        shutil.copytree(
+            source_dir(root),
+            source_dir(target),
+            ignore=shutil.ignore_patterns(".ipynb_checkpoints"),
+        )
     (target / "grader").mkdir(exist_ok=True)
     return target
 
