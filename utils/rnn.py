@@ -50,7 +50,7 @@ from utils._validate import (
     to_lecture_layout,
     to_steps_layout,
 )
-from utils.activations import softmax
+from utils.activations import relu_backward, softmax, tanh_backward
 from utils.losses import softmax_cross_entropy
 
 __all__ = [
@@ -76,10 +76,9 @@ def _activate(z, activation):
 
 
 def _activation_backward(da, a, activation):
-    """dz from da = dL/da and the output a = g(z)."""
-    if activation == "tanh":
-        return (1.0 - a * a) * da  # tanh'(z) = 1 - a^2
-    return da * (a > 0)  # relu'(z) = 1 where a > 0
+    """dz from da = dL/da and the output a = g(z): tanh'(z) = 1 - a^2, relu'(z) = [a > 0]."""
+    backward = tanh_backward if activation == "tanh" else relu_backward
+    return backward(da, a)
 
 
 def _check_activation(activation):
