@@ -79,9 +79,9 @@ def test_exploding_parameters_are_caught():
         train(lambda p, s: (1.0, {"dw": np.array([[-1e308]])}), p, SGD(10.0), 3, print_every=0)
 
 
-def test_clip_value_applies():
+def test_clip_value_applies_and_the_norm_is_recorded_before_clipping():
     p = {"w": np.array([[0.0]])}
-    train(
+    history = train(
         lambda p, s: (1.0, {"dw": np.array([[100.0]])}),
         p,
         SGD(1.0),
@@ -90,3 +90,4 @@ def test_clip_value_applies():
         print_every=0,
     )
     assert p["w"][0, 0] == -2.0
+    assert history["grad_norm"] == [100.0]

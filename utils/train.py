@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 import numpy as np
 
 from utils._validate import iter_arrays
-from utils.optim import clip_by_global_norm, clip_by_value, parameter_gradients
+from utils.optim import clip_by_global_norm, clip_by_value, global_norm, parameter_gradients
 
 __all__ = ["NonFiniteError", "train"]
 
@@ -102,7 +102,10 @@ def train(
                 f"step {step}: gradient {bad[0]} is not finite ({_describe(bad[1])}); "
                 f"loss was {loss:.6g}. Try a smaller learning rate or clip_norm=..."
             )
-        grads, norm = clip_by_global_norm(grads, clip_norm if clip_norm else np.inf)
+        if clip_norm:
+            grads, norm = clip_by_global_norm(grads, clip_norm)  # norm before clipping
+        else:
+            norm = global_norm(grads)
         if clip_value is not None:
             grads = clip_by_value(grads, clip_value)
         with np.errstate(over="ignore", invalid="ignore"):
