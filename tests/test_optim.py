@@ -69,9 +69,11 @@ def test_optimisers_keep_float32_and_handle_nested_dicts(opt):
     assert np.all(p["by"] < 1)
 
 
-def test_missing_gradient_raises():
+def test_missing_or_misshapen_gradient_raises():
     with pytest.raises(KeyError, match="db"):
         optim.SGD().step(_params(), {"dW": np.zeros((2, 2))})
+    with pytest.raises(ValueError, match=r"gradient of b has shape \(2,\), but b has shape"):
+        optim.SGD().step(_params(), {"dW": np.zeros((2, 2)), "db": np.zeros(2)})
 
 
 def test_clip_by_value_does_not_mutate():

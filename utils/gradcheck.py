@@ -4,17 +4,17 @@ For a scalar function f of a dict of arrays, the numeric derivative of entry i o
 
     n_i = (f(W_i + eps) - f(W_i - eps)) / (2 eps)            (centred difference, error O(eps^2))
 
-or, with ``order=4``, the fourth-order centred stencil
-(f(W_i - 2 eps) - 8 f(W_i - eps) + 8 f(W_i + eps) - f(W_i + 2 eps)) / (12 eps), error O(eps^4),
-which allows a larger step (default 1e-3) and so suffers ~100x less rounding noise: useful when
-some true gradients are as small as 1e-5. Avoid it across kinks (relu), where a larger step is
-more likely to cross the kink.
-
 and it is compared with the analytic value a_i through the robust relative error
 
     rel_i = |a_i - n_i| / max(floor, |a_i| + |n_i|)
 
 which is scale-free for ordinary entries and does not blow up where both are ~0.
+
+With ``order=4`` the numeric derivative is the fourth-order centred stencil
+(f(W_i - 2 eps) - 8 f(W_i - eps) + 8 f(W_i + eps) - f(W_i + 2 eps)) / (12 eps), error O(eps^4),
+which allows a larger step (default 1e-3) and so suffers ~100x less rounding noise: useful when
+some true gradients are as small as 1e-5. Avoid it across kinks (relu), where a larger step is
+more likely to cross the kink.
 
 Usage (``f`` takes the parameter dict and returns a float; ``grads`` holds ``"d" + name``)::
 
@@ -178,7 +178,7 @@ def gradient_check(
 
     Arguments:
     - f: function of a parameter dict (same structure as ``parameters``) returning a scalar.
-    - parameters: dict (possibly nested one level) of arrays at which to check.
+    - parameters: dict (possibly nested) of arrays at which to check.
     - grads: analytic gradients, ``grads["d" + name]`` for each array ``name`` (nested dicts
       mirror ``parameters``). Extra entries are ignored.
     - eps: finite-difference step (default 1e-5, or 1e-3 with order=4).
@@ -193,7 +193,7 @@ def gradient_check(
         ana = np.asarray(gradient_for(grads, path), dtype=np.float64)
         if ana.shape != num.shape:
             raise ValueError(
-                f"gradient d{path} has shape {ana.shape}, but {path} has shape {num.shape}"
+                f"the gradient of {path} has shape {ana.shape}, but {path} has shape {num.shape}"
             )
         rel = relative_error(ana, num, floor)
         per_parameter[path] = float(rel.max()) if rel.size else 0.0

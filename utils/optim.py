@@ -92,7 +92,9 @@ class _Optimizer:
             W = container[key]
             dW = np.asarray(gradient_for(grads, path))
             if dW.shape != W.shape:
-                raise ValueError(f"d{path} has shape {dW.shape}, but {path} has shape {W.shape}")
+                raise ValueError(
+                    f"the gradient of {path} has shape {dW.shape}, but {path} has shape {W.shape}"
+                )
             self._update(path, W, dW.astype(W.dtype, copy=False))
 
     def _update(self, name: str, W: np.ndarray, dW: np.ndarray) -> None:
