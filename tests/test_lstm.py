@@ -122,18 +122,10 @@ def test_truncated_bptt_state_carry(rng, data):
     dc1 = np.zeros_like(da1)
     dc1[:, :, -1] = g2["dc0"]
     g1 = lstm.lstm_backward(da1, k1, dc=dc1)
-    for k in (
-        "dWf",
-        "dWu",
-        "dWo",
-        "dWc",
-        "dbf",
-        "dpf",
-        "dpu",
-        "dpo",
-    ):
+    for k in ("dWf", "dWu", "dWo", "dWc", "dbf", "dbu", "dbo", "dbc", "dpf", "dpu", "dpo"):
         np.testing.assert_allclose(g1[k] + g2[k], g_full[k], rtol=1e-11, atol=1e-13)
-    np.testing.assert_allclose(g1["dc0"], g_full["dc0"], rtol=1e-11, atol=1e-13)
+    for k in ("da0", "dc0"):
+        np.testing.assert_allclose(g1[k], g_full[k], rtol=1e-11, atol=1e-13)
 
 
 def test_nothing_is_mutated(rng, data):
@@ -143,10 +135,9 @@ def test_nothing_is_mutated(rng, data):
     arrays = dict(p, x=x, a0=a0, c0=c0, da=da)
     saved = {k: v.copy() for k, v in arrays.items()}
     _, _, cache = lstm.lstm_forward(x, a0, p, c0, True)
-    lstm.lstm_backward(da, cache, dc=da)
-    g2 = lstm.lstm_backward(da, cache, dc=da)
-    g3 = lstm.lstm_backward(da, cache, dc=da)
-    np.testing.assert_array_equal(g2["dWf"], g3["dWf"])
+    g1 = lstm.lstm_backward(da, cache, dc=da)
+    g2 = lstm.lstm_backward(da, cache, dc=da)  # the cache is not consumed
+    np.testing.assert_array_equal(g1["dWf"], g2["dWf"])
     _, _, cc = lstm.lstm_cell_forward(x[:, :, 0], a0, c0, p, True)
     lstm.lstm_cell_backward(da[:, :, 0], da[:, :, 1], cc)
     for k, v in saved.items():
