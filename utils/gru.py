@@ -214,8 +214,8 @@ def gru_forward(x, a0, parameters, variant="full"):
     - cache: dict with x_flat (n_x, T_x m) (column t m + j is step t of example j),
       h (n_a, T_x+1, m) = c<0..T>, gates (T_x, k n_a, m) = [Γr; Γu; c~] per step ([Γu; c~]
       if simplified), rec (T_x, n_a, m) = the candidate's recurrent input (Γr * c<t-1> for
-      full, Wc_c c<t-1> + bcr for reset_after, unused if simplified), W_h, W_x (stacked c and
-      x halves), bcr, variant.
+      full, Wc_c c<t-1> + bcr for reset_after, None if simplified), W_h, W_x (stacked c and
+      x halves), variant.
 
     Speed: the arrays that the loop computes in (gates, rec) have time as their *first* axis,
     so each step's slice is one contiguous block, and each line writes into a preallocated
