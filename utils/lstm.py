@@ -194,13 +194,14 @@ def lstm_forward(x, a0, parameters, c0=None, peephole=False):
     Arguments:
     - x (n_x, m, T_x); a0 (n_a, m); c0 (n_a, m) or None for zeros.
     - parameters: as for ``lstm_cell_forward``.
+    - peephole: use the peephole terms pf, pu, po (the parameters must then include them).
 
     Returns:
     - a (n_a, m, T_x) hidden states; c (n_a, m, T_x) memory cells (carry ``a[:, :, -1]`` and
       ``c[:, :, -1]`` for truncated BPTT).
     - cache: dict with ax (n_a + n_x, T_x+1, m) = [a<t-1>; x<t>] per step (ax[:n_a, T_x] =
       a<T_x>), cs (T_x+1, n_a, m) = c<0..T>, tanh_c (T_x, n_a, m), gates (T_x, 4 n_a, m)
-      = [Γo; Γf; Γu; c~] per step, W (the stacked gate matrix), parameters, peephole.
+      = [Γo; Γf; Γu; c~] per step, W (the stacked gate matrix), p (the parameters), peephole.
 
     Speed: the arrays that the loop computes in (cs, gates) have time as their *first* axis,
     so each step's slice is one contiguous block, and each line writes into a preallocated
