@@ -213,10 +213,11 @@ def test_stacked_and_bidirectional_match_torch(cls, num_layers, bidirectional):
 
     cell = cls.lower()
     to_ours = lstm_params_from_torch if cls == "LSTM" else rnn_params_from_torch
+    # our direction name (None: unidirectional) -> torch's parameter-name suffix
+    dirs = {"forward": "", "backward": "_reverse"} if bidirectional else {None: ""}
     params, a0, c0_ours = {}, {}, {}
     for layer in range(num_layers):
         name = f"layer{layer + 1}"
-        dirs = {"forward": "", "backward": "_reverse"} if bidirectional else {None: ""}
         for d, tail in dirs.items():
             k = layer * n_dir + (d == "backward")
             p = to_ours(module, f"_l{layer}{tail}")
@@ -234,7 +235,6 @@ def test_stacked_and_bidirectional_match_torch(cls, num_layers, bidirectional):
     _close(g["dx"], dx, "dx")
     for layer in range(num_layers):
         name = f"layer{layer + 1}"
-        dirs = {"forward": "", "backward": "_reverse"} if bidirectional else {None: ""}
         for d, tail in dirs.items():
             gl = g[name] if d is None else g[name][d]
             k = layer * n_dir + (d == "backward")
