@@ -148,6 +148,12 @@ def test_cell_rejects(name):
     _fails(ex.check_rnn_cell_forward, wrong, match)
 
 
+def test_shape_errors_list_the_real_shapes():
+    """A failed product names the arguments' shapes, e.g. xt (n_x, m) = (3, 2) for seed 0."""
+    shapes = r"The shapes were xt \(3, 2\), a_prev \(5, 2\), Waa \(5, 5\), Wax \(5, 3\)"
+    _fails(ex.check_rnn_cell_forward, cell_transposed_wax, shapes, seeds=[0])
+
+
 # --- rnn_forward -----------------------------------------------------------------------------
 
 
@@ -251,6 +257,12 @@ def test_forward_rejects(name):
 
 def test_forward_rejects_calling_the_reference_cell():
     _fails(ex.check_rnn_forward, forward_with(cell_calls_reference), "reference implementation")
+
+
+def test_forward_labels_the_single_step_case_for_every_seed():
+    """The case called "T_x = 1" has T_x = 1 whatever the seed (hidden seeds draw the others)."""
+    skips_single_step = forward_with(cell, loop=lambda T: [] if T == 1 else range(T))
+    _fails(ex.check_rnn_forward, skips_single_step, r"\[T_x = 1, T_x=1\]")
 
 
 # --- types of RNNs ---------------------------------------------------------------------------
