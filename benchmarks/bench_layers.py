@@ -115,7 +115,7 @@ def ours(cell, x, a0, params):
     else:
 
         def run():
-            _, _, cache = lstm.lstm_forward(x, a0, params, a0)
+            _, _, cache = lstm.lstm_forward(x, a0, params, c0=a0)  # c0 = a0, as in theirs()
             return lstm.lstm_backward(da, cache)
 
     return run
