@@ -7,8 +7,9 @@ random orthogonal matrices: they neither shrink nor grow a state vector, which d
 vanishing/exploding gradients. Biases start at 0, except the LSTM forget-gate bias, which
 starts at ``forget_bias = 1`` so the cell remembers by default.
 
-Functions return parameter dicts with the names of DESIGN.md section 4; ``dtype`` selects
-float64 (default) or float32.
+Functions return parameter dicts with the names that ``utils.rnn``, ``utils.gru`` and
+``utils.lstm`` expect (``Waa``, ``Wu``, ``bf``, ...); ``dtype`` selects float64 (default) or
+float32.
 """
 
 from __future__ import annotations
