@@ -39,6 +39,8 @@ def test_gru_parameter_sets(variant, keys):
     p = init.init_gru_parameters(3, 4, np.random.default_rng(0), variant=variant)
     assert set(p) == keys
     assert p["Wu"].shape == (4, 7)
+    recurrent = p["Wc"][:, :4]  # acts on c<t-1>: orthogonal
+    np.testing.assert_allclose(recurrent @ recurrent.T, np.eye(4), atol=1e-12)
 
 
 def test_lstm_forget_bias_and_peepholes():
