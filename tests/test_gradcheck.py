@@ -70,6 +70,8 @@ def test_nested_parameters_and_names_filter():
     assert set(report.per_parameter) == {"layer1.W", "layer1.b", "c"}
     only = gc.gradient_check(f, nested, nested_grads, names=["c"])
     assert set(only.per_parameter) == {"c"}
+    with pytest.raises(ValueError, match=r"names \['W'\] are not in parameters"):
+        gc.gradient_check(f, nested, nested_grads, names=["W"])  # it is "layer1.W"
 
 
 def test_missing_or_misshapen_gradient_is_reported():

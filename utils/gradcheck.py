@@ -88,14 +88,18 @@ def numerical_gradients(
     """Centred finite-difference gradient of ``f`` for every entry of every array.
 
     Returns a flat dict ``{path: numeric gradient}`` with dotted paths for nested dicts.
-    ``names`` restricts the check to some paths; ``order`` is 2 (default step 1e-5) or 4
-    (default step 1e-3). ``parameters`` is not modified.
+    ``names`` restricts the check to some paths (each must exist); ``order`` is 2 (default
+    step 1e-5) or 4 (default step 1e-3). ``parameters`` is not modified.
     """
     if order not in STENCILS:
         raise ValueError(f"order must be 2 or 4, got {order}")
     if eps is None:
         eps = DEFAULT_EPS if order == 2 else DEFAULT_EPS_ORDER4
     work = _float64_copy(parameters)
+    paths = [path for path, _, _ in iter_arrays(work)]
+    if names is not None and not set(names) <= set(paths):
+        # a misspelt name would otherwise check nothing and pass
+        raise ValueError(f"names {sorted(set(names) - set(paths))} are not in parameters {paths}")
     numeric = {}
     for path, container, key in iter_arrays(work):
         if names is not None and path not in names:
