@@ -53,7 +53,7 @@ def _picked(y_hat, y):
         ),
         (
             lambda y_hat, y, mask=None: loss_vectorised(y_hat, y, mask) / y.shape[1],
-            "do not average over time",
+            "do not average over the time steps",
         ),
         (lambda y_hat, y, mask=None: loss_vectorised(y_hat, y, mask) * y.shape[0], "divide by m"),
         (lambda y_hat, y, mask=None: -loss_vectorised(y_hat, y, mask), "the sign is wrong"),
@@ -63,9 +63,26 @@ def _picked(y_hat, y):
             ),
             "true class only",
         ),
+        (
+            lambda y_hat, y, mask=None: float(
+                (_picked(y_hat, y) * (1.0 if mask is None else mask)).sum()
+                / (y.size if mask is None else np.sum(mask))
+            ),
+            "or the real tokens",
+        ),
+        (lambda y_hat, y, mask=None: None, "should be a float, got NoneType"),
         (lambda y_hat, y, mask=None: losses.cross_entropy(y_hat, y, mask), "calls the reference"),
     ],
-    ids=["mask-ignored", "mean-over-time", "no-batch-average", "sign", "all-classes", "reference"],
+    ids=[
+        "mask-ignored",
+        "mean-over-time",
+        "no-batch-average",
+        "sign",
+        "all-classes",
+        "per-token",
+        "returns-None",
+        "reference",
+    ],
 )
 def test_sequence_loss_rejects(wrong, match):
     _fails(ex.check_sequence_loss, wrong, match)
@@ -170,8 +187,8 @@ def test_cell_backward_rejects(wrong, match):
     _fails(ex.check_rnn_cell_backward, wrong, match)
 
 
-def test_cell_backward_gradient_check_catches_what_values_do_not_name():
-    """A wrong dxt that no hint describes still fails, and the gradient check is asserted."""
+def test_cell_backward_rejects_an_error_no_hint_names():
+    """A wrong dxt that no hint describes still fails, naming dxt."""
 
     def wrong(da, cache):
         g = cell_backward(da, cache)
@@ -241,6 +258,13 @@ def test_rnn_backward_accepts_correct_variants():
             "missing \\['dWya'\\]",
         ),
         (lambda dz, c: {**sequence_backward(dz, c), "da0": np.zeros_like(c[0][0][1])}, "not zeros"),
+        (
+            lambda dz, c: {
+                **sequence_backward(dz, c),
+                "dWya": sum(dz[:, :, t] @ c[0][t][1].T for t in range(dz.shape[2])),
+            },
+            r"not a<t-1>",
+        ),
     ],
     ids=[
         "overwritten",
@@ -249,6 +273,7 @@ def test_rnn_backward_accepts_correct_variants():
         "mutates-dz",
         "no-output-layer",
         "da0-zero",
+        "dWya-from-a_prev",
     ],
 )
 def test_rnn_backward_rejects(wrong, match):
@@ -284,12 +309,13 @@ def test_private_reference_matches_the_library():
 # --- loss_and_gradients, train_step, truncated_bptt ------------------------------------------
 
 
-def loss_and_gradients(x, y, mask, a0, p, scale=True, use_mask=True, sign=1.0):
+def loss_and_gradients(x, y, mask, a0, p, scale=True, use_mask=True, sign=1.0, loss_none=False):
     _, y_hat, caches = ex.rnn_forward(x, a0, p)
     m = x.shape[1]
     Y = np.eye(y_hat.shape[0])[y].transpose(2, 0, 1)
     dz = sign * (y_hat - Y) * (mask[None] if use_mask else 1.0) / (m if scale else 1)
-    return loss_vectorised(y_hat, y, mask), sequence_backward(dz, caches)
+    J = loss_vectorised(y_hat, y, mask)
+    return (None if loss_none else J), sequence_backward(dz, caches)
 
 
 def test_loss_and_gradients_accepts_the_correct_version():
@@ -303,8 +329,9 @@ def test_loss_and_gradients_accepts_the_correct_version():
         ({"use_mask": False}, "padded steps must not contribute"),
         ({"scale": False}, "divided by m"),
         ({"sign": -1.0}, "the sign"),
+        ({"loss_none": True}, "should be a float, got NoneType"),
     ],
-    ids=["mask-ignored", "no-batch-average", "sign"],
+    ids=["mask-ignored", "no-batch-average", "sign", "loss-None"],
 )
 def test_loss_and_gradients_rejects(kwargs, match):
     _fails(ex.check_loss_and_gradients, lambda *a: loss_and_gradients(*a, **kwargs), match)
@@ -340,7 +367,7 @@ def test_train_step_rejects(kwargs, match):
     _fails(ex.check_train_step, lambda *a: train_step(*a, **kwargs), match)
 
 
-def truncated(x, y, mask, a0, p, k, carry=True, stop=True, accumulate=True):
+def truncated(x, y, mask, a0, p, k, carry=True, stop=True, accumulate=True, transpose_a=False):
     names = ("dWaa", "dWax", "dba", "dWya", "dby")
     total, grads, a_carry = 0.0, {n: 0.0 for n in names}, a0
     for start in range(0, x.shape[2], k):
@@ -353,7 +380,7 @@ def truncated(x, y, mask, a0, p, k, carry=True, stop=True, accumulate=True):
         a_carry = ex.rnn_forward(x[:, :, part], a_carry if carry else a0, p)[0][:, :, -1]
     if not stop:
         grads = {n: v for n, v in loss_and_gradients(x, y, mask, a0, p)[1].items() if n in names}
-    return total, grads, a_carry
+    return total, grads, a_carry.T if transpose_a else a_carry
 
 
 def test_truncated_bptt_accepts_the_correct_version():
@@ -367,8 +394,9 @@ def test_truncated_bptt_accepts_the_correct_version():
         ({"carry": False}, "carry the hidden state across chunks"),
         ({"stop": False}, "flowed past the truncation boundary"),
         ({"accumulate": False}, "add up the gradients of every chunk"),
+        ({"transpose_a": True}, r"a_last .* has shape \(\d+, \d+\), expected \(n_a, m\)"),
     ],
-    ids=["state-reset", "gradient-not-stopped", "last-chunk-only"],
+    ids=["state-reset", "gradient-not-stopped", "last-chunk-only", "a_last-transposed"],
 )
 def test_truncated_bptt_rejects(kwargs, match):
     _fails(ex.check_truncated_bptt, lambda *a: truncated(*a, **kwargs), match)
@@ -392,3 +420,51 @@ def test_truncation_carries_the_state_and_stops_the_gradient():
     np.testing.assert_allclose(np.concatenate(states, axis=2), a_full, rtol=1e-12)
     # Only the last chunk's inputs take part in its backward pass; dx has no earlier steps.
     assert rnn.rnn_backward(da[:, :, -k:], chunk_cache)["dx"].shape[2] == k
+
+
+# --- the gradient checks are asserted --------------------------------------------------------
+
+
+def _wrong_in_last_call(check, correct, spoil, seed):
+    """``correct``, except that its last call during ``check(..., seed)`` returns a spoiled
+    result: the last call is the gradient check's, after every value case has passed."""
+    calls = []
+
+    def counting(*args):
+        calls.append(None)
+        return correct(*args)
+
+    check(counting, seed=seed)
+    n_calls, calls[:] = len(calls), []
+
+    def wrong(*args):
+        calls.append(None)
+        result = correct(*args)
+        return spoil(result) if len(calls) == n_calls else result
+
+    return wrong
+
+
+def _scale_dWaa(grads):
+    return {**grads, "dWaa": grads["dWaa"] * 1.01}
+
+
+@pytest.mark.parametrize(
+    ("check", "correct", "spoil", "name"),
+    [
+        (ex.check_rnn_cell_backward, cell_backward, _scale_dWaa, "rnn_cell_backward"),
+        (ex.check_rnn_backward, sequence_backward, _scale_dWaa, "rnn_backward"),
+        (
+            ex.check_loss_and_gradients,
+            loss_and_gradients,
+            lambda result: (result[0], _scale_dWaa(result[1])),
+            "loss_and_gradients",
+        ),
+    ],
+    ids=["rnn_cell_backward", "rnn_backward", "loss_and_gradients"],
+)
+def test_gradient_check_is_asserted(check, correct, spoil, name):
+    for seed in SEEDS:
+        wrong = _wrong_in_last_call(check, correct, spoil, seed)
+        with pytest.raises(AssertionError, match=f"gradient check of {name}.*failed"):
+            check(wrong, seed=seed)

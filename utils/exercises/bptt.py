@@ -26,8 +26,10 @@ from utils.checks import check_close, check_type
 from utils.exercises.rnn_forward import (
     _call,
     _compare,
+    _shape_ok,
     _sizes,
     _tolerances,
+    _unpack,
     random_parameters,
 )
 from utils.gradcheck import assert_gradients_close
@@ -131,6 +133,22 @@ def _one_hot_targets(y, n_y):
     return np.eye(n_y)[y].transpose(2, 0, 1)
 
 
+def _loss_value(label, loss):
+    """The loss as a 0-d float array; a non-number fails naming its type."""
+    if isinstance(loss, np.ndarray) and loss.size == 1:
+        loss = loss.reshape(())
+    if not isinstance(loss, float | np.floating) and not (
+        isinstance(loss, np.ndarray) and np.issubdtype(loss.dtype, np.floating)
+    ):
+        raise AssertionError(f"{label} should be a float, got {type(loss).__name__}: {loss!r:.80}")
+    return np.asarray(loss, dtype=float)
+
+
+def _check_loss(label, loss, want, hint=None):
+    name = f"the loss from {label}"
+    check_close(name, _loss_value(name, loss), want, hint=hint)
+
+
 # --------------------------------------------------------------------------------------------
 # Exercise 1 — sequence_loss
 # --------------------------------------------------------------------------------------------
@@ -143,7 +161,8 @@ def _loss_variants(y_hat, y, mask):
     return [
         ("padded steps must not count: multiply each L<t> by the mask", picked.sum() / m),
         (
-            "the total loss sums L<t> over time; do not average over time",
+            "the total loss sums L<t> over time and divides by m only; do not average over the "
+            "time steps or the real tokens",
             (picked * w).sum(1).mean() / y.shape[1],
         ),
         ("average over the m examples (divide by m)", (picked * w).sum()),
@@ -193,17 +212,11 @@ def check_sequence_loss(sequence_loss, seed: int = 0) -> None:
         label = f"sequence_loss(y_hat, y, mask) [{what}]"
         args = {"y_hat": y_hat, "y": y, "mask": mask}
         got = _call(sequence_loss, label, args, {"y_hat": y_hat.shape, "y": y.shape}, forbid)
-        if isinstance(got, np.ndarray) and got.size == 1:
-            got = got.reshape(())
-        if not isinstance(got, float | np.floating | np.ndarray):
-            raise AssertionError(f"{label} should return a float, got {type(got).__name__}")
+        got = _loss_value(f"the result of {label}", got)
         y64 = y_hat.astype(np.float64)
         want = losses.cross_entropy(y64, y, mask)
         variants = [(h, np.asarray(v)) for h, v in _loss_variants(y64, y, mask)]
-        tol = _tolerances(y_hat)
-        _compare(
-            f"the loss from {label}", np.asarray(got, dtype=float), np.asarray(want), variants, tol
-        )
+        _compare(f"the loss from {label}", got, np.asarray(want), variants, _tolerances(y_hat))
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,8 +396,7 @@ def _sequence_variants(dz, caches, key):
         ),
         (
             "scan the time steps right to left (reversed(range(T_x))): step t needs the "
-            "gradient of "
-            "step t+1's first",
+            "gradient of step t+1's first",
             _sequence_backward(dz, caches, reverse=False)[key],
         ),
         (
@@ -520,16 +532,10 @@ def check_loss_and_gradients(loss_and_gradients, seed: int = 0) -> None:
         label = f"loss_and_gradients(x, y, mask, a0, parameters) [T_x={x.shape[2]}]"
         args = {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p}
         result = _call(loss_and_gradients, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
-        if not isinstance(result, tuple) or len(result) != 2:
-            raise AssertionError(f"{label} should return (loss, grads), got {result!r:.80}")
-        loss, grads = result
+        loss, grads = _unpack(label, result, ("loss", "grads"))
         want_loss, want, _ = _reference_loss_and_gradients(x, y, mask, a0, p)
-        check_close(
-            f"the loss from {label}",
-            np.asarray(loss, dtype=float),
-            want_loss,
-            hint="the loss is sequence_loss(y_hat, y, mask) on rnn_forward's y_hat",
-        )
+        hint = "the loss is sequence_loss(y_hat, y, mask) on rnn_forward's y_hat"
+        _check_loss(label, loss, want_loss, hint)
         _grads_dict(label, grads, SEQ_KEYS)
         variants = _dz_variants(x, y, mask, a0, p)
         for key in ("dWya", "dby", "dWax", "dWaa", "dba", "dx", "da0"):
@@ -563,18 +569,10 @@ def check_train_step(train_step, seed: int = 0) -> None:
         label = f"train_step(x, y, mask, a0, parameters, learning_rate={lr})"
         args = {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p, "learning_rate": lr}
         result = _call(train_step, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
-        if not isinstance(result, tuple) or len(result) != 2 or not isinstance(result[1], dict):
-            raise AssertionError(
-                f"{label} should return (loss, new_parameters), got {result!r:.80}"
-            )
-        loss, new = result
+        loss, new = _unpack(label, result, ("loss", "new_parameters"))
+        check_type(f"new_parameters from {label}", new, dict)
         want_loss, g, _ = _reference_loss_and_gradients(x, y, mask, a0, p)
-        check_close(
-            f"the loss from {label}",
-            np.asarray(loss, dtype=float),
-            want_loss,
-            hint="return the loss computed before the update",
-        )
+        _check_loss(label, loss, want_loss, "return the loss computed before the update")
         for k in PARAMETER_NAMES:
             if k not in new:
                 raise AssertionError(
@@ -622,26 +620,27 @@ def check_truncated_bptt(truncated_bptt, seed: int = 0) -> None:
         label = f"truncated_bptt(x, y, mask, a0, parameters, chunk_length={k}) [T_x={T}]"
         args = {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p, "chunk_length": k}
         result = _call(truncated_bptt, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
-        if not isinstance(result, tuple) or len(result) != 3:
-            raise AssertionError(f"{label} should return (loss, grads, a_last), got {result!r:.80}")
-        loss, grads, a_last = result
+        loss, grads, a_last = _unpack(label, result, ("loss", "grads", "a_last"))
         want_loss, want, want_a = _truncated_reference(x, y, mask, a0, p, k)
         restart = _truncated_reference(x, y, mask, a0, p, k, carry=False)
         hint = (
             "carry the hidden state across chunks: each chunk starts from the last state of the "
             "previous one, not a0"
         )
+        restarted = _shape_ok(a_last, want_a) and np.allclose(a_last, restart[2])
         check_close(
             f"a_last from {label}",
             a_last,
             want_a,
-            hint=hint if np.allclose(a_last, restart[2]) else None,
+            names="(n_a, m)",
+            hint=hint if restarted else None,
         )
-        check_close(
-            f"the loss from {label}",
-            np.asarray(loss, dtype=float),
+        loss = _loss_value(f"the loss from {label}", loss)
+        _check_loss(
+            label,
+            loss,
             want_loss,
-            hint=hint if np.isclose(loss, restart[0]) else "add up the losses of all chunks",
+            hint if np.isclose(loss, restart[0]) else "add up the losses of all chunks",
         )
         _grads_dict(label, grads, ("dWaa", "dWax", "dba", "dWya", "dby"))
         full = _truncated_reference(x, y, mask, a0, p, k, stop=False)[1]
