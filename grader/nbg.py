@@ -12,7 +12,6 @@ import contextlib
 import io
 import logging
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -20,8 +19,9 @@ from pathlib import Path
 def ensure_tools_on_path() -> None:
     """nbgrader shells out to ``alembic``; make the interpreter's ``bin/`` visible."""
     bindir = str(Path(sys.executable).parent)
-    if shutil.which("alembic") is None or bindir not in os.environ.get("PATH", ""):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+    path = os.environ.get("PATH", "")
+    if bindir not in path.split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + path
 
 
 def load_config(root: Path, overrides: dict | None = None):
