@@ -1,4 +1,5 @@
-"""Course pipeline checks, for every assignment in solutions/ (DESIGN.md section 5.3).
+"""Course pipeline checks, for every assignment in solutions/ (the same checks as
+``python -m grader check``).
 
 - the sources are normalised and notebooks/ is exactly what they generate (byte for byte);
 - no solution line, hidden test or mark scheme reaches notebooks/;
@@ -15,12 +16,12 @@ import pytest
 
 from grader import ROOT, pipeline
 
-ASSIGNMENTS = sorted(pipeline.source_notebooks(ROOT))
-pytestmark = pytest.mark.skipif(not ASSIGNMENTS, reason="no assignment in solutions/ yet")
-
-
-def _show(problems: list[str]) -> str:
-    return "\n".join(problems)
+# Each check returns a list of problems; drift also reports sources that are not normalised.
+CHECKS = {
+    "release_regenerates_byte_for_byte": lambda course: pipeline.drift(ROOT, course),
+    "release_leaks_nothing": lambda course: pipeline.leaks(ROOT),
+    "solutions_pass_and_releases_earn_zero": lambda course: pipeline.validate(ROOT, course),
+}
 
 
 @pytest.fixture(scope="module")
@@ -30,29 +31,18 @@ def course():
     return Course(ROOT)
 
 
-def test_sources_are_normalised():
-    problems = pipeline.not_normalized(ROOT)
-    assert not problems, _show(problems)
+def test_solutions_hold_assignments():
+    """Every other check passes vacuously on an empty (or moved) solutions/ folder."""
+    assert pipeline.source_notebooks(ROOT), f"no assignment in {pipeline.source_dir(ROOT)}"
 
 
-def test_release_regenerates_byte_for_byte(course):
-    problems = pipeline.drift(ROOT, course)
-    assert not problems, _show(problems)
-
-
-def test_release_leaks_nothing():
-    problems = pipeline.leaks(ROOT)
-    assert not problems, _show(problems)
-
-
-def test_solutions_pass_and_releases_earn_zero(course):
-    problems = pipeline.validate(ROOT, course)
-    assert not problems, _show(problems)
+@pytest.mark.parametrize("check", list(CHECKS))
+def test_pipeline(course, check):
+    problems = CHECKS[check](course)
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.slow
 def test_autograde_round_trip():
-    problems, scores = pipeline.roundtrip(ROOT)
-    assert not problems, _show(problems)
-    graded = {key[1] for key in scores}
-    assert graded == set(ASSIGNMENTS)
+    problems, _scores = pipeline.roundtrip(ROOT)
+    assert not problems, "\n".join(problems)

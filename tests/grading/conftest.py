@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import fixture_course as fc
@@ -24,7 +23,6 @@ def fixture_course(tmp_path_factory) -> Path:
     root = fc.make_course(tmp_path_factory.mktemp("course") / "course")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBGRADER_DB_URL", "sqlite:///" + str(root / "grader" / "gradebook.db"))
-        mp.setenv("PATH", str(Path(os.sys.executable).parent) + os.pathsep + os.environ["PATH"])
         problems = pipeline.release(root)
         assert not problems, problems
         yield root

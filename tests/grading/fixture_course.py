@@ -1,12 +1,13 @@
 """A small stand-in course for testing the grading machinery: one assignment, ``00_fixture``,
-with two autograded exercises (one with a reference in ``utils`` that it must not call), a
-written answer and a task with a mark scheme. Built from Python so no fixture notebook sits
+with three autograded exercises (sigmoid has a reference in ``utils`` that it must not call;
+relu's test deliberately skips ``guarded_call``), a written answer and a task with a mark
+scheme. Built from Python so no fixture notebook sits
 in the repository.
 """
 
 from __future__ import annotations
 
-import shutil
+import copy
 from pathlib import Path
 
 import nbformat
@@ -93,7 +94,7 @@ def _meta(gid, *, grade=False, solution=False, locked=False, task=False, points=
 def source_notebook() -> nbformat.NotebookNode:
     v4 = nbformat.v4
     cells = [
-        v4.new_markdown_cell("# Fixture assignment\n\nTwo small exercises."),
+        v4.new_markdown_cell("# Fixture assignment\n\nThree small exercises."),
         v4.new_code_cell(IMPORTS, metadata=_meta("imports", locked=True)),
         v4.new_markdown_cell("## Exercise 1 — sigmoid (2 points)"),
         v4.new_code_cell(SIGMOID_SOLUTION, metadata=_meta("sigmoid", solution=True)),
@@ -149,8 +150,7 @@ def make_course(target: Path, cell_timeout: int = 5) -> Path:
 
 def replace_solutions(release_nb, answers: dict[str, str]) -> nbformat.NotebookNode:
     """A copy of the release with the given solution cells' sources replaced."""
-    nb = nbformat.from_dict(release_nb)
-    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    nb = copy.deepcopy(release_nb)
     for cell in nb.cells:
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if gid in answers:
@@ -158,10 +158,6 @@ def replace_solutions(release_nb, answers: dict[str, str]) -> nbformat.NotebookN
     return nb
 
 
-def copy_release(course: Path) -> Path:
+def release_path(course: Path) -> Path:
+    """The released fixture notebook of ``course``."""
     return course / "notebooks" / ASSIGNMENT / f"{NOTEBOOK}.ipynb"
-
-
-def clear(path: Path) -> None:
-    if path.exists():
-        shutil.rmtree(path)

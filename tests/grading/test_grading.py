@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import shutil
 import warnings
-import zipfile
 from pathlib import Path
 
 import fixture_course as fc
@@ -46,7 +45,7 @@ def graded(fixture_course, tmp_path_factory):
 
     root = fixture_course
     src = nbs.read(root / "solutions" / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb")
-    rel = nbs.read(fc.copy_release(root))
+    rel = nbs.read(fc.release_path(root))
     folder = tmp_path_factory.mktemp("class") / "submitted"
     for student, (build, *_rest) in CLASS.items():
         out = folder / student / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb"
@@ -119,7 +118,7 @@ def _reasons(graded, student):
         ("ipython_patch", "failed when re-run cleanly"),
         ("calls_reference", "calls the reference implementation"),
         ("hardcoded", "count_tokens on another list"),
-        ("infinite_loop", "time"),
+        ("infinite_loop", "timed out"),
         ("memory_bomb", "MemoryError"),
         ("os_exit", "kernel died"),
         ("kernel_crash", "kernel died"),
@@ -154,7 +153,8 @@ def test_reports_and_progress(graded):
     assert grades["solution"]["score"] == "7"
     assert grades["solution"]["max_score"] == "9"  # 7 autograded + 2 graded by hand
     assert grades["os_exit"]["status"] == "not graded"
-    assert (reports / "report.md").read_text().count("**") >= 2 * len(CLASS)
+    report_md = (reports / "report.md").read_text()
+    assert all(f"**{student}** {fc.ASSIGNMENT}: " in report_md for student in grades)
     assert any(line.startswith("[") for line in graded["progress"])
 
 
@@ -173,16 +173,3 @@ def test_feedback_leaks_no_hidden_test_or_mark_scheme(graded):
         graded["root"] / "grader/feedback/checks_patch/00_fixture/fixture.html"
     ).read_text()
     assert "CleanRegradeFailed" in overridden
-
-
-def test_zip_input_was_used_and_extracted_safely(tmp_path):
-    from grader import intake
-
-    evil = tmp_path / "evil.zip"
-    with zipfile.ZipFile(evil, "w") as zf:
-        zf.writestr("../escape.ipynb", "{}")
-        zf.writestr("alice_fixture.ipynb", "{}")
-    out = tmp_path / "out"
-    intake._safe_extract(evil, out)
-    assert not (tmp_path / "escape.ipynb").exists()
-    assert (out / "alice_fixture.ipynb").exists()

@@ -118,7 +118,7 @@ def test_grading_with_a_postgresql_gradebook(postgres_url, tmp_path, monkeypatch
     root = fc.make_course(tmp_path / "course")
     assert not pipeline.release(root)
     src = nbs.read(root / "solutions" / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb")
-    rel = nbs.read(fc.copy_release(root))
+    rel = nbs.read(fc.release_path(root))
     flat = tmp_path / "flat"  # the flat layout: STUDENT_NOTEBOOK.ipynb
     flat.mkdir()
     (flat / "ada_fixture.ipynb").write_text(nbs.dumps(pipeline.solved_copy(src, rel)))

@@ -58,6 +58,19 @@ def test_renamed_notebook_of_a_single_notebook_assignment(tmp_path):
     assert any("renamed" in p for p in problems)
 
 
+def test_zip_extraction_skips_unsafe_and_junk_entries(tmp_path):
+    # zipfile itself would write "../escape.ipynb" as out/escape.ipynb: check what is extracted.
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../escape.ipynb", "{}")
+        zf.writestr("/absolute.ipynb", "{}")
+        zf.writestr("__MACOSX/._alice_notation.ipynb", "{}")
+        zf.writestr("alice_notation.ipynb", "{}")
+    out = tmp_path / "out"
+    intake._safe_extract(archive, out)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == ["alice_notation.ipynb"]
+
+
 def test_load_refuses_non_notebooks(tmp_path):
     cases = {"a.ipynb": b"\x89PNG\x00\xff", "b.ipynb": b"{not json", "c.ipynb": b"[1, 2]"}
     for name, data in cases.items():
