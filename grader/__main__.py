@@ -91,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "grade":
         from grader.grade import Options, grade_class, summary
 
+        if not args.submissions.exists():
+            print(
+                f"error: {args.submissions} does not exist (give a folder of submissions or a "
+                ".zip of them)",
+                file=sys.stderr,
+            )
+            return 2
+
         def progress(text: str) -> None:
             print(f"{time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
 

@@ -364,11 +364,25 @@ class ClassGrader:
 
     # -- main ------------------------------------------------------------------------------
 
+    def _keep_originals(self, submissions: Path) -> Path:
+        """Intake rewrites ``submitted_dir`` with repaired copies. When the submissions *are*
+        that folder (e.g. after ``nbgrader collect``), copy them first to
+        ``grader/received/<time>/`` and read from there, so no original is ever lost."""
+        source = submissions.resolve()
+        if not (source == self.submitted_dir or source.is_relative_to(self.submitted_dir)):
+            return submissions
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        kept = self.submitted_dir.parent / "received" / stamp
+        shutil.copytree(source, kept)
+        self.say(f"originals copied to {kept} (grading rewrites {self.submitted_dir})")
+        return kept
+
     def run(self, submissions: Path) -> list[SubmissionResult]:
         t0 = time.monotonic()
         self.reports.mkdir(parents=True, exist_ok=True)
         for old in (self.reports / "logs").glob("*.log"):
             old.unlink()
+        submissions = self._keep_originals(Path(submissions))
         taken = intake_mod.intake(submissions, self.submitted_dir, self.release_dir, self.expected)
         for problem in taken.problems:
             self.say(f"intake: {problem}")

@@ -3,6 +3,7 @@ the leak detector, the clean re-grade's code filter, and the student bundle."""
 
 from __future__ import annotations
 
+import shutil
 import zipfile
 
 import fixture_course as fc
@@ -197,3 +198,28 @@ def test_bundle_check_catches_a_leak(tmp_path):
     problems = bundle.check(ROOT, out)
     assert any("instructor material" in p for p in problems)
     assert any("marker" in p for p in problems)
+
+
+def test_grading_the_submitted_folder_keeps_the_originals(fixture_course):
+    """`grade grader/submitted` (after nbgrader collect) must not lose what students sent:
+    intake rewrites that folder, so the originals are copied aside first."""
+    from grader.grade import ClassGrader, Options
+
+    grader = ClassGrader(fixture_course, Options())
+    original = grader.submitted_dir / "alice" / "01_fixture" / "notes.txt"
+    original.parent.mkdir(parents=True, exist_ok=True)
+    original.write_text("the student's own file")
+    kept = grader._keep_originals(grader.submitted_dir)
+    assert kept.parent == fixture_course / "grader" / "received"
+    assert (kept / "alice" / "01_fixture" / "notes.txt").read_text() == "the student's own file"
+    elsewhere = fixture_course.parent / "inbox"
+    assert grader._keep_originals(elsewhere) == elsewhere  # other folders are read as they are
+    shutil.rmtree(grader.submitted_dir / "alice")
+    shutil.rmtree(kept)
+
+
+def test_grade_with_a_missing_submissions_path_says_so(tmp_path, capsys):
+    from grader.__main__ import main
+
+    assert main(["grade", str(tmp_path / "missing.zip")]) == 2
+    assert "missing.zip does not exist" in capsys.readouterr().err
