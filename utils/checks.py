@@ -37,6 +37,7 @@ __all__ = [
     "check_shape",
     "check_type",
     "guarded_call",
+    "same_value",
     "seal",
     "verify_integrity",
 ]
@@ -344,18 +345,18 @@ def check_not_mutated(
     result = guarded_call(func, *args, forbid=forbid, **kwargs)
     label = getattr(func, "__name__", "the function")
     for position, (old, new) in enumerate(zip(before[0], args, strict=True)):
-        if not _same_value(old, new):
+        if not same_value(old, new):
             raise AssertionError(
                 f"{label} changed its argument #{position + 1} in place; "
                 "work on a copy instead (e.g. x = x.copy())"
             )
     for key, old in before[1].items():
-        if not _same_value(old, kwargs[key]):
+        if not same_value(old, kwargs[key]):
             raise AssertionError(f"{label} changed its argument {key!r} in place")
     return result
 
 
-def _same_value(a: Any, b: Any) -> bool:
+def same_value(a: Any, b: Any) -> bool:
     if isinstance(a, _ndarray):
         return (
             isinstance(b, _ndarray)
@@ -365,13 +366,13 @@ def _same_value(a: Any, b: Any) -> bool:
         )
     if isinstance(a, dict):
         return (
-            isinstance(b, dict) and a.keys() == b.keys() and all(_same_value(a[k], b[k]) for k in a)
+            isinstance(b, dict) and a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
         )
     if isinstance(a, list | tuple):
         return (
             type(a) is type(b)
             and len(a) == len(b)
-            and all(_same_value(x, y) for x, y in zip(a, b, strict=True))
+            and all(same_value(x, y) for x, y in zip(a, b, strict=True))
         )
     if isinstance(a, float) and math.isnan(a):
         return isinstance(b, float) and math.isnan(b)

@@ -23,14 +23,14 @@ import numpy as np
 
 from utils import losses, optim, rnn
 from utils.checks import check_close, check_type
-from utils.exercises.rnn_forward import (
-    _call,
-    _compare,
-    _shape_ok,
-    _sizes,
-    _tolerances,
-    _unpack,
+from utils.exercises._common import (
+    call,
+    compare,
     random_parameters,
+    shape_ok,
+    sizes,
+    tolerances,
+    unpack,
 )
 from utils.gradcheck import assert_gradients_close
 
@@ -211,12 +211,12 @@ def check_sequence_loss(sequence_loss, seed: int = 0) -> None:
                 y_hat[:, i, t] /= y_hat[:, i, t].sum()
         label = f"sequence_loss(y_hat, y, mask) [{what}]"
         args = {"y_hat": y_hat, "y": y, "mask": mask}
-        got = _call(sequence_loss, label, args, {"y_hat": y_hat.shape, "y": y.shape}, forbid)
+        got = call(sequence_loss, label, args, {"y_hat": y_hat.shape, "y": y.shape}, forbid)
         got = _loss_value(f"the result of {label}", got)
         y64 = y_hat.astype(np.float64)
         want = losses.cross_entropy(y64, y, mask)
         variants = [(h, np.asarray(v)) for h, v in _loss_variants(y64, y, mask)]
-        _compare(f"the loss from {label}", got, np.asarray(want), variants, _tolerances(y_hat))
+        compare(f"the loss from {label}", got, np.asarray(want), variants, tolerances(y_hat))
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ def check_rnn_cell_backward(rnn_cell_backward, seed: int = 0) -> None:
     """``rnn_cell_backward(da_next, cache)`` returns dxt, da_prev, dWax, dWaa, dba; checked
     against the reference on isolation and random cases, and by an asserted gradient check."""
     rng = np.random.default_rng(seed)
-    n_x, n_a, n_y, m = _sizes(rng, seed)
+    n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
     x_rand, a_rand = rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m))
     da_rand = rng.standard_normal((n_a, m))
@@ -322,16 +322,16 @@ def check_rnn_cell_backward(rnn_cell_backward, seed: int = 0) -> None:
         _, _, cache = rnn.rnn_cell_forward(xt, a_prev, params, activation)
         label = f"rnn_cell_backward(da_next, cache) [{what}, activation={activation!r}]"
         args = {"da_next": da, "cache": cache}
-        got = _call(rnn_cell_backward, label, args, shapes, _BACKWARD_REFERENCES)
+        got = call(rnn_cell_backward, label, args, shapes, _BACKWARD_REFERENCES)
         _grads_dict(label, got, CELL_KEYS)
         want = rnn.rnn_cell_backward(da, cache)
         a_next64, a_prev64, xt64 = (v.astype(np.float64) for v in cache[:3])
         p64 = {k: v.astype(np.float64) for k, v in params.items()}
         cache64 = (a_next64, a_prev64, xt64, p64, activation)
-        tol = _tolerances(da, *got.values())
+        tol = tolerances(da, *got.values())
         for key in ("dba", "dWax", "dWaa", "dxt", "da_prev"):
             variants = _cell_variants(da.astype(np.float64), cache64, key)
-            _compare(f"{key} from {label}", got[key], want[key], variants, tol, names[key])
+            compare(f"{key} from {label}", got[key], want[key], variants, tol, names[key])
     # The proof: analytic gradients agree with finite differences (float64).
     xt, a_prev = rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m))
     for activation in ("tanh", "relu"):
@@ -345,7 +345,7 @@ def check_rnn_cell_backward(rnn_cell_backward, seed: int = 0) -> None:
         at = {"xt": xt, "a_prev": a_prev, "Waa": p["Waa"], "Wax": p["Wax"], "ba": p["ba"]}
         _, _, cache = rnn.rnn_cell_forward(xt, a_prev, p, activation)
         args = {"da_next": weights, "cache": cache}
-        grads = _call(rnn_cell_backward, "rnn_cell_backward", args, shapes, _BACKWARD_REFERENCES)
+        grads = call(rnn_cell_backward, "rnn_cell_backward", args, shapes, _BACKWARD_REFERENCES)
         _assert_gradcheck(f"rnn_cell_backward (activation={activation!r})", f, at, grads)
 
 
@@ -428,7 +428,7 @@ def check_rnn_backward(rnn_backward, seed: int = 0) -> None:
     output layer and back through time; checked against the reference and by an asserted
     gradient check."""
     rng = np.random.default_rng(seed)
-    n_x, n_a, n_y, m = _sizes(rng, seed)
+    n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
     lengths = [4, 1, 6] if seed == 0 else [int(rng.integers(2, 8)), 1]
     names = {
@@ -453,22 +453,22 @@ def check_rnn_backward(rnn_backward, seed: int = 0) -> None:
             "Waa": (n_a, n_a),
             "Wax": (n_a, n_x),
         }
-        got = _call(rnn_backward, label, {"dz": dz, "caches": caches}, shapes, _BACKWARD_REFERENCES)
+        got = call(rnn_backward, label, {"dz": dz, "caches": caches}, shapes, _BACKWARD_REFERENCES)
         _grads_dict(label, got, SEQ_KEYS)
         a, layer_cache = rnn.rnn_layer_forward(x, a0, p, activation)
         da, dWya, dby = rnn.dense_backward(dz, (a, p["Wya"]))
         want = {**rnn.rnn_backward(da, layer_cache), "dWya": dWya, "dby": dby}
-        tol = _tolerances(*got.values())
+        tol = tolerances(*got.values())
         for key in ("dWya", "dby", "dWax", "dWaa", "dba", "dx", "da0"):
             variants = _sequence_variants(dz, caches, key)
-            _compare(f"{key} from {label}", got[key], want[key], variants, tol, names[key])
+            compare(f"{key} from {label}", got[key], want[key], variants, tol, names[key])
     # The proof: a gradient check through the whole unrolled network (float64).
     T_x = 3
     x, a0 = rng.standard_normal((n_x, m, T_x)), rng.standard_normal((n_a, m))
     for activation in ("tanh", "relu"):
         weights = rng.standard_normal((n_y, m, T_x))
         _, _, caches = rnn_forward(x, a0, p, activation)
-        grads = _call(
+        grads = call(
             rnn_backward,
             "rnn_backward",
             {"dz": weights, "caches": caches},
@@ -491,7 +491,7 @@ def _reference_loss_and_gradients(x, y, mask, a0, p):
 
 
 def _training_case(rng, seed, T=None):
-    n_x, n_a, n_y, m = _sizes(rng, seed)
+    n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
     T = T or (5 if seed == 0 else int(rng.integers(2, 8)))
     x = rng.standard_normal((n_x, m, T))
@@ -531,8 +531,8 @@ def check_loss_and_gradients(loss_and_gradients, seed: int = 0) -> None:
         x, y, mask, a0, p = _training_case(rng, seed, T)
         label = f"loss_and_gradients(x, y, mask, a0, parameters) [T_x={x.shape[2]}]"
         args = {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p}
-        result = _call(loss_and_gradients, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
-        loss, grads = _unpack(label, result, ("loss", "grads"))
+        result = call(loss_and_gradients, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
+        loss, grads = unpack(label, result, ("loss", "grads"))
         want_loss, want, _ = _reference_loss_and_gradients(x, y, mask, a0, p)
         hint = "the loss is sequence_loss(y_hat, y, mask) on rnn_forward's y_hat"
         _check_loss(label, loss, want_loss, hint)
@@ -540,10 +540,10 @@ def check_loss_and_gradients(loss_and_gradients, seed: int = 0) -> None:
         variants = _dz_variants(x, y, mask, a0, p)
         for key in ("dWya", "dby", "dWax", "dWaa", "dba", "dx", "da0"):
             kv = [(h, v[key]) for h, v in variants]
-            _compare(f"{key} from {label}", grads[key], want[key], kv, _tolerances(grads[key]))
+            compare(f"{key} from {label}", grads[key], want[key], kv, tolerances(grads[key]))
     # Gradient check of the loss itself: this also proves the formula for dz.
     x, y, mask, a0, p = _training_case(rng, seed, 3)
-    _, grads = _call(
+    _, grads = call(
         loss_and_gradients,
         "loss_and_gradients",
         {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p},
@@ -568,8 +568,8 @@ def check_train_step(train_step, seed: int = 0) -> None:
         x, y, mask, a0, p = _training_case(rng, seed)
         label = f"train_step(x, y, mask, a0, parameters, learning_rate={lr})"
         args = {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p, "learning_rate": lr}
-        result = _call(train_step, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
-        loss, new = _unpack(label, result, ("loss", "new_parameters"))
+        result = call(train_step, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
+        loss, new = unpack(label, result, ("loss", "new_parameters"))
         check_type(f"new_parameters from {label}", new, dict)
         want_loss, g, _ = _reference_loss_and_gradients(x, y, mask, a0, p)
         _check_loss(label, loss, want_loss, "return the loss computed before the update")
@@ -586,8 +586,8 @@ def check_train_step(train_step, seed: int = 0) -> None:
                 ),
                 (f"{k} was not updated", p[k]),
             ]
-            _compare(
-                f"new_parameters[{k!r}] from {label}", new[k], want, variants, _tolerances(new[k])
+            compare(
+                f"new_parameters[{k!r}] from {label}", new[k], want, variants, tolerances(new[k])
             )
 
 
@@ -619,15 +619,15 @@ def check_truncated_bptt(truncated_bptt, seed: int = 0) -> None:
     for k in (2, 3, T):
         label = f"truncated_bptt(x, y, mask, a0, parameters, chunk_length={k}) [T_x={T}]"
         args = {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p, "chunk_length": k}
-        result = _call(truncated_bptt, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
-        loss, grads, a_last = _unpack(label, result, ("loss", "grads", "a_last"))
+        result = call(truncated_bptt, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
+        loss, grads, a_last = unpack(label, result, ("loss", "grads", "a_last"))
         want_loss, want, want_a = _truncated_reference(x, y, mask, a0, p, k)
         restart = _truncated_reference(x, y, mask, a0, p, k, carry=False)
         hint = (
             "carry the hidden state across chunks: each chunk starts from the last state of the "
             "previous one, not a0"
         )
-        restarted = _shape_ok(a_last, want_a) and np.allclose(a_last, restart[2])
+        restarted = shape_ok(a_last, want_a) and np.allclose(a_last, restart[2])
         check_close(
             f"a_last from {label}",
             a_last,
@@ -653,4 +653,4 @@ def check_truncated_bptt(truncated_bptt, seed: int = 0) -> None:
         }
         for key in ("dWaa", "dWax", "dba", "dWya", "dby"):
             kv = [(h, v[key]) for h, v in variants.items()]
-            _compare(f"{key} from {label}", grads[key], want[key], kv, _tolerances(grads[key]))
+            compare(f"{key} from {label}", grads[key], want[key], kv, tolerances(grads[key]))

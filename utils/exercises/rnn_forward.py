@@ -20,17 +20,19 @@ Contracts checked here (the notebook states them):
 
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from utils import rnn
 from utils.activations import softmax
-from utils.checks import (
-    _same_value,
-    check_close,
-    check_equal,
-    guarded_call,
+from utils.checks import check_close, check_equal
+from utils.exercises._common import (
+    call,
+    compare,
+    random_parameters,
+    shape_ok,
+    sizes,
+    tolerances,
+    unpack,
 )
 
 __all__ = [
@@ -52,122 +54,8 @@ _REFERENCES = [
 ]
 
 
-# --------------------------------------------------------------------------------------------
-# Shared helpers
-# --------------------------------------------------------------------------------------------
-
-
-def _nonzero(rng: np.random.Generator, shape: tuple, low: float = 0.2, high: float = 1.0):
-    """Random entries with |value| in [low, high] and random signs: never zero."""
-    return rng.uniform(low, high, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-
-
-def random_parameters(rng: np.random.Generator, n_x: int, n_a: int, n_y: int) -> dict:
-    """A parameter dict in which every weight and bias is non-zero (entries 0.2..1 in size,
-    recurrent and input weights scaled so tanh does not saturate)."""
-    return {
-        "Waa": _nonzero(rng, (n_a, n_a)) / np.sqrt(n_a),
-        "Wax": _nonzero(rng, (n_a, n_x)) / np.sqrt(n_x),
-        "ba": _nonzero(rng, (n_a, 1), 0.2, 0.6),
-        "Wya": _nonzero(rng, (n_y, n_a)) * 2 / np.sqrt(n_a),
-        "by": _nonzero(rng, (n_y, 1), 0.3, 1.0),
-    }
-
-
-def _sizes(rng: np.random.Generator, seed: int) -> tuple[int, int, int, int]:
-    """(n_x, n_a, n_y, m), all different so that any transposition changes a shape."""
-    if seed == 0:
-        return 3, 5, 4, 2
-    while True:
-        n_x, n_a, n_y, m = (int(v) for v in rng.integers(2, 9, size=4))
-        if len({n_x, n_a, n_y, m}) == 4:
-            return n_x, n_a, n_y, m
-
-
-def _tolerances(*arrays) -> dict:
-    """float32 anywhere (inputs or result) gets float32 tolerances."""
-    if any(isinstance(a, np.ndarray) and a.dtype == np.float32 for a in arrays):
-        return {"rtol": 2e-4, "atol": 2e-5}
-    return {"rtol": 1e-6, "atol": 1e-9}
-
-
 def _activate(z, activation):
     return np.tanh(z) if activation == "tanh" else np.maximum(z, 0.0)
-
-
-def _shapes_text(shapes: dict) -> str:
-    return ", ".join(f"{k} {tuple(v)}" for k, v in shapes.items())
-
-
-def _call(func, label: str, args: dict, shapes: dict, forbid=()):
-    """Call ``func(*args.values())`` through ``guarded_call``; fail if it changed an argument
-    in place (naming it), and turn shape errors of matrix products into a message about
-    transposed weights and time indices."""
-    before = copy.deepcopy(args)
-    try:
-        result = guarded_call(func, *args.values(), forbid=forbid, name=label.split("(")[0])
-    except ValueError as error:
-        text = str(error)
-        if any(word in text for word in ("matmul", "shapes", "aligned", "broadcast")):
-            raise AssertionError(
-                f"{label} raised ValueError: {text}. The shapes were {_shapes_text(shapes)}: "
-                "is a weight transposed, or a product written in the wrong order? "
-                "(W @ v with W of shape (rows, len(v)))"
-            ) from error
-        raise
-    except IndexError as error:
-        raise AssertionError(
-            f"{label} raised IndexError: {error}. Off-by-one in the time loop? The time steps "
-            "are x[:, :, 0] .. x[:, :, T_x - 1] (range(T_x))."
-        ) from error
-    for name, old in before.items():
-        if not _same_value(old, args[name]):
-            raise AssertionError(
-                f"{label} changed its argument {name} in place; compute new arrays instead "
-                "(no +=, *= or slice assignment on an argument)"
-            )
-    return result
-
-
-def _first_match(got, variants: list[tuple[str, np.ndarray]], tol: dict) -> str | None:
-    """The hint of the first wrong variant that ``got`` reproduces."""
-    for hint, value in variants:
-        if (
-            isinstance(got, np.ndarray)
-            and got.shape == value.shape
-            and np.all(np.isfinite(got))
-            and np.allclose(got, value, rtol=tol["rtol"], atol=tol["atol"])
-        ):
-            return hint
-    return None
-
-
-def _compare(name, got, expected, variants, tol, names=None, hint=None):
-    """check_close with a hint naming the known mistake that ``got`` reproduces, if any."""
-    if isinstance(got, np.ndarray):
-        if got.shape == expected.shape:
-            if not np.allclose(got, expected, **tol):
-                hint = _first_match(got, variants, tol) or hint
-        else:
-            known = _first_match(got, variants, tol)
-            if known:
-                raise AssertionError(
-                    f"{name} has shape {got.shape}, expected {names or ''} "
-                    f"{expected.shape}: {known}"
-                )
-    check_close(name, got, expected, names=names, hint=hint, **tol)
-
-
-def _shape_ok(got, expected) -> bool:
-    return isinstance(got, np.ndarray) and got.shape == expected.shape
-
-
-def _unpack(label: str, result, names: tuple[str, ...]):
-    if not isinstance(result, tuple) or len(result) != len(names):
-        raise AssertionError(
-            f"{label} should return a tuple ({', '.join(names)}), got {result!r:.100}"
-        )
-    return result
 
 
 # --------------------------------------------------------------------------------------------
@@ -250,7 +138,7 @@ def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0) -> None:
     (n_a, m), ``yt_pred`` (n_y, m) and ``cache = (a_next, a_prev, xt, parameters, activation)``.
     """
     rng = np.random.default_rng(seed)
-    n_x, n_a, n_y, m = _sizes(rng, seed)
+    n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
     x_rand, a_rand = rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m))
     one_hot = np.eye(n_x)[:, rng.integers(0, n_x, size=m)]
@@ -278,13 +166,13 @@ def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0) -> None:
     for what, xt, a_prev, params, activation in cases:
         label = f"rnn_cell_forward(xt, a_prev, parameters, activation={activation!r}) [{what}]"
         args = {"xt": xt, "a_prev": a_prev, "parameters": params, "activation": activation}
-        result = _call(rnn_cell_forward, label, args, shapes, forbid=_REFERENCES)
-        a_next, yt_pred, cache = _unpack(label, result, ("a_next", "yt_pred", "cache"))
+        result = call(rnn_cell_forward, label, args, shapes, forbid=_REFERENCES)
+        a_next, yt_pred, cache = unpack(label, result, ("a_next", "yt_pred", "cache"))
         want_a, want_y, _ = rnn.rnn_cell_forward(xt, a_prev, params, activation)
-        tol = _tolerances(xt, a_next, yt_pred)
+        tol = tolerances(xt, a_next, yt_pred)
         p64 = {k: v.astype(np.float64) for k, v in params.items()}
         x64, a64 = xt.astype(np.float64), a_prev.astype(np.float64)
-        _compare(
+        compare(
             f"a_next from {label}",
             a_next,
             want_a,
@@ -293,13 +181,13 @@ def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0) -> None:
             names="(n_a, m)",
         )
         hint = None
-        if _shape_ok(yt_pred, want_y) and not np.allclose(yt_pred.sum(axis=0), 1, atol=1e-4):
+        if shape_ok(yt_pred, want_y) and not np.allclose(yt_pred.sum(axis=0), 1, atol=1e-4):
             hint = (
                 "each column of yt_pred is a probability distribution over the n_y "
                 "classes and must sum to 1 (softmax over axis 0)"
             )
         variants = _y_variants(want_a.astype(np.float64), a64, p64)
-        _compare(f"yt_pred from {label}", yt_pred, want_y, variants, tol, "(n_y, m)", hint)
+        compare(f"yt_pred from {label}", yt_pred, want_y, variants, tol, "(n_y, m)", hint)
         _check_cell_cache(
             "cache", f"from {label}", cache, want_a, a_prev, xt, params, activation, tol
         )
@@ -371,7 +259,7 @@ def check_rnn_forward(rnn_forward, seed: int = 0) -> None:
     """``rnn_forward(x, a0, parameters, activation)`` must return ``a`` (n_a, m, T_x),
     ``y_hat`` (n_y, m, T_x) and ``caches = (cell_caches, x)`` with one cell cache per step."""
     rng = np.random.default_rng(seed)
-    n_x, n_a, n_y, m = _sizes(rng, seed)
+    n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
     T_first, T_last = (6, 7) if seed == 0 else (int(v) for v in rng.integers(2, 10, size=2))
     lengths = [T_first, 1, T_last]
@@ -399,15 +287,15 @@ def check_rnn_forward(rnn_forward, seed: int = 0) -> None:
         shapes = {"x": x.shape, "a0": a_init.shape, "Waa": (n_a, n_a), "Wax": (n_a, n_x)}
         shapes.update({"Wya": (n_y, n_a)})
         args = {"x": x, "a0": a_init, "parameters": params, "activation": activation}
-        result = _call(rnn_forward, label, args, shapes, forbid=_REFERENCES)
-        a, y_hat, caches = _unpack(label, result, ("a", "y_hat", "caches"))
+        result = call(rnn_forward, label, args, shapes, forbid=_REFERENCES)
+        a, y_hat, caches = unpack(label, result, ("a", "y_hat", "caches"))
         x64, a064 = x.astype(np.float64), a_init.astype(np.float64)
         p64 = {k: v.astype(np.float64) for k, v in params.items()}
         want_a = _sequence(x64, a064, p64, activation)
         want_y = _outputs(want_a, p64)
-        tol = _tolerances(x, a, y_hat)
+        tol = tolerances(x, a, y_hat)
         variants = _a_variants(x64, a064, p64, activation)
-        _compare(f"a from {label}", a, want_a, variants, tol, names="(n_a, m, T_x)")
+        compare(f"a from {label}", a, want_a, variants, tol, names="(n_a, m, T_x)")
         shifted = np.concatenate([a064[:, :, None], want_a[:, :, :-1]], axis=2)
         y_variants = [
             (
@@ -417,9 +305,9 @@ def check_rnn_forward(rnn_forward, seed: int = 0) -> None:
             ("y_hat ignores by", _outputs(want_a, {**p64, "by": np.zeros_like(p64["by"])})),
         ]
         hint = None
-        if _shape_ok(y_hat, want_y) and not np.allclose(y_hat.sum(axis=0), 1, atol=1e-4):
+        if shape_ok(y_hat, want_y) and not np.allclose(y_hat.sum(axis=0), 1, atol=1e-4):
             hint = "each y_hat[:, i, t] must sum to 1: softmax over axis 0 (the classes)"
-        _compare(f"y_hat from {label}", y_hat, want_y, y_variants, tol, "(n_y, m, T_x)", hint)
+        compare(f"y_hat from {label}", y_hat, want_y, y_variants, tol, "(n_y, m, T_x)", hint)
         _check_caches(label, caches, x, a_init, want_a, params, activation, tol)
 
 
@@ -463,7 +351,7 @@ def check_many_to_one_forward(many_to_one_forward, seed: int = 0) -> None:
     """``many_to_one_forward(x, a0, parameters)`` must return ``softmax(Wya a<T_x> + by)``,
     shape (n_y, m): one prediction per sequence, from the last hidden state."""
     rng = np.random.default_rng(seed + 1)
-    n_x, n_a, n_y, m = _sizes(rng, seed)
+    n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
     cases = [(5, "zero input", True), (4, "random", False), (1, "T_x = 1", False)]
     cases.append((int(rng.integers(2, 9)), "random", False))
@@ -473,7 +361,7 @@ def check_many_to_one_forward(many_to_one_forward, seed: int = 0) -> None:
         label = f"many_to_one_forward(x, a0, parameters) [{what}, T_x={T_x}]"
         args = {"x": x, "a0": a0, "parameters": p}
         shapes = {"x": x.shape, "a0": a0.shape, "Wya": (n_y, n_a)}
-        got = _call(many_to_one_forward, label, args, shapes, forbid=_REFERENCES)
+        got = call(many_to_one_forward, label, args, shapes, forbid=_REFERENCES)
         a = _sequence(x, a0, p)
         y = _outputs(a, p)
         last = "the prediction must come from the last state a<T_x>"
@@ -486,7 +374,7 @@ def check_many_to_one_forward(many_to_one_forward, seed: int = 0) -> None:
             ("many_to_one_forward must return the (n_y, m) prediction of the last step only", y),
             ("many_to_one_forward ignores a0", _outputs(_sequence(x, 0 * a0, p), p)[:, :, -1]),
         ]
-        _compare(f"y_hat from {label}", got, y[:, :, -1], variants, _tolerances(got), "(n_y, m)")
+        compare(f"y_hat from {label}", got, y[:, :, -1], variants, tolerances(got), "(n_y, m)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -538,7 +426,7 @@ def check_one_to_many_forward(one_to_many_forward, seed: int = 0) -> None:
     """``one_to_many_forward(x1, a0, parameters, T_y)`` must return y_hat (n_y, m, T_y): step 1
     reads x1, and step t+1 reads the one-hot vector of argmax y_hat<t> (so n_x = n_y)."""
     rng = np.random.default_rng(seed + 2)
-    _, n_a, n_y, m = _sizes(rng, seed)
+    _, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_y, n_a, n_y)
     p["Wya"] *= 2.0  # confident outputs: feeding probabilities and one-hots differ clearly
     cases = [
@@ -552,10 +440,10 @@ def check_one_to_many_forward(one_to_many_forward, seed: int = 0) -> None:
         label = f"one_to_many_forward(x1, a0, parameters, T_y={T_y}) [{what}]"
         args = {"x1": x1, "a0": a0, "parameters": p, "T_y": T_y}
         shapes = {"x1": x1.shape, "a0": a0.shape, "Wax": (n_a, n_y), "Wya": (n_y, n_a)}
-        got = _call(one_to_many_forward, label, args, shapes, forbid=_REFERENCES)
+        got = call(one_to_many_forward, label, args, shapes, forbid=_REFERENCES)
         want = _generate(x1, a0, p, T_y)
         variants = _generation_variants(x1, a0, p, T_y, "one_to_many_forward")
-        _compare(f"y_hat from {label}", got, want, variants, _tolerances(got), "(n_y, m, T_y)")
+        compare(f"y_hat from {label}", got, want, variants, tolerances(got), "(n_y, m, T_y)")
 
 
 # --------------------------------------------------------------------------------------------
@@ -568,7 +456,7 @@ def check_encoder_decoder_forward(encoder_decoder_forward, seed: int = 0) -> Non
     its last state a<T_x> starts the decoder, whose first input is zeros (n_y, m) and which then
     runs as one_to_many_forward for T_y steps. Returns y_hat (n_y, m, T_y)."""
     rng = np.random.default_rng(seed + 3)
-    n_x, n_a, n_y, m = _sizes(rng, seed)
+    n_x, n_a, n_y, m = sizes(rng, seed)
     encoder = random_parameters(rng, n_x, n_a, n_y)
     decoder = random_parameters(rng, n_y, n_a, n_y)
     decoder["Wya"] *= 2.0
@@ -580,7 +468,7 @@ def check_encoder_decoder_forward(encoder_decoder_forward, seed: int = 0) -> Non
         args = {"x": x, "a0": a0, "encoder": encoder, "decoder": decoder, "T_y": T_y}
         shapes = {"x": x.shape, "a0": a0.shape, "encoder Wax": (n_a, n_x)}
         shapes.update({"decoder Wax": (n_a, n_y), "decoder Wya": (n_y, n_a)})
-        got = _call(encoder_decoder_forward, label, args, shapes, forbid=_REFERENCES)
+        got = call(encoder_decoder_forward, label, args, shapes, forbid=_REFERENCES)
         a = _sequence(x, a0, encoder)
         start = np.zeros((n_y, m))
         want = _generate(start, a[:, :, -1], decoder, T_y)
@@ -599,4 +487,4 @@ def check_encoder_decoder_forward(encoder_decoder_forward, seed: int = 0) -> Non
             ),
         ]
         variants += _generation_variants(start, a[:, :, -1], decoder, T_y, "the decoder")
-        _compare(f"y_hat from {label}", got, want, variants, _tolerances(got), "(n_y, m, T_y)")
+        compare(f"y_hat from {label}", got, want, variants, tolerances(got), "(n_y, m, T_y)")
