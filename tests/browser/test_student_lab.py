@@ -129,12 +129,20 @@ def menu(page, menu_name: str, item: str) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
 
 
-def open_notebook(page, lab: Lab) -> None:
+def open_notebook(page, lab: Lab, n_cells: int) -> None:
+    """Open the notebook and wait until the kernel is idle and all ``n_cells`` cells are in the
+    page (on a loaded machine JupyterLab may still be adding cells when the kernel is ready)."""
     page.goto(lab.lab_url(NOTEBOOK))
     page.locator(
         ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status=idle]"
     ).wait_for(state="attached", timeout=RUN_TIMEOUT)
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
+    page.wait_for_function(
+        """n => document.querySelectorAll(
+            '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell').length >= n""",
+        arg=n_cells,
+        timeout=RUN_TIMEOUT,
+    )
 
 
 def run_all_cells(page) -> None:
@@ -246,7 +254,7 @@ def test_student_works_through_a_released_notebook(
 
     with run_lab(released_copy, tmp_path, artifacts) as lab:
         # 1. Open the released notebook.
-        open_notebook(page, lab)
+        open_notebook(page, lab, len(released_nb.cells))
         shot("01-opened")
         assert len(prompts(page)) == len(released_nb.cells), "cells on screen != cells in file"
         found = instructor_panels(page, lab)
@@ -315,11 +323,11 @@ def test_student_works_through_a_released_notebook(
 
 
 def test_instructor_panel_check_finds_panels_without_student_mode(
-    page, released_copy: Path, tmp_path: Path, artifacts: Path
+    page, released_copy: Path, released_nb, tmp_path: Path, artifacts: Path
 ) -> None:
     """The test of the test: without the student-mode config, the check must fire."""
     with run_lab(released_copy, tmp_path, artifacts, student=False) as lab:
-        open_notebook(page, lab)
+        open_notebook(page, lab, len(released_nb.cells))
         found = instructor_panels(page, lab)
         page.screenshot(path=artifacts / "plain-lab-instructor-panels.png")
     text = "\n".join(found)
