@@ -37,6 +37,7 @@ __all__ = [
     "check_shape",
     "check_type",
     "guarded_call",
+    "plain",
     "same_value",
     "seal",
     "verify_integrity",
@@ -216,7 +217,9 @@ def check_type(name: str, got: Any, expected_type: type | tuple[type, ...]) -> N
             if isinstance(expected_type, tuple)
             else expected_type.__name__
         )
-        raise AssertionError(f"{name} should be a {wanted}, got {type(got).__name__}: {got!r:.80}")
+        raise AssertionError(
+            f"{name} should be a {wanted}, got {type(got).__name__}: {plain(got)!r:.80}"
+        )
 
 
 def check_shape(name: str, got: Any, expected_shape: tuple, names: str | None = None) -> None:
@@ -302,8 +305,8 @@ def check_equal(name: str, got: Any, expected: Any, hint: str | None = None) -> 
         if len(diff):
             index = tuple(int(i) for i in diff[0])
             message = (
-                f"{name} is wrong at index {index}: expected {expected[index]!r}, "
-                f"got {got[index]!r} ({len(diff)} of {expected.size} entries differ)"
+                f"{name} is wrong at index {index}: expected {plain(expected[index])!r}, "
+                f"got {plain(got[index])!r} ({len(diff)} of {expected.size} entries differ)"
             )
             raise AssertionError(message + (f". {hint}" if hint else ""))
         return
@@ -313,7 +316,7 @@ def check_equal(name: str, got: Any, expected: Any, hint: str | None = None) -> 
             raise AssertionError(message + (f". {hint}" if hint else ""))
         for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             if g != e or not _same_kind(g, e):
-                message = f"{name}[{i}] is {g!r}, expected {e!r}"
+                message = f"{name}[{i}] is {plain(g)!r}, expected {plain(e)!r}"
                 raise AssertionError(message + (f". {hint}" if hint else ""))
         if type(got) is not type(expected):
             raise AssertionError(
@@ -321,7 +324,7 @@ def check_equal(name: str, got: Any, expected: Any, hint: str | None = None) -> 
             )
         return
     if got != expected or not _same_kind(got, expected):
-        message = f"{name} is {got!r:.200}, expected {expected!r:.200}"
+        message = f"{name} is {plain(got)!r:.200}, expected {plain(expected)!r:.200}"
         raise AssertionError(message + (f". {hint}" if hint else ""))
 
 
@@ -354,6 +357,20 @@ def check_not_mutated(
         if not same_value(old, kwargs[key]):
             raise AssertionError(f"{label} changed its argument {key!r} in place")
     return result
+
+
+def plain(value: Any) -> Any:
+    """``value`` with NumPy scalars as Python numbers (so messages say ``True``, not
+    ``np.True_``), recursively through lists, tuples and dicts."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    return value
 
 
 def same_value(a: Any, b: Any) -> bool:
