@@ -143,3 +143,59 @@ def test_shipped_corpus_loads():
     assert len(text.splitlines()) >= 20
     with pytest.raises(FileNotFoundError, match="available"):
         data.load_text("missing.txt")
+
+
+def test_names_splits_are_disjoint_lowercase_and_sized_as_documented():
+    train, validation = data.load_names("train"), data.load_names("validation")
+    assert (len(train), len(validation)) == (4647, 516)
+    assert len(set(train)) == len(train)
+    assert len(set(validation)) == len(validation)
+    assert not set(train) & set(validation)
+    for name in train + validation:
+        assert name.isascii(), name
+        assert name.isalpha(), name
+        assert name.islower(), name
+    assert {"mary", "james"} <= set(train) | set(validation)
+    assert set("".join(train)) == set("abcdefghijklmnopqrstuvwxyz")
+
+
+def test_load_names_rejects_unknown_split():
+    with pytest.raises(ValueError, match="split must be one of"):
+        data.load_names("test")
+
+
+@pytest.mark.parametrize(
+    ("play", "first_line"), [("macbeth", "MACBETH"), ("julius_caesar", "JULIUS CAESAR")]
+)
+def test_plays_load_without_gutenberg_header_or_footer(play, first_line):
+    text = data.load_play(play)
+    assert text.splitlines()[0] == first_line
+    assert len(text) > 100_000
+    assert "gutenberg" not in text.lower()
+    assert "***" not in text
+    assert text.endswith("\n")
+    assert not text.endswith("\n\n")
+    assert all(line == line.rstrip() for line in text.splitlines())
+
+
+def test_load_play_rejects_unknown_play():
+    with pytest.raises(ValueError, match="macbeth"):
+        data.load_play("hamlet")
+
+
+def test_every_shipped_data_file_is_package_data():
+    """A non-editable install ships only what pyproject's package-data globs match."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ]["utils"]
+    shipped = sorted(
+        p.relative_to(root / "utils").as_posix() for p in (root / "utils" / "corpora").iterdir()
+    )
+    assert "corpora/DATA.md" in shipped
+    missing = [f for f in shipped if not any(fnmatch.fnmatch(f, p) for p in patterns)]
+    assert not missing, f"not in [tool.setuptools.package-data] utils: {missing}"

@@ -2,7 +2,9 @@
 
 One module per concept, growing notebook by notebook:
 
-- ``utils.data``: tokenizers, ``Vocabulary`` (``<UNK>``, ``<EOS>``), one-hot batches, padding
+- ``utils.data``: tokenizers, ``Vocabulary`` (``<UNK>``, ``<EOS>``), one-hot batches, padding,
+  and the shipped corpora (Census first names, two Shakespeare plays; ``corpora/DATA.md``)
+- ``utils.ngram``: count-based n-gram language models, the baselines of notebook 04
 - ``utils.activations``: numerically stable sigmoid, softmax, tanh, relu and derivatives
 - ``utils.gradcheck``: centred finite differences with a report of the worst entries
 - ``utils.checks``: helpers used by the notebooks' test cells (messages that name the problem)

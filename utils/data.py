@@ -27,12 +27,18 @@ __all__ = [
     "UNK",
     "Vocabulary",
     "char_tokenize",
+    "load_names",
+    "load_play",
     "load_text",
     "one_hot",
     "one_hot_batch",
     "pad_sequences",
     "word_tokenize",
 ]
+
+#: The plays shipped in ``utils/corpora/`` (Project Gutenberg texts; see ``corpora/DATA.md``).
+PLAYS = ("macbeth", "julius_caesar")
+_NAME_SPLITS = {"train": "names_train.txt", "validation": "names_val.txt"}
 
 UNK = "<UNK>"
 EOS = "<EOS>"
@@ -186,6 +192,26 @@ def load_text(name: str) -> str:
         available = sorted(p.name for p in files.iterdir() if p.name.endswith(".txt"))
         raise FileNotFoundError(f"no data file {name!r}; available: {available}")
     return path.read_text(encoding="utf-8")
+
+
+def load_names(split: str = "train") -> list[str]:
+    """First names from the 1990 US Census, lower-case, one string per name.
+
+    ``split`` is ``"train"`` (4,647 names) or ``"validation"`` (516 names): a fixed 90/10 split
+    of the 5,163 unique names, the same on every machine (``utils/corpora/DATA.md`` says how
+    it was made). The two splits share no name.
+    """
+    if split not in _NAME_SPLITS:
+        raise ValueError(f"split must be one of {sorted(_NAME_SPLITS)}, got {split!r}")
+    return load_text(_NAME_SPLITS[split]).split()
+
+
+def load_play(name: str) -> str:
+    """Full text of a Shakespeare play shipped with the course, e.g. ``load_play("macbeth")``
+    (the Project Gutenberg edition without Gutenberg's header and footer)."""
+    if name not in PLAYS:
+        raise ValueError(f"name must be one of {list(PLAYS)}, got {name!r}")
+    return load_text(f"{name}.txt")
 
 
 def _require_str(name: str, value: object) -> None:
