@@ -5,7 +5,8 @@ import io
 import numpy as np
 import pytest
 
-from utils import init, rnn
+from utils import init
+from utils.kernels import rnn
 from utils.optim import SGD, Adam
 from utils.train import NonFiniteError, train
 
@@ -23,7 +24,7 @@ def test_rnn_learns_to_echo_its_input():
     a0 = np.zeros((16, 8))
 
     def step_fn(p, step):
-        loss, _, cache = rnn.rnn_model_forward(x, y, a0, p)
+        loss, _, cache = rnn.rnn_model_forward(x, a0, p, y)
         return loss, rnn.rnn_model_backward(cache)
 
     out = io.StringIO()

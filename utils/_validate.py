@@ -116,3 +116,41 @@ def to_lecture_layout(seq: np.ndarray) -> np.ndarray:
 def common_dtype(*arrays: np.ndarray) -> np.dtype:
     """The floating dtype the computation runs in: float32 only if every input is float32."""
     return np.result_type(*arrays, np.float32)
+
+
+def check_option(name: str, value, allowed: tuple) -> None:
+    """Raise ``ValueError`` unless ``value`` is one of ``allowed`` (an option such as
+    ``activation="tanh"``)."""
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+def check_step_input(name: str, xt) -> np.ndarray:
+    """Return ``xt`` as a float array, or raise ``ValueError`` unless it is 2-D ``(n_x, m)``."""
+    xt = as_float_array(name, xt)
+    if xt.ndim != 2:
+        raise ValueError(f"{name} must be 2-D with shape (n_x, m), got {xt.shape}")
+    return xt
+
+
+def rnn_parameters(parameters: Mapping, n_x: int, where: str):
+    """Fetch and shape-check the vanilla RNN's Waa, Wax, ba; return them with n_a."""
+    Waa = get_param(parameters, "Waa", where)
+    n_a = Waa.shape[0] if Waa.ndim == 2 else -1
+    sizes = {"n_a": n_a, "n_x": n_x}
+    check_shape("Waa", Waa, ("n_a", "n_a"), sizes)
+    Wax = get_param(parameters, "Wax", where)
+    check_shape("Wax", Wax, ("n_a", "n_x"), sizes)
+    ba = get_param(parameters, "ba", where)
+    check_shape("ba", ba, ("n_a", 1), sizes)
+    return Waa, Wax, ba, n_a
+
+
+def output_parameters(parameters: Mapping, n_a: int, where: str):
+    """Fetch and shape-check the output layer's Wya, by."""
+    Wya = get_param(parameters, "Wya", where)
+    n_y = Wya.shape[0] if Wya.ndim == 2 else -1
+    check_shape("Wya", Wya, ("n_y", "n_a"), {"n_y": n_y, "n_a": n_a})
+    by = get_param(parameters, "by", where)
+    check_shape("by", by, ("n_y", 1), {"n_y": n_y})
+    return Wya, by

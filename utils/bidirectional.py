@@ -32,8 +32,8 @@ import numpy as np
 
 from utils._validate import check_sequence
 from utils.gru import gru_backward, gru_forward
+from utils.kernels.rnn import rnn_backward, rnn_layer_forward
 from utils.lstm import lstm_backward, lstm_forward
-from utils.rnn import rnn_backward, rnn_layer_forward
 
 __all__ = [
     "CELLS",

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils._fast import const, sigmoid_
 from utils._validate import (
     as_float_array,
     check_sequence,
@@ -55,6 +54,7 @@ from utils._validate import (
     to_steps_layout,
 )
 from utils.activations import sigmoid
+from utils.kernels._fast import const, sigmoid_
 
 __all__ = ["VARIANTS", "gru_backward", "gru_cell_backward", "gru_cell_forward", "gru_forward"]
 

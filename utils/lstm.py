@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils._fast import const, sigmoid_
 from utils._validate import (
     as_float_array,
     check_sequence,
@@ -52,6 +51,7 @@ from utils._validate import (
     to_lecture_layout,
 )
 from utils.activations import sigmoid
+from utils.kernels._fast import const, sigmoid_
 
 __all__ = ["lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward"]
 

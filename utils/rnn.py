@@ -1,40 +1,39 @@
-"""Vanilla RNN: cell and sequence, forward and backward, plus the time-distributed output layer.
+"""Vanilla RNN, written as the lecture: the cell, a loop over it, and BPTT as a loop back.
 
 Lecture equations (one time step, batch of m columns)::
 
     a<t>      = g(Waa a<t-1> + Wax x<t> + ba)          g = tanh (default) or relu
     y_hat<t>  = softmax(Wya a<t> + by)
 
-Shapes (column vectors, batch in axis 1, time last):
+Shapes (column vectors, batch in axis 1, time last)::
 
     x (n_x, m, T_x)    a0 (n_a, m)    a (n_a, m, T_x)    y_hat (n_y, m, T_x)
     Waa (n_a, n_a)     Wax (n_a, n_x) ba (n_a, 1)        Wya (n_y, n_a)    by (n_y, 1)
 
-Public functions:
+Functions (the contracts notebooks 02 and 03 ask students to meet):
 
-- ``rnn_cell_forward`` / ``rnn_cell_backward``: one time step, as in the lecture.
-- ``rnn_layer_forward``: the recurrence over all time steps, hidden states only.
-- ``rnn_forward``: the lecture's sequence function (hidden states and ``y_hat``).
-- ``rnn_backward``: backprop through time from ``da = dL/da`` (the gradient reaching every hidden
-  state from above), for the caches of both ``rnn_forward`` and ``rnn_layer_forward``.
-- ``dense_forward`` / ``dense_backward``: the same affine map applied at every time step.
-- ``rnn_model_forward`` / ``rnn_model_backward``: RNN + dense + softmax cross-entropy, for
-  training. ``da0`` is returned, so a truncated-BPTT loop can carry ``a[:, :, -1]`` forward.
+- ``rnn_cell_forward(xt, a_prev, parameters, activation)`` -> ``(a_next, yt_pred, cache)``,
+  ``cache = (a_next, a_prev, xt, parameters, activation)``; ``rnn_cell_backward(da_next,
+  cache)`` -> ``{"dxt", "da_prev", "dWax", "dWaa", "dba"}``.
+- ``rnn_forward(x, a0, parameters, activation)`` -> ``(a, y_hat, caches)``: a loop over the
+  cell, ``caches = (cell_caches, x)`` with ``cell_caches[t]`` the cache of step t.
+- ``rnn_layer_forward(x, a0, parameters, activation)`` -> ``(a, caches)``: the recurrence
+  alone (no output layer, no Wya needed), same caches; for layers stacked under others.
+- ``rnn_backward(da, caches)`` -> ``{"dx", "da0", "dWax", "dWaa", "dba"}``: backprop through
+  time from ``da`` = dL/da<t> reaching every state from above; a right-to-left loop over
+  ``rnn_cell_backward``.
+- ``bptt(dz, caches)``: the same, starting one layer higher, from ``dz`` = dL/dz<t> with
+  z<t> = Wya a<t> + by; adds ``"dWya", "dby"``.
+- ``dense_forward`` / ``dense_backward``: the affine output layer at every time step.
+- ``rnn_model_forward(x, a0, parameters, y, mask)`` / ``rnn_model_backward(cache)``: RNN +
+  dense + softmax cross-entropy, for training.
 
-How the sequence functions are made fast (the maths is unchanged):
+Caches hold the caller's arrays and ``parameters`` dict by reference (nothing is copied), so a
+cache is only valid while those are left unchanged.
 
-1. Only time is looped over; every step handles the whole batch with one matmul.
-2. ``Wax @ x<t>`` does not depend on the recurrence, so it is computed for all time steps in
-   one big matmul before the loop; the weight gradients are likewise one matmul after the loop.
-3. Internally sequences are stored as ``(n, T, m)`` ("step layout", see ``utils._validate``)
-   so each step's ``(n, m)`` slice feeds BLAS directly and all steps flatten to ``(n, T*m)``.
-
-PyTorch correspondence (``torch.nn.RNN(n_x, n_a, nonlinearity="tanh")``; tested in
-``tests/test_torch_parity.py``)::
-
-    weight_ih_l0 = Wax      weight_hh_l0 = Waa      bias_ih_l0 + bias_hh_l0 = ba[:, 0]
-
-(torch stores two biases that are always added; we set ``bias_hh_l0 = 0``, ``bias_ih_l0 = ba``.)
+These functions are the lesson, not the fast path: ``utils.kernels.rnn`` has the same names,
+signatures and results (tests hold them equal), fused for speed; training loops, the
+bidirectional and deep layers and the benchmarks use it.
 """
 
 from __future__ import annotations
@@ -43,17 +42,20 @@ import numpy as np
 
 from utils._validate import (
     as_float_array,
+    check_option,
     check_sequence,
     check_shape,
+    check_step_input,
     common_dtype,
-    get_param,
-    to_lecture_layout,
-    to_steps_layout,
+    output_parameters,
+    rnn_parameters,
 )
 from utils.activations import relu_backward, softmax, tanh_backward
 from utils.losses import softmax_cross_entropy
 
 __all__ = [
+    "ACTIVATIONS",
+    "bptt",
     "dense_backward",
     "dense_forward",
     "rnn_backward",
@@ -68,45 +70,9 @@ __all__ = [
 ACTIVATIONS = ("tanh", "relu")
 
 
-def _activate(z, activation):
-    """g(z) for the hidden state: tanh or relu (in place, ``z`` is a fresh temporary)."""
-    if activation == "tanh":
-        return np.tanh(z, out=z)
-    return np.maximum(z, 0.0, out=z)
-
-
-def _activation_backward(da, a, activation):
-    """dz from da = dL/da and the output a = g(z): tanh'(z) = 1 - a^2, relu'(z) = [a > 0]."""
-    backward = tanh_backward if activation == "tanh" else relu_backward
-    return backward(da, a)
-
-
-def _check_activation(activation):
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
-
-
-def _recurrent_params(parameters, n_x, where):
-    """Fetch and shape-check Waa, Wax, ba; return them with n_a."""
-    Waa = get_param(parameters, "Waa", where)
-    n_a = Waa.shape[0] if Waa.ndim == 2 else -1
-    sizes = {"n_a": n_a, "n_x": n_x}
-    check_shape("Waa", Waa, ("n_a", "n_a"), sizes)
-    Wax = get_param(parameters, "Wax", where)
-    check_shape("Wax", Wax, ("n_a", "n_x"), sizes)
-    ba = get_param(parameters, "ba", where)
-    check_shape("ba", ba, ("n_a", 1), sizes)
-    return Waa, Wax, ba, n_a
-
-
-def _output_params(parameters, n_a, where):
-    """Fetch and shape-check Wya, by."""
-    Wya = get_param(parameters, "Wya", where)
-    n_y = Wya.shape[0] if Wya.ndim == 2 else -1
-    check_shape("Wya", Wya, ("n_y", "n_a"), {"n_y": n_y, "n_a": n_a})
-    by = get_param(parameters, "by", where)
-    check_shape("by", by, ("n_y", 1), {"n_y": n_y})
-    return Wya, by
+def _g(z, activation):
+    """The hidden state's activation g(z): tanh or relu."""
+    return np.tanh(z) if activation == "tanh" else np.maximum(z, 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -129,18 +95,16 @@ def rnn_cell_forward(xt, a_prev, parameters, activation="tanh"):
     - yt_pred: y_hat<t>, (n_y, m), each column sums to 1.
     - cache: (a_next, a_prev, xt, parameters, activation) for ``rnn_cell_backward``.
     """
-    _check_activation(activation)
-    xt = as_float_array("xt", xt)
+    check_option("activation", activation, ACTIVATIONS)
+    xt = check_step_input("xt", xt)
     a_prev = as_float_array("a_prev", a_prev)
-    if xt.ndim != 2:
-        raise ValueError(f"xt must be 2-D with shape (n_x, m), got {xt.shape}")
     n_x, m = xt.shape
-    Waa, Wax, ba, n_a = _recurrent_params(parameters, n_x, "rnn_cell_forward")
-    Wya, by = _output_params(parameters, n_a, "rnn_cell_forward")
+    Waa, Wax, ba, n_a = rnn_parameters(parameters, n_x, "rnn_cell_forward")
+    Wya, by = output_parameters(parameters, n_a, "rnn_cell_forward")
     check_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
 
-    a_next = _activate(Waa @ a_prev + Wax @ xt + ba, activation)
-    yt_pred = softmax(Wya @ a_next + by)
+    a_next = _g(Waa @ a_prev + Wax @ xt + ba, activation)  # the new hidden state
+    yt_pred = softmax(Wya @ a_next + by)  # the prediction read from it
     cache = (a_next, a_prev, xt, parameters, activation)
     return a_next, yt_pred, cache
 
@@ -154,68 +118,43 @@ def rnn_cell_backward(da_next, cache):
     dba (n_a, 1).
     """
     a_next, a_prev, xt, parameters, activation = cache
-    Waa, Wax = parameters["Waa"], parameters["Wax"]
-    n_a, m = a_next.shape
+    Waa, Wax = np.asarray(parameters["Waa"]), np.asarray(parameters["Wax"])
     da_next = as_float_array("da_next", da_next)
+    n_a, m = a_next.shape
     check_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
 
-    dz = _activation_backward(da_next, a_next, activation)  # back through g
+    # Back through g: tanh' = 1 - a_next**2, relu' = 1 where a_next > 0 (else 0).
+    backward = tanh_backward if activation == "tanh" else relu_backward
+    dz = backward(da_next, a_next)
     return {
         "dxt": Wax.T @ dz,  # z = ... + Wax xt
         "da_prev": Waa.T @ dz,  # z = Waa a_prev + ...
         "dWax": dz @ xt.T,  # summed over the batch by the matmul
         "dWaa": dz @ a_prev.T,
-        "dba": dz.sum(axis=1, keepdims=True),  # ba is broadcast over the batch
+        "dba": dz.sum(axis=1, keepdims=True),  # ba is added to every column
     }
 
 
 # --------------------------------------------------------------------------------------------
-# Whole sequence
+# Whole sequence: a loop over the cell, and back
 # --------------------------------------------------------------------------------------------
 
 
-def rnn_layer_forward(x, a0, parameters, activation="tanh"):
-    """Run the recurrence over all T_x steps; return the hidden states only.
-
-    Arguments:
-    - x: inputs, (n_x, m, T_x).
-    - a0: initial hidden state, (n_a, m).
-    - parameters: dict with Waa (n_a, n_a), Wax (n_a, n_x), ba (n_a, 1); other keys ignored.
-    - activation: "tanh" or "relu".
-
-    Returns:
-    - a: hidden states a<1..T_x>, (n_a, m, T_x); ``a[:, :, -1]`` is the state to carry on.
-    - cache: dict for ``rnn_backward`` with
-      x_steps (n_x, T_x, m) inputs in step layout,
-      h (n_a, T_x + 1, m) states a<0..T_x> in step layout (h[:, 0] = a0),
-      Waa, Wax, activation.
-    """
-    _check_activation(activation)
+def _check_sequence_inputs(x, a0, parameters, activation, where):
+    """Validate x, a0 and the recurrent parameters once; return x, a0, n_a and the dtype."""
+    check_option("activation", activation, ACTIVATIONS)
     x = check_sequence("x", x)
-    n_x, m, T = x.shape
-    Waa, Wax, ba, n_a = _recurrent_params(parameters, n_x, "rnn_layer_forward")
+    n_x, m, _ = x.shape
+    Waa, Wax, ba, n_a = rnn_parameters(parameters, n_x, where)
     a0 = as_float_array("a0", a0)
     check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
-    dtype = common_dtype(x, a0, Waa, Wax, ba)
-    Waa, Wax, ba = (p.astype(dtype, copy=False) for p in (Waa, Wax, ba))
-
-    x_steps = to_steps_layout(x.astype(dtype, copy=False))  # (n_x, T, m)
-    # Input part of every pre-activation at once: Wax x<t> + ba for all t, one matmul.
-    zx = (Wax @ x_steps.reshape(n_x, T * m) + ba).reshape(n_a, T, m)
-
-    h = np.empty((n_a, T + 1, m), dtype=dtype)  # h[:, t] = a<t>, t = 0..T
-    h[:, 0] = a0
-    for t in range(T):
-        z = Waa @ h[:, t] + zx[:, t]  # recurrent part + precomputed input part
-        h[:, t + 1] = _activate(z, activation)
-
-    a = to_lecture_layout(h[:, 1:])
-    cache = {"x_steps": x_steps, "h": h, "Waa": Waa, "Wax": Wax, "activation": activation}
-    return a, cache
+    if x.shape[2] == 0:
+        raise ValueError("x has no time steps (T_x = 0)")
+    return x, a0, n_a, common_dtype(x, a0, Waa, Wax, ba)
 
 
 def rnn_forward(x, a0, parameters, activation="tanh"):
-    """The lecture's RNN forward pass: hidden states and predictions for all time steps.
+    """The lecture's RNN forward pass: ``rnn_cell_forward`` at every time step, left to right.
 
     Arguments:
     - x: (n_x, m, T_x); a0: (n_a, m).
@@ -223,51 +162,100 @@ def rnn_forward(x, a0, parameters, activation="tanh"):
     - activation: "tanh" or "relu".
 
     Returns:
-    - a: (n_a, m, T_x) hidden states.
+    - a: (n_a, m, T_x) hidden states a<1..T_x>; ``a[:, :, -1]`` is the state to carry on.
     - y_hat: (n_y, m, T_x), y_hat[:, :, t] = softmax(Wya a<t> + by).
-    - cache: the ``rnn_layer_forward`` cache, for ``rnn_backward(da, cache)``.
+    - caches: (cell_caches, x), cell_caches[t] the cache of step t, for ``rnn_backward`` and
+      ``bptt``.
     """
-    a, cache = rnn_layer_forward(x, a0, parameters, activation)
-    Wya, by = _output_params(parameters, a.shape[0], "rnn_forward")
-    logits, _ = dense_forward(a, Wya, by)
-    return a, softmax(logits), cache
+    x, a0, n_a, dtype = _check_sequence_inputs(x, a0, parameters, activation, "rnn_forward")
+    _, m, T_x = x.shape
+    n_y = output_parameters(parameters, n_a, "rnn_forward")[0].shape[0]
+    a = np.zeros((n_a, m, T_x), dtype=dtype)
+    y_hat = np.zeros((n_y, m, T_x), dtype=dtype)
+    cell_caches = []
+    a_next = a0
+    for t in range(T_x):
+        a_next, y_hat[:, :, t], cache = rnn_cell_forward(x[:, :, t], a_next, parameters, activation)
+        a[:, :, t] = a_next
+        cell_caches.append(cache)
+    return a, y_hat, (cell_caches, x)
 
 
-def rnn_backward(da, cache):
-    """Backprop through time.
+def rnn_layer_forward(x, a0, parameters, activation="tanh"):
+    """The recurrence alone: hidden states for all T_x steps, no output layer.
+
+    Arguments as ``rnn_forward``, but ``parameters`` needs only Waa, Wax, ba.
+
+    Returns:
+    - a: (n_a, m, T_x) hidden states.
+    - caches: (cell_caches, x), exactly as ``rnn_forward``'s, for ``rnn_backward``.
+    """
+    x, a0, n_a, dtype = _check_sequence_inputs(x, a0, parameters, activation, "rnn_layer_forward")
+    Waa, Wax, ba = (np.asarray(parameters[k]) for k in ("Waa", "Wax", "ba"))
+    _, m, T_x = x.shape
+    a = np.zeros((n_a, m, T_x), dtype=dtype)
+    cell_caches = []
+    a_prev = a0
+    for t in range(T_x):
+        xt = x[:, :, t]
+        a_next = _g(Waa @ a_prev + Wax @ xt + ba, activation)  # as rnn_cell_forward
+        cell_caches.append((a_next, a_prev, xt, parameters, activation))
+        a[:, :, t] = a_prev = a_next
+    return a, (cell_caches, x)
+
+
+def rnn_backward(da, caches):
+    """Backprop through time: ``rnn_cell_backward`` at every step, right to left.
 
     Arguments:
     - da: dL/da<t> for every step from everything above the recurrence (e.g. the output
       layer), (n_a, m, T_x). The gradient flowing from a<t+1> back into a<t> is added here.
-    - cache: from ``rnn_forward`` or ``rnn_layer_forward``.
+    - caches: (cell_caches, x) from ``rnn_forward`` or ``rnn_layer_forward``.
 
     Returns a dict:
       dx (n_x, m, T_x), da0 (n_a, m), dWax (n_a, n_x), dWaa (n_a, n_a), dba (n_a, 1).
     """
-    x_steps, h, Waa, Wax = cache["x_steps"], cache["h"], cache["Waa"], cache["Wax"]
-    activation = cache["activation"]
-    n_a, T1, m = h.shape
-    T, n_x = T1 - 1, x_steps.shape[0]
+    cell_caches, x = caches
+    n_x, m, T_x = x.shape
+    a_last = cell_caches[-1][0]  # a<T_x>: its shape and dtype are every state's
+    n_a, dtype = a_last.shape[0], a_last.dtype
     da = as_float_array("da", da)
-    check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T})
-    da_steps = to_steps_layout(da.astype(h.dtype, copy=False))
+    check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T_x})
 
-    dz = np.empty((n_a, T, m), dtype=h.dtype)  # dL/dz<t> for every step, step layout
-    da_next = np.zeros((n_a, m), dtype=h.dtype)  # dL/da<t> arriving from step t+1
-    for t in reversed(range(T)):
-        da_t = da_steps[:, t] + da_next  # from above and from the future
-        dz[:, t] = _activation_backward(da_t, h[:, t + 1], activation)  # back through g
-        da_next = Waa.T @ dz[:, t]  # z<t> = Waa a<t-1> + ...
+    dx = np.zeros((n_x, m, T_x), dtype=dtype)
+    dWax = np.zeros((n_a, n_x), dtype=dtype)
+    dWaa = np.zeros((n_a, n_a), dtype=dtype)
+    dba = np.zeros((n_a, 1), dtype=dtype)
+    da_prev = np.zeros((n_a, m), dtype=dtype)  # dL/da<t> arriving from step t+1
+    for t in reversed(range(T_x)):
+        step = rnn_cell_backward(da[:, :, t] + da_prev, cell_caches[t])  # above + future
+        dx[:, :, t] = step["dxt"]
+        dWax += step["dWax"]  # the same weights serve every step: their gradients add up
+        dWaa += step["dWaa"]
+        dba += step["dba"]
+        da_prev = step["da_prev"]  # goes on to step t-1
+    return {"dx": dx, "da0": da_prev, "dWax": dWax, "dWaa": dWaa, "dba": dba}
 
-    # Weight gradients summed over all time steps and the batch: one matmul each.
-    dz_flat = dz.reshape(n_a, T * m)
-    return {
-        "dx": to_lecture_layout((Wax.T @ dz_flat).reshape(n_x, T, m)),
-        "da0": da_next,
-        "dWax": dz_flat @ x_steps.reshape(n_x, T * m).T,
-        "dWaa": dz_flat @ h[:, :T].reshape(n_a, T * m).T,  # a<t-1> for t = 1..T
-        "dba": dz_flat.sum(axis=1, keepdims=True),
-    }
+
+def bptt(dz, caches):
+    """Backprop through time including the output layer, from dz = dL/dz<t>, z = Wya a + by.
+
+    Arguments:
+    - dz: (n_y, m, T_x), e.g. y_hat - y for softmax cross-entropy.
+    - caches: (cell_caches, x) from ``rnn_forward``; the parameters are read from them.
+
+    Returns a dict: dx, da0, dWax, dWaa, dba (as ``rnn_backward``), dWya (n_y, n_a), dby (n_y, 1).
+    """
+    cell_caches, _ = caches
+    Wya = as_float_array("Wya", cell_caches[0][3]["Wya"])  # parameters, from the caches
+    a = np.stack([cache[0] for cache in cell_caches], axis=2)  # a<t> = each step's a_next
+    dz = as_float_array("dz", dz)
+    sizes = {"n_y": Wya.shape[0], "m": a.shape[1], "T_x": a.shape[2]}
+    check_shape("dz", dz, ("n_y", "m", "T_x"), sizes)
+    da, dWya, dby = dense_backward(dz, (a, Wya))
+    grads = rnn_backward(da, caches)  # dL/da<t> from the output layer, then back in time
+    grads["dWya"], grads["dby"] = dWya, dby
+    return grads
 
 
 # --------------------------------------------------------------------------------------------
@@ -288,6 +276,7 @@ def dense_forward(a, W, b):
     n_out = W.shape[0] if W.ndim == 2 else -1
     check_shape("W", W, ("n_out", "n_in"), {"n_out": n_out, "n_in": n_in})
     check_shape("b", b, ("n_out", 1), {"n_out": n_out})
+    # All steps at once: (n_out, n_in) @ (n_in, m T) is W @ a<t> for every t.
     z = (W @ a.reshape(n_in, m * T)).reshape(n_out, m, T) + b[:, :, None]
     return z, (a, W)
 
@@ -306,13 +295,13 @@ def dense_backward(dz, cache):
     return da, dW, db
 
 
-def rnn_model_forward(x, y, a0, parameters, mask=None, activation="tanh"):
+def rnn_model_forward(x, a0, parameters, y, mask=None, activation="tanh"):
     """RNN + time-distributed softmax output + cross-entropy: the training forward pass.
 
-    Arguments:
-    - x: (n_x, m, T_x) inputs; y: targets, integer labels (m, T_x) or one-hot (n_y, m, T_x).
-    - a0: (n_a, m) initial state (zeros, or the last state of the previous chunk).
-    - parameters: Waa, Wax, ba, Wya, by.
+    Arguments (the layer's, then the loss's):
+    - x: (n_x, m, T_x) inputs; a0: (n_a, m) initial state (zeros, or the last state of the
+      previous chunk); parameters: Waa, Wax, ba, Wya, by.
+    - y: targets, integer labels (m, T_x) or one-hot (n_y, m, T_x).
     - mask: optional (m, T_x) of 0/1; padded steps (0) add nothing to loss or gradients.
 
     Returns:
@@ -320,11 +309,11 @@ def rnn_model_forward(x, y, a0, parameters, mask=None, activation="tanh"):
     - a: (n_a, m, T_x) hidden states (carry ``a[:, :, -1]`` for truncated BPTT).
     - cache: for ``rnn_model_backward``.
     """
-    a, rnn_cache = rnn_layer_forward(x, a0, parameters, activation)
-    Wya, by = _output_params(parameters, a.shape[0], "rnn_model_forward")
-    logits, dense_cache = dense_forward(a, Wya, by)
-    loss, dlogits = softmax_cross_entropy(logits, y, mask)
-    return loss, a, (rnn_cache, dense_cache, dlogits)
+    a, caches = rnn_layer_forward(x, a0, parameters, activation)
+    Wya, by = output_parameters(parameters, a.shape[0], "rnn_model_forward")
+    z, dense_cache = dense_forward(a, Wya, by)
+    loss, dz = softmax_cross_entropy(z, y, mask)  # dz = dL/dz<t>
+    return loss, a, (caches, dense_cache, dz)
 
 
 def rnn_model_backward(cache):
@@ -332,8 +321,8 @@ def rnn_model_backward(cache):
 
     Returns a dict: dWaa, dWax, dba, dWya, dby, dx (n_x, m, T_x), da0 (n_a, m).
     """
-    rnn_cache, dense_cache, dlogits = cache
-    da, dWya, dby = dense_backward(dlogits, dense_cache)  # back through Wya a<t> + by
-    grads = rnn_backward(da, rnn_cache)  # back through time
+    caches, dense_cache, dz = cache
+    da, dWya, dby = dense_backward(dz, dense_cache)  # back through z<t> = Wya a<t> + by
+    grads = rnn_backward(da, caches)  # back through time
     grads["dWya"], grads["dby"] = dWya, dby
     return grads

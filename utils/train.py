@@ -1,10 +1,13 @@
 """A small training loop with progress display, gradient clipping and a NaN/Inf guard.
 
-Usage::
+Usage (with the fast kernels of ``utils.kernels.rnn``; ``utils.rnn`` gives the same numbers,
+slower)::
+
+    from utils.kernels.rnn import rnn_model_backward, rnn_model_forward
 
     def step_fn(parameters, step):
         x, y, mask = next(batches)
-        loss, _, cache = rnn_model_forward(x, y, a0, parameters, mask)
+        loss, _, cache = rnn_model_forward(x, a0, parameters, y, mask)
         return loss, rnn_model_backward(cache)
 
     history = train(step_fn, parameters, Adam(lr=1e-2), n_steps=500, clip_norm=5.0)

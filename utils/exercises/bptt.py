@@ -33,6 +33,7 @@ from utils.exercises._common import (
     unpack,
 )
 from utils.gradcheck import assert_gradients_close
+from utils.kernels import rnn as kernels
 
 __all__ = [
     "check_loss_and_gradients",
@@ -53,6 +54,11 @@ _BACKWARD_REFERENCES = [
     rnn.dense_backward,
     rnn.rnn_model_backward,
     rnn.rnn_model_forward,
+    rnn.bptt,
+    kernels.rnn_backward,
+    kernels.bptt,
+    kernels.rnn_model_backward,
+    kernels.rnn_model_forward,
     losses.cross_entropy,
     losses.softmax_cross_entropy,
     optim.SGD,
@@ -486,7 +492,7 @@ def check_rnn_backward(rnn_backward, seed: int = 0) -> None:
 
 
 def _reference_loss_and_gradients(x, y, mask, a0, p):
-    loss, a, cache = rnn.rnn_model_forward(x, y, a0, p, mask)
+    loss, a, cache = rnn.rnn_model_forward(x, a0, p, y, mask)
     return loss, rnn.rnn_model_backward(cache), a
 
 
@@ -552,7 +558,7 @@ def check_loss_and_gradients(loss_and_gradients, seed: int = 0) -> None:
     )
 
     def f(v):
-        return rnn.rnn_model_forward(v["x"], y, v["a0"], {k: v[k] for k in PARAMETER_NAMES}, mask)[
+        return rnn.rnn_model_forward(v["x"], v["a0"], {k: v[k] for k in PARAMETER_NAMES}, y, mask)[
             0
         ]
 

@@ -34,6 +34,7 @@ from utils.exercises._common import (
     tolerances,
     unpack,
 )
+from utils.kernels import rnn as kernels
 
 __all__ = [
     "check_encoder_decoder_forward",
@@ -51,6 +52,9 @@ _REFERENCES = [
     rnn.rnn_layer_forward,
     rnn.dense_forward,
     rnn.rnn_model_forward,
+    kernels.rnn_forward,
+    kernels.rnn_layer_forward,
+    kernels.rnn_model_forward,
 ]
 
 
