@@ -181,7 +181,7 @@ def loss_and_gradients(parameters: Mapping, x, y, mask):
     ``{"dWaa", "dWax", "dba", "dWya", "dby"}`` for an :func:`make_lm_batch` batch, from
     ``a<0> = 0``."""
     a0 = np.zeros((parameters["Waa"].shape[0], x.shape[1]), dtype=x.dtype)
-    loss, _, cache = rnn.rnn_model_forward(x, y, a0, parameters, mask)
+    loss, _, cache = rnn.rnn_model_forward(x, a0, parameters, y, mask)
     grads = rnn.rnn_model_backward(cache)
     return float(loss), {"d" + name: grads["d" + name] for name in PARAMETER_NAMES}
 

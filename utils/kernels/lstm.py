@@ -1,0 +1,224 @@
+"""LSTM kernels: the fused, fast versions of ``utils.lstm``'s sequence functions.
+
+Same signatures and results as the reference (``lstm_forward(x, a0, c0, parameters,
+peephole)``, ``lstm_backward(da, dc, cache)``; tests hold them equal); the cache is a dict in
+the kernel's own layout and goes to the kernel backward only. The equations are in
+``utils.lstm``.
+
+How: the four gate matrices are stacked into one (4 n_a, n_a + n_x) matrix applied to
+[a<t-1>; x<t>] in one matmul per step, the local derivatives of the gates are computed for
+blocks of steps at once (they do not depend on the gradient flowing back in time), and the
+weight gradients are one matmul after the loop.
+
+PyTorch correspondence (``torch.nn.LSTM(n_x, n_a)``, no peepholes; gate order i, f, g, o with
+i = our update gate Γu and g = our candidate c~; tested in ``tests/test_torch_parity.py``)::
+
+    weight_ih_l0 = concat([Wu, Wf, Wc, Wo])[:, n_a:]     (input columns)
+    weight_hh_l0 = concat([Wu, Wf, Wc, Wo])[:, :n_a]     (recurrent columns)
+    bias_ih_l0 + bias_hh_l0 = concat([bu, bf, bc, bo])[:, 0]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from utils._validate import (
+    as_float_array,
+    check_sequence,
+    check_shape,
+    common_dtype,
+    to_lecture_layout,
+)
+from utils.kernels._fast import const, sigmoid_
+from utils.lstm import lstm_parameters
+
+__all__ = ["lstm_backward", "lstm_forward"]
+
+GATES = ("o", "f", "u", "c")  # order of the blocks in the stacked gate matrix (see lstm_forward)
+
+
+# --------------------------------------------------------------------------------------------
+# Whole sequence, with the four gates stacked into one matrix
+# --------------------------------------------------------------------------------------------
+
+
+def lstm_forward(x, a0, c0, parameters, peephole=False):
+    """LSTM over all T_x steps.
+
+    Arguments:
+    - x (n_x, m, T_x); a0 (n_a, m); c0 (n_a, m) or None for zeros.
+    - parameters: as for ``lstm_cell_forward``.
+    - peephole: use the peephole terms pf, pu, po (the parameters must then include them).
+
+    Returns:
+    - a (n_a, m, T_x) hidden states; c (n_a, m, T_x) memory cells (carry ``a[:, :, -1]`` and
+      ``c[:, :, -1]`` for truncated BPTT).
+    - cache: dict with ax (n_a + n_x, T_x+1, m) = [a<t-1>; x<t>] per step (ax[:n_a, T_x] =
+      a<T_x>), cs (T_x+1, n_a, m) = c<0..T>, tanh_c (T_x, n_a, m), gates (T_x, 4 n_a, m)
+      = [Γo; Γf; Γu; c~] per step, W (the stacked gate matrix), p (the parameters), peephole.
+
+    Speed: the arrays that the loop computes in (cs, gates) have time as their *first* axis,
+    so each step's slice is one contiguous block, and each line writes into a preallocated
+    array (``out=``) instead of allocating a new one: at small sizes NumPy's fixed cost per
+    call dominates. ax, which the matmuls read, has time second: then ax[:, :T_x] is one
+    (n_a + n_x, T_x m) matrix for the weight gradient, without a copy.
+    """
+    x = check_sequence("x", x)
+    n_x, m, T = x.shape
+    p, n_a = lstm_parameters(parameters, n_x, peephole, "lstm_forward")
+    a0 = as_float_array("a0", a0)
+    check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    c0 = np.zeros_like(a0) if c0 is None else as_float_array("c0", c0)
+    check_shape("c0", c0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    dtype = common_dtype(x, a0, c0, *p.values())
+    p = {k: v.astype(dtype, copy=False) for k, v in p.items()}
+    x = x.astype(dtype, copy=False)
+    n = n_a
+
+    # Blocks o, f, u, c: the three sigmoid gates are adjacent (one call activates them all),
+    # and so are the three blocks that c<t> feeds back into (f, u, c; see lstm_backward).
+    W = np.concatenate([p["W" + g] for g in GATES])  # (4 n_a, n_a + n_x)
+    b = np.concatenate([p["b" + g] for g in GATES])  # (4 n_a, 1)
+
+    ax = np.empty((n_a + n_x, T + 1, m), dtype=dtype)  # [a<t-1>; x<t>] for every step
+    ax[n_a:, :T] = x.transpose(0, 2, 1)  # x<t> under a<t-1>
+    ax[n_a:, T] = 0  # no input after the last step; ax[:n_a, T] holds a<T>
+    ax[:n_a, 0] = a0
+    cs = np.empty((T + 1, n_a, m), dtype=dtype)  # c<0..T>
+    tanh_c = np.empty((T, n_a, m), dtype=dtype)
+    gates = np.empty((T, 4 * n, m), dtype=dtype)  # Γo, Γf, Γu, c~ stacked
+    uc = np.empty((n_a, m), dtype=dtype)  # scratch for Γu * c~
+    one = const(1.0, dtype)
+    cs[0] = c0
+    with np.errstate(over="ignore"):  # in σ, exp(-z) = inf for very negative z: σ = 0
+        for t in range(T):
+            z = gates[t]  # holds the pre-activations first, then the gates
+            go, gf, gu, cc = z[:n], z[n : 2 * n], z[2 * n : 3 * n], z[3 * n :]
+            np.matmul(W, ax[:, t], out=z)  # W [a<t-1>; x<t>], all four blocks in one matmul
+            z += b
+            if peephole:
+                gf += p["pf"] * cs[t]  # the gates peek at the old memory
+                gu += p["pu"] * cs[t]
+                sigmoid_(z[n : 3 * n], one)  # Γf, Γu (Γo waits for c<t>)
+            else:
+                sigmoid_(z[: 3 * n], one)  # Γo, Γf, Γu in one go
+            np.tanh(cc, out=cc)  # c~
+            c = cs[t + 1]
+            np.multiply(gf, cs[t], out=c)  # c<t> = Γf c<t-1> ...
+            c += np.multiply(gu, cc, out=uc)  # ... + Γu c~
+            if peephole:
+                go += p["po"] * c  # the output gate peeks at the new memory
+                sigmoid_(go, one)
+            np.tanh(c, out=tanh_c[t])
+            np.multiply(go, tanh_c[t], out=ax[:n, t + 1])  # a<t> = Γo tanh(c<t>)
+
+    cache = {
+        "ax": ax,
+        "cs": cs,
+        "tanh_c": tanh_c,
+        "gates": gates,
+        "W": W,
+        "p": p,
+        "peephole": peephole,
+    }
+    return to_lecture_layout(ax[:n_a, 1:]), _lecture(cs[1:]), cache
+
+
+def _lecture(steps):
+    """(T_x, n, m) -> a new (n, m, T_x) array in the lecture's layout (two copies, the first
+    moving whole rows: faster than one copy at large sizes)."""
+    return to_lecture_layout(np.ascontiguousarray(steps.transpose(1, 0, 2)))
+
+
+BLOCK_SIZE = 16384  # lstm_backward: about this many numbers per (n_a, m) array of a block
+
+
+def _local_derivatives(gates, c_prev, tanh_c):
+    """Local derivatives of a block of steps (axis 0 = step), for lstm_backward.
+
+    None of them needs the gradient that flows back from later steps, so they are computed for
+    the whole block at once (few NumPy calls when m and n_a are small; a block small enough to
+    stay in cache when they are large), and the loop over steps only multiplies by them:
+    dzo = da * j_o, dc = da * j_c + (dc from step t+1), [dzf; dzu; dzc] = dc * j_fuc.
+    """
+    n = c_prev.shape[1]
+    go, gu, cc = gates[:, :n], gates[:, 2 * n : 3 * n], gates[:, 3 * n :]
+    dsig = gates[:, : 3 * n] * (1 - gates[:, : 3 * n])  # σ' = s (1 - s) of Γo, Γf, Γu
+    j_o = tanh_c * dsig[:, :n]  # a = Γo tanh(c), to Γo, back through σ
+    j_c = go * (1 - tanh_c * tanh_c)  # a = Γo tanh(c), back through tanh to c
+    j_fuc = np.empty((len(gates), 3, n, gates.shape[2]), dtype=gates.dtype)
+    np.multiply(c_prev, dsig[:, n : 2 * n], out=j_fuc[:, 0])  # c = Γf c_prev + ..., σ'
+    np.multiply(cc, dsig[:, 2 * n :], out=j_fuc[:, 1])  # c = ... + Γu c~, to Γu, σ'
+    np.multiply(gu, 1 - cc * cc, out=j_fuc[:, 2])  # c = ... + Γu c~, to c~, tanh'
+    return j_o, j_c, j_fuc
+
+
+def lstm_backward(da, dc, cache):
+    """Backprop through time for ``lstm_forward``.
+
+    Arguments:
+    - da: dL/da<t> from above for every step, (n_a, m, T_x).
+    - dc: dL/dc<t> from outside the recurrence, (n_a, m, T_x), or None (e.g. the gradient of
+      a carried final state: put it in ``dc[:, :, -1]``).
+    - cache: from ``lstm_forward``.
+
+    Returns a dict: dx (n_x, m, T_x), da0 (n_a, m), dc0 (n_a, m), dWf, dWu, dWo, dWc,
+    dbf, dbu, dbo, dbc and, with peepholes, dpf, dpu, dpo.
+    """
+    ax, cs, tanh_c, gates = cache["ax"], cache["cs"], cache["tanh_c"], cache["gates"]
+    W, p, peephole = cache["W"], cache["p"], cache["peephole"]
+    T1, n_a, m = cs.shape
+    T, n_x, n, dtype = T1 - 1, ax.shape[0] - n_a, n_a, cs.dtype
+    W_h, W_x = W[:, :n_a], W[:, n_a:]  # act on a<t-1> and on x<t>
+    sizes = {"n_a": n_a, "m": m, "T_x": T}
+    da = as_float_array("da", da)
+    check_shape("da", da, ("n_a", "m", "T_x"), sizes)
+    da_steps = da.astype(dtype, copy=False).transpose(2, 0, 1)  # (T_x, n_a, m) view
+    if dc is not None:
+        dc = as_float_array("dc", dc)
+        check_shape("dc", dc, ("n_a", "m", "T_x"), sizes)
+        dc_steps = dc.astype(dtype, copy=False).transpose(2, 0, 1)
+
+    dz = np.empty((4 * n, T, m), dtype=dtype)  # dL/d(pre-activations), blocks o, f, u, c
+    dz4 = dz.reshape(4, n_a, T, m)  # the same array, one block per index
+    da_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1 through W_h
+    dc_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1 through c<t+1> = Γf c<t> + ...
+    da_t, dc_t = np.empty((n_a, m), dtype=dtype), np.empty((n_a, m), dtype=dtype)
+    block = max(1, BLOCK_SIZE // (n_a * m))  # steps per block
+    for start in reversed(range(0, T, block)):
+        stop = min(start + block, T)
+        j_o, j_c, j_fuc = _local_derivatives(gates[start:stop], cs[start:stop], tanh_c[start:stop])
+        for t in reversed(range(start, stop)):
+            i = t - start  # step t within the block
+            np.add(da_steps[t], da_next, out=da_t)  # dL/da<t>: from above and from step t+1
+            np.multiply(da_t, j_o[i], out=dz4[0, :, t])  # dzo
+            np.multiply(da_t, j_c[i], out=dc_t)  # a = Γo tanh(c), back to c
+            dc_t += dc_next  # plus the path through c<t+1> = Γf c<t> + ...
+            if dc is not None:
+                dc_t += dc_steps[t]
+            if peephole:
+                dc_t += p["po"] * dz4[0, :, t]  # zo = ... + po * c
+            np.multiply(dc_t, j_fuc[i], out=dz4[1:, :, t])  # dzf, dzu, dzc in one call
+            np.multiply(dc_t, gates[t, n : 2 * n], out=dc_next)  # c = Γf c_prev + ...
+            if peephole:
+                dc_next += p["pf"] * dz4[1, :, t] + p["pu"] * dz4[2, :, t]  # zf, zu peek
+            np.matmul(W_h.T, dz[:, t], out=da_next)  # all four gates saw a<t-1>
+
+    # Weight gradients over all steps and the batch in one matmul: dW = Σ dz [a<t-1>; x<t>]^T.
+    dz_flat = dz.reshape(4 * n, T * m)  # column t m + j: step t, example j
+    dW = dz_flat @ ax[:, :T].reshape(n_a + n_x, T * m).T  # (views, no copies)
+    db = dz_flat.sum(axis=1, keepdims=True)
+    grads = {
+        "dx": to_lecture_layout((W_x.T @ dz_flat).reshape(n_x, T, m)),
+        "da0": da_next,
+        "dc0": dc_next,
+    }
+    for k, g in enumerate(GATES):
+        rows = slice(k * n, (k + 1) * n)
+        grads["dW" + g], grads["db" + g] = dW[rows], db[rows]
+    if peephole:
+        dzo, dzf, dzu = dz4[0], dz4[1], dz4[2]  # (n_a, T_x, m)
+        grads["dpf"] = (dzf * cs[:T].transpose(1, 0, 2)).sum(axis=(1, 2))[:, None]
+        grads["dpu"] = (dzu * cs[:T].transpose(1, 0, 2)).sum(axis=(1, 2))[:, None]
+        grads["dpo"] = (dzo * cs[1:].transpose(1, 0, 2)).sum(axis=(1, 2))[:, None]
+    return grads
