@@ -1,0 +1,303 @@
+"""One export to trust: ``python -m grader export``.
+
+It reads the gradebook *after* hand grading, together with what grading found out
+(``grader/reports/grades.csv``: "could not be graded, and why"), the term file (deadlines,
+extensions, penalty) and the roster, and writes into ``grader/reports/``:
+
+- ``export.csv``: one row per student and assignment with ``status`` (``graded``,
+  ``pending hand grading``, ``not graded``, ``no submission``), the reason, the automatic and
+  hand-graded points, lateness, the penalty and the final score. A submission that could not be
+  graded has an *empty* score and its reason, never a 0;
+- ``canvas.csv``: one row per student (the roster's order), one column per assignment, in the
+  shape of Canvas's gradebook import; only final scores appear, every other cell is empty and
+  explained in ``export.csv``.
+
+:func:`build_rows` is the pure core; :func:`read_gradebook` and :func:`export` do the I/O.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader import lms
+from grader import term as term_mod
+
+STATUSES = ("graded", "pending hand grading", "not graded", "no submission")
+EXPORT_HEADER = [
+    "student",
+    "assignment",
+    "status",
+    "final_score",
+    "max_score",
+    "score",
+    "auto_score",
+    "hand_score",
+    "pending_cells",
+    "submitted",
+    "late",
+    "penalty",
+    "reason",
+]
+
+
+@dataclass(frozen=True)
+class CellGrade:
+    notebook: str
+    grade_id: str
+    max_score: float
+    auto_score: float | None = None
+    manual_score: float | None = None
+    needs_manual_grade: bool = False
+    extra_credit: float | None = None
+
+    @property
+    def by_hand(self) -> bool:
+        """Scored by a person (written answers, or an automatic score a person overrode)."""
+        return self.manual_score is not None
+
+    @property
+    def score(self) -> float:
+        base = self.manual_score if self.manual_score is not None else (self.auto_score or 0.0)
+        return float(base) + float(self.extra_credit or 0.0)
+
+
+@dataclass
+class Graded:
+    """One submission in the gradebook."""
+
+    cells: list[CellGrade] = field(default_factory=list)
+    timestamp: dt.datetime | None = None
+
+    @property
+    def pending(self) -> list[CellGrade]:
+        return [c for c in self.cells if c.needs_manual_grade]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What grading reported for a submission (grades.csv)."""
+
+    status: str
+    reason: str = ""
+
+
+@dataclass
+class Row:
+    student: str
+    assignment: str
+    status: str
+    max_score: float
+    score: float | None = None  # before the penalty
+    auto_score: float | None = None
+    hand_score: float | None = None
+    pending: list[str] = field(default_factory=list)
+    submitted: dt.datetime | None = None
+    late: term_mod.Lateness = field(default_factory=lambda: term_mod.Lateness("no deadline"))
+    penalty: float = 0.0  # points
+    final: float | None = None
+    reason: str = ""
+
+    def as_csv(self) -> list[str]:
+        late = self.late.status + (f": {self.late.reason}" if self.late.reason else "")
+        return [
+            self.student,
+            self.assignment,
+            self.status,
+            _fmt(self.final),
+            _fmt(self.max_score),
+            _fmt(self.score),
+            _fmt(self.auto_score),
+            _fmt(self.hand_score),
+            " ".join(self.pending),
+            self.submitted.strftime("%Y-%m-%d %H:%M:%S UTC") if self.submitted else "",
+            late,
+            _fmt(self.penalty) if self.penalty else "",
+            self.reason,
+        ]
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else f"{round(x, 4):g}"
+
+
+def build_rows(
+    assignments: dict[str, float],
+    students: list[str],
+    gradebook: dict[tuple[str, str], Graded],
+    outcomes: dict[tuple[str, str], Outcome],
+    term: term_mod.Term,
+    times: dict[tuple[str, str], dt.datetime | None] | None = None,
+) -> list[Row]:
+    """One row per student and assignment.
+
+    ``assignments``: id -> maximum score; ``students``: everyone to list (roster and anyone
+    else who appears); ``gradebook``: what nbgrader holds; ``outcomes``: grading's verdicts
+    (a "not graded" verdict wins over whatever the gradebook still holds); ``times``:
+    submission times when the gradebook has none.
+    """
+    times = times or {}
+    rows = []
+    for student in students:
+        for assignment, max_score in assignments.items():
+            key = (student, assignment)
+            graded, outcome = gradebook.get(key), outcomes.get(key)
+            row = Row(student, assignment, "no submission", max_score)
+            row.submitted = (graded.timestamp if graded else None) or times.get(key)
+            if outcome is not None and outcome.status not in ("graded", "no submission"):
+                row.status, row.reason = "not graded", outcome.reason or outcome.status
+            elif graded is not None and graded.cells:
+                row.score = sum(c.score for c in graded.cells)
+                row.auto_score = sum(c.score for c in graded.cells if not c.by_hand)
+                hand = [c for c in graded.cells if c.by_hand]
+                row.hand_score = sum(c.score for c in hand) if hand else None
+                row.pending = [f"{c.notebook}/{c.grade_id}" for c in graded.pending]
+                if row.pending:
+                    row.status = "pending hand grading"
+                    row.reason = f"{len(row.pending)} answer(s) still to grade by hand"
+                else:
+                    row.status = "graded"
+                if outcome is not None and outcome.reason and outcome.status == "graded":
+                    row.reason = "; ".join(filter(None, [row.reason, outcome.reason]))
+            else:
+                row.reason = (outcome.reason if outcome else "") or "nothing was submitted"
+            if row.status == "no submission":
+                rows.append(row)
+                continue
+            due = term_mod.deadline(term, student, assignment)
+            row.late = term_mod.lateness(row.submitted, due, term.penalty)
+            if row.status == "graded":
+                row.final = term_mod.apply_penalty(row.score, max_score, row.late)
+                row.penalty = (row.score or 0.0) - (row.final or 0.0)
+            rows.append(row)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# I/O
+# --------------------------------------------------------------------------------------------
+
+
+def read_gradebook(db_url: str, assignments: list[str]) -> dict[tuple[str, str], Graded]:
+    """Every submission of ``assignments`` in the gradebook, cell by cell."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    found: dict[tuple[str, str], Graded] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy use warns (SAWarning)
+        gb = Gradebook(db_url)
+        try:
+            for assignment in assignments:
+                try:
+                    submissions = gb.find_assignment(assignment).submissions
+                except MissingEntry:
+                    continue
+                for sub in submissions:
+                    stamp = sub.timestamp
+                    if stamp is not None and stamp.tzinfo is None:
+                        stamp = stamp.replace(tzinfo=dt.UTC)  # nbgrader stores naive UTC
+                    graded = Graded(timestamp=stamp)
+                    for nb in sub.notebooks:
+                        for g in nb.grades:
+                            graded.cells.append(
+                                CellGrade(
+                                    nb.name,
+                                    g.name,
+                                    float(g.max_score or 0.0),
+                                    g.auto_score,
+                                    g.manual_score,
+                                    bool(g.needs_manual_grade),
+                                    g.extra_credit,
+                                )
+                            )
+                    found[(sub.student.id, assignment)] = graded
+        finally:
+            gb.close()
+    return found
+
+
+def read_outcomes(grades_csv: Path) -> dict[tuple[str, str], Outcome]:
+    """Grading's verdicts from ``grades.csv`` (empty if grading has not run)."""
+    if not Path(grades_csv).exists():
+        return {}
+    with open(grades_csv, newline="", encoding="utf-8") as f:
+        return {
+            (r["student"], r["assignment"]): Outcome(r["status"], r.get("reason", ""))
+            for r in csv.DictReader(f)
+        }
+
+
+def write_tables(folder: Path, rows: list[Row], roster, assignments: list[str]) -> list[Path]:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    export_csv, canvas_csv = folder / "export.csv", folder / "canvas.csv"
+    with open(export_csv, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(EXPORT_HEADER)
+        for row in rows:
+            w.writerow(row.as_csv())
+    cells = {(r.student, r.assignment): _fmt(r.final) for r in rows if r.status == "graded"}
+    table = lms.canvas_rows(roster, [r.student for r in rows], assignments, cells)
+    with open(canvas_csv, "w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(table)
+    return [export_csv, canvas_csv]
+
+
+def summary(rows: list[Row]) -> list[str]:
+    """What an instructor must know before uploading: every row that is not a final grade."""
+    lines = []
+    for status in STATUSES[1:]:
+        these = [r for r in rows if r.status == status]
+        if these:
+            lines.append(f"{len(these)} {status}:")
+            lines += [f"  {r.student} {r.assignment}: {r.reason}" for r in these]
+    late = [r for r in rows if r.late.status == "late"]
+    if late:
+        lines.append(f"{len(late)} late:")
+        lines += [f"  {r.student} {r.assignment}: {r.late.reason}" for r in late]
+    return lines
+
+
+def _max_scores(source_dir: Path) -> dict[str, float]:
+    from grader import notebooks as nbs
+
+    out = {}
+    for assignment in nbs.assignments(source_dir):
+        total = 0.0
+        for path in nbs.notebook_files(source_dir / assignment):
+            for cell in nbs.read(path).cells:
+                if nbs.is_grade(cell):
+                    total += float(nbs.nbgrader_meta(cell).get("points", 0) or 0)
+        out[assignment] = total
+    return out
+
+
+def submission_times(submitted_dir: Path) -> dict[tuple[str, str], dt.datetime | None]:
+    """``timestamp.txt`` of every ``submitted/STUDENT/ASSIGNMENT/`` (None: unreadable)."""
+    times = {}
+    for path in sorted(Path(submitted_dir).glob("*/*/timestamp.txt")):
+        times[(path.parent.parent.name, path.parent.name)] = term_mod.parse_timestamp(
+            path.read_text(encoding="utf-8", errors="replace")
+        )
+    return times
+
+
+def export(root: Path, reports: Path | None = None, term_file: Path | None = None):
+    """Write ``export.csv`` and ``canvas.csv``; return (paths, rows)."""
+    from grader.nbg import load_config
+
+    root = Path(root).resolve()
+    cd = load_config(root).CourseDirectory
+    reports = Path(reports or root / "grader" / "reports")
+    term = term_mod.load_term(term_file or root / "grader" / "term.toml")
+    maxima = _max_scores(root / cd.get("source_directory", "source"))
+    gradebook = read_gradebook(cd.db_url, list(maxima))
+    outcomes = read_outcomes(reports / "grades.csv")
+    times = submission_times(root / cd.get("submitted_directory", "submitted"))
+    roster_ids = [s.student_id for s in term.roster or []]
+    others = sorted(({s for s, _ in gradebook} | {s for s, _ in outcomes}) - set(roster_ids))
+    rows = build_rows(maxima, roster_ids + others, gradebook, outcomes, term, times)
+    return write_tables(reports, rows, term.roster, list(maxima)), rows
