@@ -1,20 +1,29 @@
 """The student bundle: everything a student receives, and nothing an instructor keeps.
 
 ``python -m grader bundle OUT`` writes a folder, or a zip when OUT ends in ``.zip``, holding
-``notebooks/``, ``utils/``, ``pyproject.toml``, ``environment.yml``, ``Makefile``, ``.jupyter/``
-(the student-mode JupyterLab config) and a student README. Solutions, hidden tests, the
-gradebook and the ``grader/`` package are never copied, and :func:`check` proves it.
+``notebooks/``, ``utils/``, ``LICENSE``, ``pyproject.toml`` and ``environment.yml`` reduced to
+what a student installs (no test, lint or instructor tools), ``Makefile``, ``.jupyter/`` (the
+student-mode JupyterLab config) and a student README that says how to name and hand in a
+notebook. Solutions, hidden tests, the gradebook and the ``grader/`` package are never copied,
+and :func:`check` proves it.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
+import tomllib
 import zipfile
 from pathlib import Path
 
-REQUIRED = ("notebooks", "utils", "pyproject.toml")
+from grader.term import STUDENT_ID_RULE
+
+REQUIRED = ("notebooks", "utils", "pyproject.toml", "LICENSE")
 OPTIONAL = ("environment.yml", "Makefile", ".jupyter")
+# Installed for the course's own tests, not for students (the extras are dropped too).
+NOT_FOR_STUDENTS = ("nbval",)
+COURSE_ONLY_SECTIONS = ("[project.optional-dependencies]", "[tool.pytest", "[tool.ruff")
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache"}
 SKIP_SUFFIXES = {".pyc", ".db", ".sqlite"}
 FORBIDDEN_NAMES = ("solutions", "gradebook", "grader", "autograded", "submitted", "feedback")
@@ -29,7 +38,8 @@ You build recurrent networks in NumPy, one assignment per folder of `notebooks/`
     make lab        # creates .venv, installs the course, opens JupyterLab
 
 (or `conda env create -f environment.yml`, `conda activate seqmodels`,
-`jupyter lab notebooks/`). Python 3.11+ is needed.
+`jupyter lab notebooks/`). Python 3.11+ is needed. Only what you need is installed: NumPy,
+Matplotlib, JupyterLab and nbgrader (for the Validate button).
 
 ## Work
 
@@ -43,8 +53,77 @@ You build recurrent networks in NumPy, one assignment per folder of `notebooks/`
   (demos, prints, changes to `numpy` or `utils`) has no effect on your score.
 - Do not call the `utils` function that you are asked to write (the tests detect it), and do
   not edit or delete the test cells (the grader uses its own copy).
+- Write the written answers in your own words: answers that look copied (from another student
+  or from `utils`) are shown to your instructor, who decides.
 - Before you submit: Kernel → Restart & Run All, then use the Validate button.
+
+## Hand in
+
+Hand in the notebook file itself, under its own name; do not rename it:
+
+{names}
+
+- **JupyterHub** (Assignments tab): press *Submit* for the assignment. You may submit again
+  before the deadline; the newest submission is graded.
+- **Canvas, Moodle or another upload page**: upload the `.ipynb` file as it is (the site adds
+  your name; a resubmission replaces the earlier one).
+- **By e-mail or in a shared folder**: name the file `STUDENTID_NOTEBOOK.ipynb`, for example
+  `s12345_notation.ipynb`, where STUDENTID is the id your instructor gave you. Student ids
+  are made of {rule}; an id in another form (capital letters, spaces) cannot be matched to you.
+
+A file that is not a notebook (an exported PDF or HTML page, a renamed copy) cannot be graded.
 """
+
+
+def student_readme(notebooks: Path) -> str:
+    """The student README, listing the notebook file names to hand in."""
+    names = [
+        f"- `{path.relative_to(notebooks).as_posix()}`"
+        for path in sorted(Path(notebooks).glob("*/*.ipynb"))
+    ]
+    return STUDENT_README.format(names="\n".join(names), rule=STUDENT_ID_RULE)
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[\s<>=!~\[;]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def student_pyproject(text: str) -> str:
+    """The course's pyproject.toml without the extras and the tools only the course needs."""
+    project = tomllib.loads(text)["project"]
+    keep = [r for r in project["dependencies"] if _requirement_name(r) not in NOT_FOR_STUDENTS]
+    lines, skipping, out = text.splitlines(), False, []
+    for line in lines:
+        if line.startswith("["):
+            skipping = line.strip().startswith(COURSE_ONLY_SECTIONS)
+        if skipping:
+            continue
+        out.append(line)
+    text = "\n".join(out) + "\n"
+    deps = "dependencies = [\n" + "".join(f'    "{r}",\n' for r in keep) + "]"
+    text = re.sub(r"(?ms)^dependencies = \[.*?^\]", deps, text)
+    text = text.replace('include = ["utils*", "grader*"]', 'include = ["utils*"]')
+    return text
+
+
+def student_environment(text: str, pyproject_text: str) -> str:
+    """environment.yml with only the packages of the student pyproject (and python, pip)."""
+    keep = {_requirement_name(r) for r in tomllib.loads(pyproject_text)["project"]["dependencies"]}
+    out, in_dependencies = [], False
+    for line in text.splitlines():
+        if re.match(r"^\S", line):
+            in_dependencies = line.startswith("dependencies:")
+        match = re.match(r"^\s*- ([A-Za-z0-9_.][A-Za-z0-9_.-]*)", line)
+        if in_dependencies and match and match.group(1).lower() not in keep | {"pip", "python"}:
+            continue
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def student_makefile(text: str) -> str:
+    """The Makefile installing no extras (students get no test tools)."""
+    text = re.sub(r"(?m)^EXTRAS \?= .*$", "EXTRAS ?=", text)
+    return text.replace('-e ".[$(EXTRAS)]"', '-e ".$(if $(EXTRAS),[$(EXTRAS)])"')
 
 
 def _wanted(path: Path) -> bool:
@@ -78,7 +157,17 @@ def build(root: Path, out: Path) -> tuple[Path, list[str]]:
                 _copy(root / name, stage / name)
             else:
                 warnings.append(f"{name} is missing from the course; not in the bundle")
-        (stage / "README.md").write_text(STUDENT_README, encoding="utf-8")
+        (stage / "README.md").write_text(student_readme(stage / "notebooks"), encoding="utf-8")
+        pyproject = student_pyproject((stage / "pyproject.toml").read_text(encoding="utf-8"))
+        (stage / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+        if (stage / "environment.yml").exists():
+            env = (stage / "environment.yml").read_text(encoding="utf-8")
+            (stage / "environment.yml").write_text(
+                student_environment(env, pyproject), encoding="utf-8"
+            )
+        if (stage / "Makefile").exists():
+            make = (stage / "Makefile").read_text(encoding="utf-8")
+            (stage / "Makefile").write_text(student_makefile(make), encoding="utf-8")
         if out.suffix == ".zip":
             out.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -11,9 +11,10 @@ fine). ``A`` is an assignment id such as ``01_notation``, ``NB`` a notebook name
 ``STUDENT_NB.ipynb`` or ``STUDENT_A.ipynb``  a flat folder (``-`` works instead of ``_``)
 =======================================  ==================================================
 
-Student ids are letters, digits and ``. _ @ -``. When an assignment has a single notebook, a
-student folder holding exactly one notebook under another name (``notation (1).ipynb``) is
-accepted and noted. Anything else is reported with the reason and the expected name.
+Student ids follow :data:`grader.term.STUDENT_ID_RULE` (lowercase). When an assignment has a
+single notebook, a student folder holding exactly one notebook under another name
+(``notation (1).ipynb``) is accepted and noted. Anything else is reported with the reason and
+the expected name.
 
 Each notebook is then checked and *repaired* before nbgrader sees it: a file that is not a
 notebook is refused with the reason; nbgrader metadata that a student edited (grade/locked
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import shutil
 import tempfile
 import warnings
@@ -37,8 +37,9 @@ from pathlib import Path
 import nbformat
 
 from grader import notebooks as nbs
+from grader.term import STUDENT_ID_RE as STUDENT_RE
+from grader.term import student_id_problem
 
-STUDENT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 MAX_ZIP_BYTES = 2 * 1024**3
 IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store"}
@@ -152,7 +153,7 @@ def locate(folder: Path, expected: dict[str, list[str]]) -> tuple[dict, dict, li
             continue
         student = placed[0]
         if not STUDENT_RE.match(student):
-            problems.append(f"{rel}: {student!r} is not a valid student id (letters, digits, ._@-)")
+            problems.append(f"{rel}: {student_id_problem(student)}")
             continue
         found.setdefault(placed, []).append(path)
     # A student folder with one oddly named notebook, for an assignment with one notebook.
