@@ -1,0 +1,344 @@
+"""Checks of assignment 09 (utils/exercises/deep_rnns.py): correct variants pass, each
+known-wrong deep_rnn_forward / deep_rnn_backward / deep_head_forward / head_backward is
+rejected with a message that names its problem."""
+
+import numpy as np
+import pytest
+
+from utils import stacked
+from utils.checks import IntegrityError
+from utils.exercises import deep_rnns as ex
+from utils.stacked import step_backward, step_forward
+
+SEEDS = [0, 1, 7]
+
+
+def _fails(check, func, match, seeds=SEEDS):
+    for seed in seeds:
+        with pytest.raises(AssertionError, match=match):
+            check(func, seed=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# deep_rnn_forward
+# --------------------------------------------------------------------------------------------
+
+
+def _names(parameters):
+    return [f"layer{l}" for l in range(1, len(parameters) + 1)]
+
+
+def deep_rnn_forward(x, a0, parameters, cell):
+    names = _names(parameters)
+    _, m, T_x = x.shape
+    a_prev = [a0[name] for name in names]
+    a = [np.zeros((s.shape[0], m, T_x)) for s in a_prev]
+    caches = [[] for _ in names]
+    for t in range(T_x):
+        below = x[:, :, t]
+        for l, name in enumerate(names):
+            a_prev[l], cache = step_forward(cell, below, a_prev[l], parameters[name])
+            a[l][:, :, t] = a_prev[l]
+            caches[l].append(cache)
+            below = a_prev[l]
+    return a, (caches, x)
+
+
+def layer_by_layer(x, a0, parameters, cell):
+    """Correct too: all steps of layer 1, then all of layer 2, ..."""
+    inputs, states, caches = x, [], []
+    for name in _names(parameters):
+        a_prev, a_l, c_l = a0[name], [], []
+        for t in range(x.shape[2]):
+            a_prev, cache = step_forward(cell, inputs[:, :, t], a_prev, parameters[name])
+            a_l.append(a_prev)
+            c_l.append(cache)
+        inputs = np.stack(a_l, axis=2)
+        states.append(inputs)
+        caches.append(c_l)
+    return states, (caches, x)
+
+
+@pytest.mark.parametrize("variant", [deep_rnn_forward, layer_by_layer])
+def test_forward_correct_variants_pass(variant):
+    for seed in SEEDS:
+        ex.check_deep_rnn_forward(variant, seed=seed)
+
+
+def shared_state(x, a0, parameters, cell):
+    names = _names(parameters)
+    a = [np.zeros((a0[n].shape[0],) + x.shape[1:]) for n in names]
+    caches = [[] for _ in names]
+    a_prev = a0["layer1"]
+    for t in range(x.shape[2]):
+        below = x[:, :, t]
+        for l, name in enumerate(names):
+            a_prev, cache = step_forward(cell, below, a_prev, parameters[name])
+            a[l][:, :, t] = a_prev
+            caches[l].append(cache)
+            below = a_prev
+    return a, (caches, x)
+
+
+def wrong_layer_previous(x, a0, parameters, cell):
+    names = _names(parameters)
+    a_prev = [a0[n] for n in names]
+    a = [np.zeros((s.shape[0],) + x.shape[1:]) for s in a_prev]
+    caches = [[] for _ in names]
+    for t in range(x.shape[2]):
+        below, new = x[:, :, t], []
+        for l, name in enumerate(names):
+            state, cache = step_forward(
+                cell, below, a_prev[l - 1] if l else a_prev[0], parameters[name]
+            )
+            new.append(state)
+            a[l][:, :, t] = state
+            caches[l].append(cache)
+            below = state
+        a_prev = new
+    return a, (caches, x)
+
+
+def first_a0_everywhere(x, a0, parameters, cell):
+    return deep_rnn_forward(x, {k: a0["layer1"] for k in a0}, parameters, cell)
+
+
+def top_layer_only(x, a0, parameters, cell):
+    a, caches = deep_rnn_forward(x, a0, parameters, cell)
+    return a[-1], caches
+
+
+def caches_by_time(x, a0, parameters, cell):
+    a, (caches, x_) = deep_rnn_forward(x, a0, parameters, cell)
+    return a, ([list(step) for step in zip(*caches, strict=True)], x_)
+
+
+def calls_reference(x, a0, parameters, cell):
+    return stacked.stacked_forward(x, a0, parameters, cell)
+
+
+FORWARD_BANK = [
+    (shared_state, r"every layer keeps its own state"),
+    (wrong_layer_previous, r"its own previous state a\[l\]<t-1>, not that of the layer below"),
+    (first_a0_everywhere, r"its own initial state a0\['layer<l>'\]"),
+    (top_layer_only, r"must be a list of the L = \d layers' states"),
+    (caches_by_time, r"caches must be \(cell_caches, x\) with cell_caches\[l\]\[t\]"),
+]
+
+
+@pytest.mark.parametrize(("func", "match"), FORWARD_BANK, ids=[f.__name__ for f, _ in FORWARD_BANK])
+def test_forward_mistakes_named(func, match):
+    _fails(ex.check_deep_rnn_forward, func, match)
+
+
+def test_forward_calling_the_reference_is_caught():
+    with pytest.raises(IntegrityError, match="stacked_forward"):
+        ex.check_deep_rnn_forward(calls_reference)
+
+
+# --------------------------------------------------------------------------------------------
+# deep_rnn_backward
+# --------------------------------------------------------------------------------------------
+
+
+def _backward(above_rule, future=True, accumulate=True):
+    def backward(da, caches):
+        cell_caches, x = caches
+        L, T_x = len(cell_caches), x.shape[2]
+        grads = [{} for _ in range(L)]
+        da_next = [0.0] * L
+        dx = np.zeros(x.shape)
+        for t in reversed(range(T_x)):
+            dxt = None
+            for l in reversed(range(L)):
+                above = above_rule(l, L, da[:, :, t], dxt)
+                g = step_backward(above + (da_next[l] if future else 0), cell_caches[l][t])
+                da_next[l], dxt = g.pop("da_prev"), g.pop("dxt")
+                for k, v in g.items():
+                    grads[l][k] = grads[l][k] + v if (accumulate and k in grads[l]) else v
+            dx[:, :, t] = dxt
+        out = {f"layer{l + 1}": {**grads[l], "da0": da_next[l]} for l in range(L)}
+        out["dx"] = dx
+        return out
+
+    return backward
+
+
+deep_rnn_backward = _backward(lambda l, L, da_t, dxt: da_t if l == L - 1 else dxt)
+
+
+def layer_by_layer_backward(da, caches):
+    """Correct too: the whole top layer first, then the one below it, ..."""
+    cell_caches, _x = caches
+    out, upstream = {}, da
+    for l in reversed(range(len(cell_caches))):
+        T_x = len(cell_caches[l])
+        grads, da_next, dinput = {}, 0.0, []
+        for t in reversed(range(T_x)):
+            g = step_backward(upstream[:, :, t] + da_next, cell_caches[l][t])
+            da_next = g.pop("da_prev")
+            dinput.append(g.pop("dxt"))
+            for k, v in g.items():
+                grads[k] = grads.get(k, 0) + v
+        out[f"layer{l + 1}"] = {**grads, "da0": da_next}
+        upstream = np.stack(dinput[::-1], axis=2)
+    out["dx"] = upstream
+    return out
+
+
+@pytest.mark.parametrize("variant", [deep_rnn_backward, layer_by_layer_backward])
+def test_backward_correct_variants_pass(variant):
+    for seed in SEEDS:
+        ex.check_deep_rnn_backward(variant, seed=seed)
+
+
+BACKWARD_BANK = [
+    (
+        _backward(lambda l, L, da_t, dxt: da_t if l == L - 1 else np.zeros_like(da_t)),
+        r"the layers below the top get their gradient from above",
+    ),
+    (_backward(lambda l, L, da_t, dxt: da_t), r"da reaches only the top layer's states"),
+    (
+        _backward(lambda l, L, da_t, dxt: da_t if l == L - 1 else dxt, future=False),
+        r"the gradient from step t \+ 1",
+    ),
+    (
+        _backward(lambda l, L, da_t, dxt: da_t if l == L - 1 else dxt, accumulate=False),
+        r"shared over time: add each step's gradient",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("func", "match"),
+    BACKWARD_BANK,
+    ids=["no_path_from_above", "da_everywhere", "no_future", "overwritten"],
+)
+def test_backward_mistakes_named(func, match):
+    _fails(ex.check_deep_rnn_backward, func, match)
+
+
+def test_stack_gradient_check_is_asserted():
+    def wrong(case):
+        grads = deep_rnn_backward(**case.args)
+        grads["dx"] = 0 * grads["dx"]
+        return grads
+
+    with pytest.raises(AssertionError, match="gradient check of deep_rnn_backward"):
+        ex.DEEP_RNN_BACKWARD.proofs[0](wrong, np.random.default_rng(0))
+
+
+# --------------------------------------------------------------------------------------------
+# deep_head_forward, head_backward
+# --------------------------------------------------------------------------------------------
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=0))
+    return e / e.sum(axis=0)
+
+
+def _dense(W, a, b):
+    return np.einsum("ij,jmt->imt", W, a) + b[:, :, None]
+
+
+def deep_head_forward(a, head):
+    a_top = a[-1]
+    h = np.maximum(_dense(head["W1"], a_top, head["b1"]), 0)
+    return _softmax(_dense(head["W2"], h, head["b2"])), (a_top, h, head)
+
+
+def head_forward_looped(a, head):
+    a_top = a[len(a) - 1]
+    n_h, (_, m, T) = head["W1"].shape[0], a_top.shape
+    h = np.zeros((n_h, m, T), dtype=a_top.dtype)
+    y = np.zeros((head["W2"].shape[0], m, T), dtype=a_top.dtype)
+    for t in range(T):
+        h[:, :, t] = np.maximum(np.dot(head["W1"], a_top[:, :, t]) + head["b1"], 0)
+        y[:, :, t] = _softmax(np.dot(head["W2"], h[:, :, t]) + head["b2"])
+    return y, (a_top, h, head)
+
+
+@pytest.mark.parametrize("variant", [deep_head_forward, head_forward_looped])
+def test_head_forward_correct_variants_pass(variant):
+    for seed in SEEDS:
+        ex.check_deep_head_forward(variant, seed=seed)
+
+
+def head_on_first_layer(a, head):
+    return deep_head_forward(a[:1], head)
+
+
+def no_relu(a, head):
+    h = _dense(head["W1"], a[-1], head["b1"])
+    return _softmax(_dense(head["W2"], h, head["b2"])), (a[-1], h, head)
+
+
+def no_b1(a, head):
+    return deep_head_forward(a, {**head, "b1": 0 * head["b1"]})
+
+
+HEAD_BANK = [
+    (head_on_first_layer, r"the head sits on the top layer: use a\[-1\]"),
+    (no_relu, r"the relu between the two layers is missing"),
+    (no_b1, r"b1 is missing"),
+]
+
+
+@pytest.mark.parametrize(("func", "match"), HEAD_BANK, ids=[f.__name__ for f, _ in HEAD_BANK])
+def test_head_forward_mistakes_named(func, match):
+    _fails(ex.check_deep_head_forward, func, match)
+
+
+def head_backward(dz, cache):
+    a, h, head = cache
+    dW2 = np.einsum("ymt,hmt->yh", dz, h)
+    db2 = dz.sum(axis=(1, 2))[:, None]
+    dh = np.einsum("yh,ymt->hmt", head["W2"], dz)
+    dz1 = dh * (h > 0)
+    return {
+        "da": np.einsum("ha,hmt->amt", head["W1"], dz1),
+        "dW1": np.einsum("hmt,amt->ha", dz1, a),
+        "db1": dz1.sum(axis=(1, 2))[:, None],
+        "dW2": dW2,
+        "db2": db2,
+    }
+
+
+@pytest.mark.parametrize("variant", [head_backward])
+def test_head_backward_correct_variants_pass(variant):
+    for seed in SEEDS:
+        ex.check_head_backward(variant, seed=seed)
+
+
+def no_relu_derivative(dz, cache):
+    a, h, head = cache
+    grads = head_backward(dz, (a, np.ones_like(h) * (h + 1), head))
+    grads["dW2"] = head_backward(dz, cache)["dW2"]
+    return grads
+
+
+def dW2_from_a(dz, cache):
+    grads = head_backward(dz, cache)
+    grads["dW2"] = np.einsum("ymt,amt->ya", dz, cache[0])
+    return grads
+
+
+def db2_not_summed_over_time(dz, cache):
+    grads = head_backward(dz, cache)
+    grads["db2"] = dz.sum(axis=1)[:, :1]
+    return grads
+
+
+HEAD_BACKWARD_BANK = [
+    (no_relu_derivative, r"back through relu"),
+    (dW2_from_a, r"use h, the relu output, not a|has shape"),
+    (db2_not_summed_over_time, r"db2"),
+]
+
+
+@pytest.mark.parametrize(
+    ("func", "match"), HEAD_BACKWARD_BANK, ids=[f.__name__ for f, _ in HEAD_BACKWARD_BANK]
+)
+def test_head_backward_mistakes_named(func, match):
+    _fails(ex.check_head_backward, func, match)

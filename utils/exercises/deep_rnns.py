@@ -1,0 +1,746 @@
+"""Checks for assignment 09 — deep RNNs.
+
+Contracts checked here (the notebook states them); the one readable reference is
+``utils.stacked`` (``cell`` is "rnn" or "gru"):
+
+- ``deep_rnn_forward(x, a0, parameters, cell) -> (a, caches)``: exactly
+  ``utils.stacked.stacked_forward``: ``a`` is the list of the L layers' states, ``caches =
+  (cell_caches, x)`` with ``cell_caches[l][t]`` the ``step_forward`` cache of layer l + 1 at t.
+- ``deep_rnn_backward(da, caches) -> {"layer1": grads, ..., "dx"}``: exactly
+  ``utils.stacked.stacked_backward``.
+- ``deep_head_forward(a, head) -> (y_hat, cache)``: the deep head on the **top** layer,
+  ``utils.stacked.head_forward(a[-1], head)``, ``cache = (a[-1], h, head)``.
+- ``head_backward(dz, cache) -> {"da", "dW1", "db1", "dW2", "db2"}``: exactly
+  ``utils.stacked.head_backward``.
+
+The mistakes are built from the reference's own step (``utils.stacked.step_forward`` /
+``step_backward``) and head, with one thing switched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from utils import activations, init, rnn, stacked
+from utils.checks import check_close
+from utils.exercises.harness import Case, Exercise, Mistake, Output
+from utils.gradcheck import assert_gradients_close
+
+__all__ = [
+    "check_deep_head_forward",
+    "check_deep_rnn_backward",
+    "check_deep_rnn_forward",
+    "check_head_backward",
+    "random_deep_parameters",
+    "random_head",
+]
+
+ASSIGNMENT = 9
+THRESHOLD = 1e-6  # gradient-check pass level (worst relative error), as the notebook states
+_INIT = {"rnn": init.init_rnn_parameters, "gru": init.init_gru_parameters}
+_FORBIDDEN = (
+    "utils.stacked.stacked_forward",
+    "utils.stacked.stacked_backward",
+    "utils.stacked.head_forward",
+    "utils.stacked.head_backward",
+    "utils.deep.deep_forward",
+    "utils.deep.deep_backward",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Random inputs
+# --------------------------------------------------------------------------------------------
+
+
+def _nonzero(rng, shape, low=0.2, high=1.0):
+    return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], size=shape)
+
+
+def random_deep_parameters(rng: np.random.Generator, cell: str, n_x: int, sizes) -> dict:
+    """{"layer1": ..., "layerL": ...} for ``cell`` with hidden sizes ``sizes``; every entry
+    non-zero (weights 0.2..1 / sqrt(fan-in) with random signs, biases 0.1..0.5)."""
+    parameters, n_in = {}, n_x
+    for l, n_a in enumerate(sizes, start=1):
+        shapes = {k: v.shape for k, v in _INIT[cell](n_in, n_a, np.random.default_rng(0)).items()}
+        parameters[f"layer{l}"] = {
+            k: _nonzero(rng, s) / np.sqrt(s[1]) if s[1] > 1 else _nonzero(rng, s, 0.1, 0.5)
+            for k, s in shapes.items()
+        }
+        n_in = n_a
+    return parameters
+
+
+def random_head(rng: np.random.Generator, n_a: int, n_h: int, n_y: int) -> dict:
+    """W1 (n_h, n_a), b1 (n_h, 1), W2 (n_y, n_h), b2 (n_y, 1), all entries non-zero; b1 has
+    both signs so that relu is active on some units and not on others."""
+    return {
+        "W1": _nonzero(rng, (n_h, n_a)) / np.sqrt(n_a),
+        "b1": _nonzero(rng, (n_h, 1), 0.1, 0.5),
+        "W2": _nonzero(rng, (n_y, n_h)) * 2 / np.sqrt(n_h),
+        "b2": _nonzero(rng, (n_y, 1), 0.2, 0.8),
+    }
+
+
+def _dims(rng, seed):
+    """(n_x, n_a, m, T_x), all different."""
+    if seed == 0:
+        return 3, 4, 2, 5
+    return tuple(int(v) for v in rng.permutation(np.arange(2, 9))[:4])
+
+
+def _sizes(n_x, n_a, m, T_x, L):
+    return {"n_x": n_x, "n_a": n_a, "m": m, "T_x": T_x, "L": L}
+
+
+def _a0(rng, parameters, m, cell):
+    key = "ba" if cell == "rnn" else "bu"
+    return {name: rng.standard_normal((p[key].shape[0], m)) for name, p in parameters.items()}
+
+
+def _forward_cases(rng, seed):
+    n_x, n_a, m, T_x = _dims(rng, seed)
+    cases = []
+    for cell, L in (("rnn", 2), ("gru", 3), ("rnn", 3)):
+        p = random_deep_parameters(rng, cell, n_x, [n_a] * L)
+        cases.append(
+            Case(
+                f"{L} {cell} layers",
+                {
+                    "x": rng.standard_normal((n_x, m, T_x)),
+                    "a0": _a0(rng, p, m, cell),
+                    "parameters": p,
+                    "cell": cell,
+                },
+                _sizes(n_x, n_a, m, T_x, L),
+            )
+        )
+    p = random_deep_parameters(rng, "rnn", n_x, [n_a] * 2)
+    zero = {name: np.zeros((n_a, m)) for name in p}
+    cases.append(
+        Case(
+            "x = 0 and a0 = 0: only the biases drive the layers",
+            {"x": np.zeros((n_x, m, T_x)), "a0": zero, "parameters": p, "cell": "rnn"},
+            _sizes(n_x, n_a, m, T_x, 2),
+        )
+    )
+    p = random_deep_parameters(rng, "rnn", n_x, [n_a])
+    cases.append(
+        Case(
+            "one layer (L = 1)",
+            {
+                "x": rng.standard_normal((n_x, m, T_x)),
+                "a0": _a0(rng, p, m, "rnn"),
+                "parameters": p,
+                "cell": "rnn",
+            },
+            _sizes(n_x, n_a, m, T_x, 1),
+        )
+    )
+    p = random_deep_parameters(rng, "rnn", n_x, [n_a] * 2)
+    cases.append(
+        Case(
+            "T_x = 1",
+            {
+                "x": rng.standard_normal((n_x, m, 1)),
+                "a0": _a0(rng, p, m, "rnn"),
+                "parameters": p,
+                "cell": "rnn",
+            },
+            _sizes(n_x, n_a, m, 1, 2),
+        )
+    )
+    p = random_deep_parameters(rng, "rnn", n_x, [n_a] * 2)
+    cases.append(
+        Case(
+            "float32",
+            {
+                "x": rng.standard_normal((n_x, m, T_x)).astype(np.float32),
+                "a0": {k: v.astype(np.float32) for k, v in _a0(rng, p, m, "rnn").items()},
+                "parameters": {
+                    k: {n: w.astype(np.float32) for n, w in q.items()} for k, q in p.items()
+                },
+                "cell": "rnn",
+            },
+            _sizes(n_x, n_a, m, T_x, 2),
+        )
+    )
+    return cases
+
+
+# --------------------------------------------------------------------------------------------
+# Nested comparison with named mistakes (lists of layers, dicts of gradients)
+# --------------------------------------------------------------------------------------------
+
+
+def _tolerance(*values):
+    def has32(v):
+        if isinstance(v, np.ndarray):
+            return v.dtype == np.float32
+        if isinstance(v, dict):
+            return any(has32(u) for u in v.values())
+        if isinstance(v, list | tuple):
+            return any(has32(u) for u in v)
+        return False
+
+    if any(has32(v) for v in values):
+        return {"rtol": 2e-4, "atol": 2e-5}
+    return {"rtol": 1e-6, "atol": 1e-9}
+
+
+def _leaves(tree, prefix=""):
+    """(path, array) for every array of a nested list / dict."""
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _leaves(value, f"{prefix}[{key!r}]")
+    elif isinstance(tree, list | tuple):
+        for i, value in enumerate(tree):
+            yield from _leaves(value, f"{prefix}[{i}]")
+    else:
+        yield prefix, tree
+
+
+def _at(tree, path_keys):
+    for key in path_keys:
+        try:
+            tree = tree[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return tree
+
+
+def _paths(tree, keys=()):
+    if isinstance(tree, dict):
+        for key, value in tree.items():
+            yield from _paths(value, (*keys, key))
+    elif isinstance(tree, list | tuple):
+        for i, value in enumerate(tree):
+            yield from _paths(value, (*keys, i))
+    else:
+        yield keys, tree
+
+
+def _close(got, want, tol):
+    return (
+        isinstance(got, np.ndarray)
+        and got.shape == np.shape(want)
+        and bool(np.all(np.isfinite(got)))
+        and bool(np.allclose(got, want, **tol))
+    )
+
+
+def _compare_tree(name, got, want, case, mistakes, structure):
+    """Compare nested lists/dicts leaf by leaf; a mismatch names the first mistake that
+    reproduces the student's leaf."""
+    tol = _tolerance(case.args, got)
+    for keys, value in _paths(want):
+        text = "".join(f"[{k!r}]" for k in keys)
+        container = _at(got, keys[:-1])
+        if (
+            container is None
+            or (isinstance(container, dict) and keys[-1] not in container)
+            or (isinstance(container, list) and keys[-1] >= len(container))
+        ):
+            raise AssertionError(f"{name} has no entry {text}: {structure}")
+        have = container[keys[-1]]
+        if _close(have, value, tol):
+            continue
+        hint = None
+        for mistake in mistakes:
+            wrong = _at(mistake.derive(case), keys)
+            if wrong is not None and _close(have, wrong, tol):
+                hint = mistake.hint
+                break
+        check_close(f"{name}{text}", have, value, hint=hint, **tol)
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 1 — deep_rnn_forward
+# --------------------------------------------------------------------------------------------
+
+
+def _forward_reference(case):
+    return stacked.stacked_forward(**case.args)
+
+
+def _simulate(case, recurrent_input, layer_input=None):
+    """The step-by-step loop with the reference step, with one input switched:
+    ``recurrent_input(l, previous, current, t)`` picks layer l's a_prev from the states of the
+    previous step and those already computed at this step."""
+    x, a0, p, cell = (case.args[k] for k in ("x", "a0", "parameters", "cell"))
+    names = stacked.layer_names(p)
+    previous = [a0[name] for name in names]
+    a = [np.zeros((s.shape[0], x.shape[1], x.shape[2])) for s in previous]
+    for t in range(x.shape[2]):
+        current, below = [], x[:, :, t]
+        for l, name in enumerate(names):
+            a_prev = recurrent_input(l, previous, current, t)
+            inp = below if layer_input is None else layer_input(l, x[:, :, t], below)
+            state, _ = stacked.step_forward(cell, inp, a_prev, p[name])
+            current.append(state)
+            a[l][:, :, t] = state
+            below = state
+        previous = current
+    return a
+
+
+def _shared_state(case):
+    """One a_prev variable for every layer: layer l continues from layer l - 1's new state."""
+
+    def pick(l, previous, current, t):
+        if current:
+            return current[-1]
+        return previous[0] if t == 0 else previous[-1]  # a0['layer1'] first, then layer L's
+
+    return _simulate(case, pick)
+
+
+def _wrong_layer_previous(case):
+    """Layer l reads a[l-1]<t-1> (the layer below's previous state) instead of its own."""
+    return _simulate(case, lambda l, previous, current, t: previous[l - 1] if l else previous[0])
+
+
+def _first_a0_everywhere(case):
+    x, a0, p, cell = (case.args[k] for k in ("x", "a0", "parameters", "cell"))
+    first = a0["layer1"]
+    return stacked.stacked_forward(x, {k: first for k in a0}, p, cell)[0]
+
+
+def _no_recurrence_after_first(case):
+    """a_prev never updated: every step starts again from a0."""
+    a0 = case.args["a0"]
+    names = stacked.layer_names(case.args["parameters"])
+    return _simulate(case, lambda l, previous, current, t: a0[names[l]])
+
+
+_FORWARD_MISTAKES = (
+    Mistake(
+        "every layer keeps its own state: layer l must continue from its own a[l]<t-1>, not "
+        "from the state just computed by the layer below (keep one a_prev per layer, e.g. a "
+        "list or dict indexed by layer)",
+        _shared_state,
+    ),
+    Mistake(
+        "layer l's recurrent input is its own previous state a[l]<t-1>, not that of the layer "
+        "below (a[l-1]<t-1>): check the layer index of a_prev",
+        _wrong_layer_previous,
+    ),
+    Mistake(
+        "each layer starts from its own initial state a0['layer<l>']",
+        _first_a0_everywhere,
+    ),
+    Mistake(
+        "a_prev must be updated after every step (a[l]<t> becomes the a_prev of step t + 1); "
+        "here every step restarts from a0",
+        _no_recurrence_after_first,
+    ),
+)
+
+
+def _check_states(name, got, want, case):
+    L = case.sizes["L"]
+    if not isinstance(got, list | tuple) or len(got) != L:
+        raise AssertionError(
+            f"{name} must be a list of the L = {L} layers' states [a[1], ..., a[L]], got "
+            + (
+                f"a {type(got).__name__} of length {len(got)}"
+                if isinstance(got, list | tuple)
+                else type(got).__name__
+            )
+        )
+    _compare_tree(
+        name, list(got), want, case, _FORWARD_MISTAKES, "a holds one (n_a, m, T_x) array per layer"
+    )
+
+
+def _check_caches(name, got, want, case):
+    """The caches must work with the reference backward."""
+    layout = (
+        "caches must be (cell_caches, x) with cell_caches[l][t] the step_forward cache of "
+        "layer l + 1 at step t"
+    )
+    n_a = case.sizes["n_a"]
+    da = np.random.default_rng(3).standard_normal((n_a, case.sizes["m"], case.sizes["T_x"]))
+    expected = stacked.stacked_backward(da, want)
+    try:
+        grads = stacked.stacked_backward(da, got)
+    except Exception as error:
+        raise AssertionError(
+            f"{name}: {layout} (the reference backward failed on it: "
+            f"{type(error).__name__}: {error})"
+        ) from None
+    _compare_tree(f"the gradients computed from {name}", grads, expected, case, (), layout)
+
+
+DEEP_RNN_FORWARD = Exercise(
+    name="deep_rnn_forward",
+    assignment=ASSIGNMENT,
+    number=1,
+    arguments=("x", "a0", "parameters", "cell"),
+    returns=(
+        Output("a", kind="custom", check=_check_states),
+        Output("caches", kind="custom", check=_check_caches),
+    ),
+    packing="tuple",
+    reference=_forward_reference,
+    cases=_forward_cases,
+    mistakes=(),
+    forbidden=_FORBIDDEN,
+    shapes={"x": "(n_x, m, T_x)", "xt": "(n_x, m)", "a_prev": "(n_a, m)", "a_next": "(n_a, m)"},
+    key_hint="parameters and a0 have the keys 'layer1', 'layer2', ... (one per layer)",
+    index_hint="the layers are parameters['layer1'] .. parameters[f'layer{L}'], the steps "
+    "x[:, :, 0] .. x[:, :, T_x - 1]",
+    doc="``deep_rnn_forward(x, a0, parameters, cell)`` -> (list of L states, caches).",
+)
+
+check_deep_rnn_forward = DEEP_RNN_FORWARD.checker()
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 2 — deep_rnn_backward
+# --------------------------------------------------------------------------------------------
+
+
+def _backward_cases(rng, seed):
+    cases = []
+    for forward_case in _forward_cases(rng, seed):
+        a, caches = _forward_reference(forward_case)
+        da = rng.standard_normal(a[-1].shape).astype(a[-1].dtype)
+        cases.append(Case(forward_case.label, {"da": da, "caches": caches}, forward_case.sizes))
+    return cases
+
+
+def _backward_reference(case):
+    return stacked.stacked_backward(**case.args)
+
+
+def _backprop(case, from_above_for, future=True, accumulate=True):
+    """The reference's loop with a switch: ``from_above_for(l, L, da_t, dxt_above)`` is what
+    reaches layer l from above at step t."""
+    cell_caches, x = case.args["caches"]
+    da = case.args["da"]
+    L, T_x = len(cell_caches), x.shape[2]
+    grads = [{} for _ in range(L)]
+    from_future = [0.0] * L
+    dx = np.zeros(x.shape)
+    for t in reversed(range(T_x)):
+        dxt_above = None
+        for l in reversed(range(L)):
+            above = from_above_for(l, L, da[:, :, t], dxt_above)
+            g = stacked.step_backward(
+                above + (from_future[l] if future else 0.0), cell_caches[l][t]
+            )
+            from_future[l] = g.pop("da_prev")
+            dxt_above = g.pop("dxt")
+            for key, value in g.items():
+                grads[l][key] = grads[l].get(key, 0.0) + value if accumulate else value
+        dx[:, :, t] = dxt_above
+    out = {f"layer{l + 1}": {**grads[l], "da0": from_future[l]} for l in range(L)}
+    out["dx"] = dx
+    return out
+
+
+def _right_above(l, L, da_t, dxt_above):
+    return da_t if l == L - 1 else dxt_above
+
+
+_BACKWARD_MISTAKES = (
+    Mistake(
+        "the layers below the top get their gradient from above: the dxt of layer l + 1 at the "
+        "same step is the gradient reaching a[l]<t> (add it to the one from step t + 1)",
+        lambda case: _backprop(case, lambda l, L, da_t, dxt: da_t if l == L - 1 else 0 * da_t),
+    ),
+    Mistake(
+        "da reaches only the top layer's states; the layers below get dxt of the layer above, "
+        "not da",
+        lambda case: _backprop(case, lambda l, L, da_t, dxt: da_t),
+    ),
+    Mistake(
+        "the gradient from step t + 1 (da_prev of the same layer) must be added to what comes "
+        "from above",
+        lambda case: _backprop(case, _right_above, future=False),
+    ),
+    Mistake(
+        "the parameters are shared over time: add each step's gradient (+=), do not overwrite it",
+        lambda case: _backprop(case, _right_above, accumulate=False),
+    ),
+)
+
+
+def _check_grads(name, got, want, case):
+    if not isinstance(got, dict):
+        raise AssertionError(
+            f"{name} must be a dict {{'layer1': grads, ..., 'dx': dx}}, got {type(got).__name__}"
+        )
+    _compare_tree(
+        name,
+        got,
+        want,
+        case,
+        _BACKWARD_MISTAKES,
+        "one dict of gradients per layer (with its da0), and dx",
+    )
+
+
+def _stack_proof(call, rng):
+    """An asserted gradient check of deep_rnn_backward through three layers."""
+    for cell in ("rnn", "gru"):
+        n_x, n_a, m, T_x = 3, 2, 2, 4
+        p = random_deep_parameters(rng, cell, n_x, [n_a] * 3)
+        x = rng.standard_normal((n_x, m, T_x))
+        a0 = _a0(rng, p, m, cell)
+        w = rng.standard_normal((n_a, m, T_x))
+        _, caches = stacked.stacked_forward(x, a0, p, cell)
+        grads = call(
+            Case(
+                f"gradient check, 3 {cell} layers",
+                {"da": w, "caches": caches},
+                _sizes(n_x, n_a, m, T_x, 3),
+            )
+        )
+
+        def f(v, cell=cell, w=w, names=tuple(p)):
+            a, _ = stacked.stacked_forward(v["x"], v["a0"], {k: v[k] for k in names}, cell)
+            return float(np.sum(w * a[-1]))
+
+        try:
+            with_a0 = {**grads, "a0": {f"d{k}": grads[k]["da0"] for k in p}}
+            assert_gradients_close(f, {"x": x, "a0": a0, **p}, with_a0, threshold=THRESHOLD)
+        except (AssertionError, KeyError, ValueError, TypeError) as error:
+            raise AssertionError(
+                f"gradient check of deep_rnn_backward ({cell} cells) failed (worst relative "
+                f"error must be <= {THRESHOLD:g}):\n{error}"
+            ) from None
+
+
+DEEP_RNN_BACKWARD = Exercise(
+    name="deep_rnn_backward",
+    assignment=ASSIGNMENT,
+    number=2,
+    arguments=("da", "caches"),
+    returns=(Output("grads", kind="custom", check=_check_grads),),
+    reference=_backward_reference,
+    cases=_backward_cases,
+    forbidden=_FORBIDDEN,
+    shapes={"da": "(n_a, m, T_x)", "dx": "(n_x, m, T_x)", "da_next": "(n_a, m)"},
+    proofs=(_stack_proof,),
+    doc="``deep_rnn_backward(da, caches)`` -> {'layer1': grads, ..., 'dx'}.",
+)
+
+check_deep_rnn_backward = DEEP_RNN_BACKWARD.checker()
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 3 — deep_head_forward
+# --------------------------------------------------------------------------------------------
+
+
+def _head_cases(rng, seed):
+    _n_x, n_a, m, T_x = _dims(rng, seed)
+    n_h, n_y = n_a + 2, 3 if n_a != 3 else 5
+    sizes = {"n_a": n_a, "n_h": n_h, "n_y": n_y, "m": m, "T_x": T_x}
+    cases = []
+    for L in (2, 3):
+        states = [rng.standard_normal((n_a, m, T_x)) for _ in range(L)]
+        cases.append(
+            Case(f"{L} layers", {"a": states, "head": random_head(rng, n_a, n_h, n_y)}, sizes)
+        )
+    states = [rng.standard_normal((n_a, m, T_x)) for _ in range(2)]
+    head = random_head(rng, n_a, n_h, n_y)
+    cases.append(
+        Case(
+            "b1 = -2: relu off for most units",
+            {"a": states, "head": {**head, "b1": head["b1"] - 2.0}},
+            sizes,
+        )
+    )
+    cases.append(Case("one layer", {"a": states[:1], "head": head}, sizes))
+    cases.append(
+        Case(
+            "float32",
+            {
+                "a": [s.astype(np.float32) for s in states],
+                "head": {k: v.astype(np.float32) for k, v in head.items()},
+            },
+            sizes,
+        )
+    )
+    return cases
+
+
+def _head_of(a, head):
+    return stacked.head_forward(a, head)
+
+
+def _head_reference(case):
+    return _head_of(case.args["a"][-1], case.args["head"])
+
+
+def _check_head_cache(name, got, want, case):
+    if not isinstance(got, tuple) or len(got) != 3:
+        raise AssertionError(
+            f"{name} must be (a_top, h, head): the top layer's states, the "
+            "hidden activations h = relu(W1 a + b1) and the head's parameters"
+        )
+    tol = _tolerance(case.args)
+    for i, what in ((0, "a_top, the top layer's states a[-1]"), (1, "h = relu(W1 a_top + b1)")):
+        check_close(f"{name}[{i}] ({what})", got[i], want[i], **tol)
+
+
+def _scores_without(case, **switch):
+    a, head = case.args["a"][-1], {**case.args["head"], **switch}
+    return {"y_hat": _head_of(a, head)[0]}
+
+
+DEEP_HEAD_FORWARD = Exercise(
+    name="deep_head_forward",
+    assignment=ASSIGNMENT,
+    number=3,
+    arguments=("a", "head"),
+    returns=(
+        Output("y_hat", shape="(n_y, m, T_x)"),
+        Output("cache", kind="custom", check=_check_head_cache),
+    ),
+    packing="tuple",
+    reference=_head_reference,
+    cases=_head_cases,
+    mistakes=(
+        Mistake(
+            "the head sits on the top layer: use a[-1] (the last layer's states), not a[0]",
+            lambda case: _head_of(case.args["a"][0], case.args["head"]),
+            outputs=("y_hat",),
+        ),
+        Mistake(
+            "h = relu(W1 a + b1): the relu between the two layers is missing (without it the "
+            "two layers are one linear map)",
+            lambda case: {
+                "y_hat": activations.softmax(
+                    rnn.dense_forward(
+                        rnn.dense_forward(
+                            case.args["a"][-1], case.args["head"]["W1"], case.args["head"]["b1"]
+                        )[0],
+                        case.args["head"]["W2"],
+                        case.args["head"]["b2"],
+                    )[0]
+                )
+            },
+            outputs=("y_hat",),
+        ),
+        Mistake(
+            "b1 is missing: h = relu(W1 a + b1)",
+            lambda case: _scores_without(case, b1=0 * case.args["head"]["b1"]),
+            outputs=("y_hat",),
+        ),
+        Mistake(
+            "b2 is missing: y_hat = softmax(W2 h + b2)",
+            lambda case: _scores_without(case, b2=0 * case.args["head"]["b2"]),
+            outputs=("y_hat",),
+        ),
+    ),
+    forbidden=_FORBIDDEN,
+    shapes={"a_top": "(n_a, m, T_x)", "h": "(n_h, m, T_x)", "y_hat": "(n_y, m, T_x)"},
+    key_hint="head has the keys W1, b1, W2, b2",
+    doc="``deep_head_forward(a, head)`` -> (y_hat (n_y, m, T_x), (a[-1], h, head)).",
+)
+
+check_deep_head_forward = DEEP_HEAD_FORWARD.checker()
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 4 — head_backward
+# --------------------------------------------------------------------------------------------
+
+
+def _head_backward_cases(rng, seed):
+    cases = []
+    for head_case in _head_cases(rng, seed):
+        _, cache = _head_reference(head_case)
+        n_y = head_case.sizes["n_y"]
+        dz = rng.standard_normal((n_y, head_case.sizes["m"], head_case.sizes["T_x"]))
+        cases.append(
+            Case(
+                head_case.label, {"dz": dz.astype(cache[0].dtype), "cache": cache}, head_case.sizes
+            )
+        )
+    return cases
+
+
+def _head_backward_reference(case):
+    return stacked.head_backward(**case.args)
+
+
+def _without_relu_derivative(case):
+    a, h, head = case.args["cache"]
+    dh, _dW2, _db2 = rnn.dense_backward(case.args["dz"], (h, head["W2"]))
+    da, dW1, db1 = rnn.dense_backward(dh, (a, head["W1"]))
+    return {"da": da, "dW1": dW1, "db1": db1}
+
+
+def _head_proof(call, rng):
+    n_a, n_h, n_y, m, T_x = 3, 4, 2, 2, 5
+    a = rng.standard_normal((n_a, m, T_x))
+    head = random_head(rng, n_a, n_h, n_y)
+    w = rng.standard_normal((n_y, m, T_x))
+    _, cache = stacked.head_forward(a, head)
+    grads = call(
+        Case(
+            "gradient check",
+            {"dz": w, "cache": cache},
+            {"n_a": n_a, "n_h": n_h, "n_y": n_y, "m": m, "T_x": T_x},
+        )
+    )
+
+    def f(v):
+        _, (_, h, _) = stacked.head_forward(v["a"], {k: v[k] for k in head})
+        z, _ = rnn.dense_forward(h, v["W2"], v["b2"])
+        return float(np.sum(w * z))
+
+    try:
+        assert_gradients_close(f, {"a": a, **head}, grads, threshold=THRESHOLD)
+    except (AssertionError, KeyError, ValueError) as error:
+        raise AssertionError(
+            f"gradient check of head_backward failed (worst relative error must be <= "
+            f"{THRESHOLD:g}):\n{error}"
+        ) from None
+
+
+HEAD_BACKWARD = Exercise(
+    name="head_backward",
+    assignment=ASSIGNMENT,
+    number=4,
+    arguments=("dz", "cache"),
+    returns=(
+        Output("da", shape="(n_a, m, T_x)"),
+        Output("dW1", shape="(n_h, n_a)"),
+        Output("db1", shape="(n_h, 1)"),
+        Output("dW2", shape="(n_y, n_h)"),
+        Output("db2", shape="(n_y, 1)"),
+    ),
+    packing="dict",
+    reference=_head_backward_reference,
+    cases=_head_backward_cases,
+    mistakes=(
+        Mistake(
+            "back through relu: multiply by relu'(z1) = (h > 0) before the first layer",
+            _without_relu_derivative,
+        ),
+        Mistake(
+            "the weights are shared by every step and example: dW2 = sum over m and t of "
+            "dz<t> h<t>^T (use h, the relu output, not a)",
+            lambda case: {"dW2": np.einsum("ymt,amt->ya", case.args["dz"], case.args["cache"][0])},
+            outputs=("dW2",),
+        ),
+    ),
+    forbidden=_FORBIDDEN,
+    shapes={
+        "dz": "(n_y, m, T_x)",
+        "dh": "(n_h, m, T_x)",
+        "h": "(n_h, m, T_x)",
+        "a": "(n_a, m, T_x)",
+        "da": "(n_a, m, T_x)",
+    },
+    proofs=(_head_proof,),
+    doc="``head_backward(dz, cache)`` -> {'da', 'dW1', 'db1', 'dW2', 'db2'}.",
+)
+
+check_head_backward = HEAD_BACKWARD.checker()
