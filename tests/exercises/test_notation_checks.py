@@ -38,7 +38,7 @@ def test_char_tokenize_accepts_correct_variants(variant):
         (lambda text: [c for c in text if c != " "], "spaces and newlines are characters"),
         (lambda text: list(text.lower()), "keep upper case"),
         (lambda text: list(text.strip()), "spaces and newlines are characters"),
-        (lambda text: text.split(), r"char_tokenize\('ab'\)"),
+        (lambda text: text.split(), r"char_tokenize\(text='ab'\)"),
         (lambda text: tuple(text), "should be a list"),
         (lambda text: data.char_tokenize(text), "calls the reference implementation"),
     ],
@@ -113,6 +113,11 @@ def vocab_no_default(sentences, min_count=2):
     return vocab_counter(sentences, min_count)
 
 
+def vocab_case_insensitive(sentences, min_count=1):
+    kept = vocab_counter(sentences, min_count)[2:]
+    return ["<UNK>", "<EOS>", *sorted(kept, key=str.lower)]
+
+
 def vocab_reference(sentences, min_count=1):
     return data.Vocabulary.from_corpus(sentences, min_count).id_to_token
 
@@ -126,7 +131,8 @@ def vocab_reference(sentences, min_count=1):
         (vocab_specials_last, "must start with '<UNK>' then '<EOS>'"),
         (vocab_duplicate_specials, "each token must appear once"),
         (vocab_per_sentence, "count every occurrence"),
-        (vocab_sorts_in_place, "changed its argument #1 in place"),
+        (vocab_sorts_in_place, "changed its argument sentences in place; a shallow copy"),
+        (vocab_case_insensitive, r"plain sorted\(\) \(code-point order: 'B' before 'a'\)"),
         (vocab_no_default, "min_count should default to 1"),
         (vocab_reference, "calls the reference implementation"),
     ],
@@ -184,9 +190,25 @@ def test_encode_rejects(wrong, match):
     _fails(ex.check_encode, wrong, match)
 
 
-def test_encode_student_exception_reaches_the_student_unchanged():
-    with pytest.raises(KeyError, match="the"):
-        ex.check_encode(lambda tokens, table: [table[t] for t in tokens] + [1])
+def test_encode_bare_key_error_says_unknown_tokens_map_to_unk():
+    def strict(tokens, table):
+        return [table[t] for t in tokens] + [1]
+
+    with pytest.raises(AssertionError) as info:
+        ex.check_encode(strict)
+    text = str(info.value)
+    assert "raised KeyError in " in text
+    assert "`return [table[t] for t in tokens] + [1]`" in text
+    assert ": 'the'." in text
+    assert "must become the <UNK> id (0)" in text
+
+
+def test_encode_other_student_errors_reach_the_student_unchanged():
+    def broken(tokens, table):
+        raise RuntimeError("my own bug")
+
+    with pytest.raises(RuntimeError, match="my own bug"):
+        ex.check_encode(broken)
 
 
 # --- one_hot ---------------------------------------------------------------------------------
@@ -321,3 +343,29 @@ def test_one_hot_batch_rejects(wrong, match):
 def test_reference_call_is_an_integrity_error():
     with pytest.raises(IntegrityError):
         ex.check_one_hot(data.one_hot)
+
+
+def test_nested_list_mutation_advice_is_not_a_shallow_copy():
+    with pytest.raises(AssertionError) as info:
+        ex.check_build_vocabulary(vocab_sorts_in_place)
+    text = str(info.value)
+    assert "x = x.copy()" not in text
+    assert "copy.deepcopy" in text
+
+
+def test_visible_cases_include_mixed_case_tokens():
+    cases = ex.BUILD_VOCABULARY.cases(np.random.default_rng(0), 0)
+    tokens = {t for case in cases for s in case.args["sentences"] for t in s}
+    assert {"A", "a", "B", "b"} <= tokens
+
+
+def test_messages_print_plain_values():
+    def float_mask(sequences, n_x):
+        x, mask = batch_loops(sequences, n_x)
+        mask[0, 0] = False
+        return x, mask
+
+    with pytest.raises(AssertionError) as info:
+        ex.check_one_hot_batch(float_mask)
+    assert "np.True_" not in str(info.value)
+    assert "expected True, got False" in str(info.value)

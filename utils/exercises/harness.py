@@ -85,7 +85,8 @@ class Case:
 
 @dataclasses.dataclass(frozen=True)
 class Mistake:
-    """A known wrong answer: ``hint`` is shown when the student's output reproduces it.
+    """A known wrong answer: ``hint`` (a string, or ``hint(case)``) is shown when the student's
+    output reproduces it.
 
     ``derive(case)`` returns the mistaken result, in the same form as the reference's result (a
     tuple, a dict, a single value) or as a dict from output names to values (only those outputs
@@ -94,7 +95,7 @@ class Mistake:
     ``outputs`` limits the mistake to some outputs (default: any).
     """
 
-    hint: str
+    hint: str | Callable[[Case], str]
     derive: Callable[[Case], Any]
     outputs: tuple[str, ...] | None = None
 
@@ -105,10 +106,13 @@ class Output:
 
     - ``kind``: ``"array"`` (NumPy array compared within tolerance), ``"float"`` (a number,
       e.g. a loss), ``"exact"`` (ints, strings, lists: compared with ``==``) or ``"custom"``
-      (``check(name, got, expected, case)`` does the comparison).
+      (``check(name, got, expected, case)`` does the comparison), or ``"dict"`` (a dict whose
+      entries ``keys`` are outputs themselves, e.g. a gradient dict inside a returned tuple).
     - ``shape``: the symbolic shape, e.g. ``"(n_a, m)"``, evaluated with ``case.sizes``.
     - ``dtype``: ``"float"``, ``"int"`` or ``"bool"`` if the kind of dtype matters.
     - ``hint(got, expected, case)``: a hint for a wrong value no declared mistake explains.
+    - ``check(name, got, expected, case)``: for ``"custom"``, the whole comparison; for other
+      kinds, an extra check run once the value matched (e.g. every id is an ``int``).
     - ``type``: for ``"exact"``, the Python type the value must have (e.g. ``list``).
     """
 
@@ -119,6 +123,7 @@ class Output:
     hint: Callable[[Any, Any, Case], str | None] | None = None
     check: Callable[[str, Any, Any, Case], None] | None = None
     type: type | tuple[type, ...] | None = None
+    keys: tuple[Output, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -322,10 +327,8 @@ def run(exercise: Exercise, student: Any, seed: int = 0) -> None:
 def call_label(exercise: Exercise, case: Case) -> str:
     shown = []
     for name, value in case.args.items():
-        if isinstance(value, str | int | float) and not isinstance(value, bool):
-            shown.append(f"{name}={value!r}")
-        else:
-            shown.append(name)
+        text = "" if isinstance(value, np.ndarray | dict) else repr(plain(value))
+        shown.append(f"{name}={text}" if text and len(text) <= 60 else name)
     return f"{exercise.name}({', '.join(shown)}) [{case.label}]"
 
 
@@ -439,32 +442,60 @@ def compare_result(exercise: Exercise, case: Case, result: Any) -> None:
     got = unpacked(exercise, label, result)
     expected = exercise.reference(case)
     tol = (exercise.tolerance or default_tolerance)(case, result)
-    derived: list[tuple[Mistake, Any]] | None = None
+    derived: list[tuple[Mistake, Any]] = []
+
+    def mistakes() -> list[tuple[Mistake, Any]]:
+        if not derived and exercise.mistakes:
+            derived.extend((m, m.derive(case)) for m in exercise.mistakes)
+        return derived
+
     for index, output in enumerate(exercise.returns):
-        name = (
-            f"the result of {label}"
-            if exercise.packing == "single"
-            else f"{output.name} from {label}"
-        )
+        single = exercise.packing == "single"
+        name = f"the result of {label}" if single else f"{output.name} from {label}"
+
+        def candidates(index=index, output=output) -> list[tuple[Mistake, Any]]:
+            return [
+                (m, _pick(exercise, wrong, index, output.name))
+                for m, wrong in mistakes()
+                if m.outputs is None or output.name in m.outputs
+            ]
+
         want = _pick(exercise, expected, index, output.name)
-        value = got[output.name]
-        if _matches(output, value, want, tol):
-            if output.kind == "custom":
-                output.check(name, value, want, case)
-            continue
-        if derived is None:
-            derived = [(m, m.derive(case)) for m in exercise.mistakes]
-        hint = None
-        for mistake, wrong in derived:
-            if mistake.outputs is not None and output.name not in mistake.outputs:
-                continue
-            candidate = _pick(exercise, wrong, index, output.name)
-            if candidate is not None and _matches(output, value, candidate, tol):
-                hint = mistake.hint
-                break
-        if hint is None and output.hint is not None:
-            hint = output.hint(value, want, case)
-        _fail(output, name, value, want, case, tol, hint)
+        _compare(output, name, got[output.name], want, candidates, case, tol)
+
+
+def _compare(output, name, value, want, candidates, case, tol) -> None:
+    """Compare one output; on a mismatch, name the first mistake it reproduces."""
+    if output.kind == "dict":
+        check_type(name, value, dict)
+        keys = [o.name for o in output.keys]
+        missing = [k for k in keys if k not in value]
+        if missing:
+            raise AssertionError(f"{name} must be a dict with the keys {keys}; missing {missing}")
+        for sub in output.keys:
+
+            def inner(sub=sub) -> list[tuple[Mistake, Any]]:
+                return [
+                    (m, c.get(sub.name) if isinstance(c, dict) else None)
+                    for m, c in candidates()
+                    if m.outputs is None or sub.name in m.outputs
+                ]
+
+            sub_name = f"{name.split(' from ')[0]}[{sub.name!r}] from {name.split(' from ', 1)[-1]}"
+            _compare(sub, sub_name, value[sub.name], want[sub.name], inner, case, tol)
+        return
+    if _matches(output, value, want, tol):
+        if output.check is not None:
+            output.check(name, value, want, case)
+        return
+    hint = None
+    for mistake, candidate in candidates():
+        if candidate is not None and _matches(output, value, candidate, tol):
+            hint = mistake.hint(case) if callable(mistake.hint) else mistake.hint
+            break
+    if hint is None and output.hint is not None:
+        hint = output.hint(value, want, case)
+    _fail(output, name, value, want, case, tol, hint)
 
 
 def _as_number(value: Any) -> Any:
@@ -477,14 +508,19 @@ def _matches(output: Output, got: Any, want: Any, tol: dict) -> bool:
     """Whether ``got`` equals ``want`` for this output (never raises)."""
     try:
         if output.kind == "array":
-            return (
+            if not (
                 isinstance(got, np.ndarray)
                 and isinstance(want, np.ndarray)
                 and got.shape == want.shape
-                and np.issubdtype(got.dtype, np.number)
+                and (output.dtype is None or _dtype_ok(got, output.dtype))
+            ):
+                return False
+            if output.dtype in ("bool", "int"):
+                return bool(np.array_equal(got, want))
+            return (
+                np.issubdtype(got.dtype, np.number)
                 and bool(np.all(np.isfinite(got)))
                 and bool(np.allclose(got, want, **tol))
-                and (output.dtype is None or _dtype_ok(got, output.dtype))
             )
         if output.kind == "float":
             got = _as_number(got)
@@ -523,6 +559,8 @@ def _fail(output, name, got, want, case, tol, hint) -> None:
         check_shape(name, got, want.shape, names)
         if output.dtype:
             check_dtype(name, got, output.dtype)
+        if output.dtype in ("bool", "int"):
+            check_equal(name, got, want, hint=hint)
         check_close(name, got, want, names=names, hint=hint, **tol)
     elif output.kind == "float":
         got = _as_number(got)
