@@ -7,10 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from utils.exercises import notation
+from utils.exercises import notation, rnn_forward
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSIGNMENTS = [(notation, "solutions/01_notation/notation.ipynb")]
+ASSIGNMENTS = [
+    (notation, "solutions/01_notation/notation.ipynb"),
+    (rnn_forward, "solutions/02_rnn_forward/rnn_forward.ipynb"),
+]
 
 
 def _note(path: Path) -> str:

@@ -105,10 +105,10 @@ CELL_WRONG = {
         _cell_wrong(a_fn=lambda x, a, p, g, z: _g(p["Waa"].T @ a + p["Wax"] @ x + p["ba"], g)),
         "Waa transposed",
     ),
-    "Wax-transposed": (cell_transposed_wax, "is a weight transposed"),
+    "Wax-transposed": (cell_transposed_wax, "(?i)is a weight transposed"),
     "Wya-transposed": (
         _cell_wrong(y_fn=lambda an, ap, p: softmax(p["Wya"].T @ an + p["by"])),
-        "is a weight transposed",
+        "(?i)is a weight transposed",
     ),
     "always-tanh": (_cell_wrong(a_fn=lambda x, a, p, g, z: np.tanh(z)), "uses tanh but"),
     "no-activation": (_cell_wrong(a_fn=lambda x, a, p, g, z: z), "missing the activation"),
@@ -150,8 +150,10 @@ def test_cell_rejects(name):
 
 def test_shape_errors_list_the_real_shapes():
     """A failed product names the arguments' shapes, e.g. xt (n_x, m) = (3, 2) for seed 0."""
-    shapes = r"The shapes were xt \(3, 2\), a_prev \(5, 2\), Waa \(5, 5\), Wax \(5, 3\)"
+    shapes = r'On that line: xt \(3, 2\), a_prev \(5, 2\), p\["Waa"\] \(5, 5\), p\["Wax"\] \(5, 3\)'
     _fails(ex.check_rnn_cell_forward, cell_transposed_wax, shapes, seeds=[0])
+    sizes = r"A has 3 \(= n_x\) columns and B has 5 \(= n_a\) rows"
+    _fails(ex.check_rnn_cell_forward, cell_transposed_wax, sizes, seeds=[0])
 
 
 # --- rnn_forward -----------------------------------------------------------------------------
@@ -376,3 +378,75 @@ def test_encoder_decoder_accepts_correct_variant():
 )
 def test_encoder_decoder_rejects(wrong, match):
     _fails(ex.check_encoder_decoder_forward, wrong, match)
+
+
+# --- messages that used to mislead -----------------------------------------------------------
+
+
+def cell_max_as_relu(xt, a_prev, p, activation="tanh"):
+    z = p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"]
+    a_next = np.max(z, 0)  # meant np.maximum(z, 0): a 1-D result
+    yt_pred = softmax(p["Wya"] @ a_next + p["by"])
+    return a_next, yt_pred, (a_next, a_prev, xt, p, activation)
+
+
+def cell_in_place_on_bias(xt, a_prev, p, activation="tanh"):
+    z = p["ba"]
+    z += p["Waa"] @ a_prev + p["Wax"] @ xt
+    return cell(xt, a_prev, p, activation)
+
+
+def test_a_reduced_result_names_the_line_result_not_a_weight():
+    with pytest.raises(AssertionError) as info:
+        ex.check_rnn_cell_forward(cell_max_as_relu)
+    text = str(info.value)
+    assert "a_next has shape (2,), expected (n_a, m) = (5, 2)" in text
+    assert "weight transposed" not in text
+
+
+def test_in_place_on_the_bias_is_explained_as_such():
+    with pytest.raises(AssertionError) as info:
+        ex.check_rnn_cell_forward(cell_in_place_on_bias)
+    text = str(info.value)
+    assert "in-place operation" in text
+    assert "smaller than the result (5, 2)" in text
+    assert "weight transposed" not in text
+
+
+def decoder_with_encoder_parameters(x, a0, encoder, decoder, T_y):
+    a = a0
+    for t in range(x.shape[2]):
+        a = cell(x[:, :, t], a, encoder)[0]
+    y_prev = np.zeros((decoder["Wya"].shape[0], x.shape[1]))
+    out = []
+    for _ in range(T_y):
+        a, y_prev, _ = cell(y_prev, a, encoder)  # should be decoder
+        out.append(y_prev)
+    return np.stack(out, axis=2)
+
+
+def test_decoder_run_with_the_encoder_parameters_names_the_clash():
+    with pytest.raises(AssertionError) as info:
+        ex.check_encoder_decoder_forward(decoder_with_encoder_parameters)
+    text = str(info.value)
+    assert "B has 4 (= n_y) rows" in text
+    assert '(p["Wax"] (5, 3) @ xt (4, 2))' in text
+    assert "wrong parameter dict" in text
+    assert "called from decoder_with_encoder_parameters" in text
+
+
+def forward_drops_activation(x, a0, p, activation="tanh"):
+    return forward_with(cell)(x, a0, p)
+
+
+def test_activation_not_passed_on_is_named():
+    _fails(ex.check_rnn_forward, forward_drops_activation, "does not pass activation on")
+
+
+def many_to_one_without_softmax(x, a0, p):
+    a = forward_with(cell)(x, a0, p)[0]
+    return p["Wya"] @ a[:, :, -1] + p["by"]
+
+
+def test_missing_softmax_in_many_to_one_is_named():
+    _fails(ex.check_many_to_one_forward, many_to_one_without_softmax, "the softmax is missing")

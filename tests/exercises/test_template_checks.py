@@ -125,7 +125,7 @@ def test_matmul_error_names_both_operands_and_sizes():
     assert "A has 4 (= n_out) columns and B has 3 (= n_in) rows" in text
     assert "in vectorised, at `z = W @ a + b`" in text
     assert "(called from transposed" in text
-    assert "W (3, 4) @ a (3, 2)?" in text  # the two clashing operands, with their shapes
+    assert "(W (3, 4) @ a (3, 2))" in text  # the two clashing operands, with their shapes
     assert "Expected: W (n_out, n_in) = (4, 3), a (n_in, m) = (3, 2)" in text
 
 

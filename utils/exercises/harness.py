@@ -178,6 +178,8 @@ class Exercise:
                 # The message says everything; the checker's own frames would only distract.
                 raise failure.with_traceback(None) from None
             except Exception as error:
+                if not getattr(error, "from_student", False):
+                    raise  # a bug in the check itself: keep the whole traceback
                 raise error.with_traceback(_student_frames(error.__traceback__)) from None
 
         name = f"check_{self.name}"
@@ -244,7 +246,11 @@ def call_student(student: Any, args: tuple, kwargs: dict, exercise: Exercise) ->
     if not isinstance(student, types.FunctionType | types.MethodType):
         remote = getattr(student, "__remote_call__", None)
     if remote is not None:
-        answer = remote(args, kwargs, forbidden=tuple(exercise.forbidden))
+        try:
+            answer = remote(args, kwargs, forbidden=tuple(exercise.forbidden))
+        except Exception as error:
+            error.from_student = True
+            raise
         if isinstance(answer, Outcome):
             return answer.result, tuple(answer.args), dict(answer.kwargs)
         return answer, args, kwargs
@@ -255,6 +261,7 @@ def call_student(student: Any, args: tuple, kwargs: dict, exercise: Exercise) ->
         raise
     except Exception as error:
         _describe(error)
+        error.from_student = True
         raise
     return result, args, kwargs
 
@@ -430,6 +437,8 @@ def _brief(value: Any) -> str:
 
 def _pick(exercise: Exercise, derived: Any, index: int, name: str) -> Any:
     """Output ``name`` of a reference or mistaken result (missing: ``None``)."""
+    if derived is None:
+        return None
     if isinstance(derived, dict) and (exercise.packing != "single" or name in derived):
         return derived.get(name)
     if exercise.packing == "tuple":
@@ -450,8 +459,7 @@ def compare_result(exercise: Exercise, case: Case, result: Any) -> None:
         return derived
 
     for index, output in enumerate(exercise.returns):
-        single = exercise.packing == "single"
-        name = f"the result of {label}" if single else f"{output.name} from {label}"
+        name = f"{output.name} from {label}"
 
         def candidates(index=index, output=output) -> list[tuple[Mistake, Any]]:
             return [
@@ -694,14 +702,17 @@ def _operand_text(operands: dict[str, tuple]) -> str:
 
 
 def _matmul_pair(line: str, operands: dict[str, tuple], columns: int, rows: int) -> str:
-    """Name the two operands whose sizes clash, when the line shows them."""
-    arrays = [(n, s) for n, s in operands.items() if s]
-    for left, ls in arrays:
-        for right, rs in arrays:
-            if left != right and ls[-1] == columns and (rs[0] if len(rs) == 1 else rs[-2]) == rows:
-                pos_l, pos_r = line.find(left), line.find(right)
-                if 0 <= pos_l < pos_r:
-                    return f" ({left} {ls} @ {right} {rs}?)"
+    """Name the two operands whose sizes clash, when the line writes them as ``A @ B``."""
+    for left, ls in operands.items():
+        for right, rs in operands.items():
+            if not (ls and rs) or left == right or ls[-1] != columns:
+                continue
+            if (rs[0] if len(rs) == 1 else rs[-2]) != rows:
+                continue
+            product = rf"{re.escape(left)}\s*@\s*{re.escape(right)}(?![\w.\[])"
+            dot = rf"np\.dot\(\s*{re.escape(left)}\s*,\s*{re.escape(right)}\s*\)"
+            if re.search(product, line) or re.search(dot, line):
+                return f" ({left} {ls} @ {right} {rs})"
     return ""
 
 

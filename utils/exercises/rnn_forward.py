@@ -1,21 +1,9 @@
 """Checks for assignment 02 — the RNN forward pass and the types of RNNs.
 
-Each check raises ``AssertionError`` naming the first problem it finds and returns ``None``
-when the function passes. ``seed`` selects the sizes and the random cases; the visible tests use
-``seed=0`` (n_x = 3, n_a = 5, n_y = 4, m = 2: all different, so a transposed weight cannot go
-unnoticed), the hidden tests other seeds and therefore other shapes.
-
-Contracts checked here (the notebook states them):
-
-- ``rnn_cell_forward(xt, a_prev, parameters, activation="tanh") -> (a_next, yt_pred, cache)``
-  with ``cache = (a_next, a_prev, xt, parameters, activation)``, exactly what
-  ``rnn_cell_backward`` (notebook 03, and ``utils.rnn.rnn_cell_backward``) reads.
-- ``rnn_forward(x, a0, parameters, activation="tanh") -> (a, y_hat, caches)`` with
-  ``caches = (cell_caches, x)`` and ``cell_caches[t]`` the cache of step ``t``.
-- ``many_to_one_forward(x, a0, parameters) -> y_hat (n_y, m)`` from the last hidden state.
-- ``one_to_many_forward(x1, a0, parameters, T_y) -> y_hat (n_y, m, T_y)``, feeding the one-hot
-  vector of the most likely symbol back as the next input.
-- ``encoder_decoder_forward(x, a0, encoder, decoder, T_y) -> y_hat (n_y, m, T_y)``.
+Each exercise is data for the harness (:mod:`utils.exercises.harness`). ``rnn_cell_forward`` and
+``rnn_forward`` have exactly the contracts of :mod:`utils.rnn` (the reference); the other
+exercises' references are built from ``utils.rnn`` functions. Seed 0 (the visible tests) has
+n_x = 3, n_a = 5, n_y = 4, m = 2: all different, so a transposed weight changes a shape.
 """
 
 from __future__ import annotations
@@ -25,18 +13,11 @@ import numpy as np
 from utils import rnn
 from utils.activations import softmax
 from utils.checks import check_close, check_equal
-from utils.exercises._common import (
-    call,
-    compare,
-    random_parameters,
-    shape_ok,
-    sizes,
-    tolerances,
-    unpack,
-)
-from utils.kernels import rnn as kernels
+from utils.exercises._common import random_parameters, sizes
+from utils.exercises.harness import Case, Exercise, Mistake, Output, default_tolerance
 
 __all__ = [
+    "EXERCISES",
     "check_encoder_decoder_forward",
     "check_many_to_one_forward",
     "check_one_to_many_forward",
@@ -45,21 +26,69 @@ __all__ = [
     "random_parameters",
 ]
 
+FORBIDDEN = (
+    "utils.rnn.rnn_cell_forward",
+    "utils.rnn.rnn_forward",
+    "utils.rnn.rnn_layer_forward",
+    "utils.rnn.dense_forward",
+    "utils.rnn.rnn_model_forward",
+    "utils.kernels.rnn.rnn_forward",
+    "utils.kernels.rnn.rnn_layer_forward",
+    "utils.kernels.rnn.rnn_model_forward",
+)
 CACHE_FIELDS = ("a_next", "a_prev", "xt", "parameters", "activation")
-_REFERENCES = [
-    rnn.rnn_cell_forward,
-    rnn.rnn_forward,
-    rnn.rnn_layer_forward,
-    rnn.dense_forward,
-    rnn.rnn_model_forward,
-    kernels.rnn_forward,
-    kernels.rnn_layer_forward,
-    kernels.rnn_model_forward,
-]
+SHAPES = {
+    "xt": "(n_x, m)",
+    "a_prev": "(n_a, m)",
+    "a_next": "(n_a, m)",
+    "yt_pred": "(n_y, m)",
+    "x": "(n_x, m, T_x)",
+    "a0": "(n_a, m)",
+    "a": "(n_a, m, T_x)",
+    "y_hat": "(n_y, m, T_x)",
+    "Waa": "(n_a, n_a)",
+    "Wax": "(n_a, n_x)",
+    "ba": "(n_a, 1)",
+    "Wya": "(n_y, n_a)",
+    "by": "(n_y, 1)",
+}
+TIME_HINT = (
+    "Off-by-one in the time loop? The time steps are x[:, :, 0] .. x[:, :, T_x - 1] "
+    "(for t in range(T_x))."
+)
 
 
-def _activate(z, activation):
-    return np.tanh(z) if activation == "tanh" else np.maximum(z, 0.0)
+def _sizes(n_x, n_a, n_y, m, **more):
+    return {"n_x": n_x, "n_a": n_a, "n_y": n_y, "m": m, **more}
+
+
+def _with(case: Case, **changes) -> dict:
+    """The case's arguments with some replaced (the switch a mistake flips)."""
+    return {**case.args, **changes}
+
+
+def _params(case: Case, **changes) -> dict:
+    return {**case.args["parameters"], **changes}
+
+
+def _zero(case: Case, name: str) -> dict:
+    return _params(case, **{name: np.zeros_like(case.args["parameters"][name])})
+
+
+def _scores(a: np.ndarray, p: dict) -> np.ndarray:
+    """z = Wya a + by for a 2-D (n_a, m) or 3-D (n_a, m, T) state, from the reference layer."""
+    z, _ = rnn.dense_forward(a if a.ndim == 3 else a[:, :, None], p["Wya"], p["by"])
+    return z if a.ndim == 3 else z[:, :, 0]
+
+
+def _columns_hint(got, want, case) -> str | None:
+    same = isinstance(got, np.ndarray) and got.shape == want.shape
+    if same and not np.allclose(got.sum(axis=0), 1, atol=1e-4):
+        return (
+            "each column is a probability distribution over the n_y classes and must sum "
+            "to 1 (softmax over axis 0)"
+        )
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -67,134 +96,148 @@ def _activate(z, activation):
 # --------------------------------------------------------------------------------------------
 
 
-def _a_next_variants(xt, a_prev, p, activation):
-    g = activation
-    other = "relu" if activation == "tanh" else "tanh"
-    z = p["Waa"] @ a_prev + p["Wax"] @ xt + p["ba"]
-    return [
-        ("a_next ignores ba? (a_next = g(Waa a_prev + Wax xt + ba))", _activate(z - p["ba"], g)),
-        (
-            "a_next ignores the Waa a_prev term? (the previous state must enter every step)",
-            _activate(p["Wax"] @ xt + p["ba"], g),
-        ),
-        ("a_next ignores the Wax xt term? (the input must enter)", _activate(z - p["Wax"] @ xt, g)),
-        (
-            "a_next uses Waa transposed? (Waa @ a_prev, not Waa.T @ a_prev)",
-            _activate(p["Waa"].T @ a_prev + p["Wax"] @ xt + p["ba"], g),
-        ),
-        (f"a_next uses {other} but activation={activation!r} was asked for", _activate(z, other)),
-        ("a_next is missing the activation g (a_next = g(z), not z)", z),
-    ]
-
-
-def _y_variants(a_next, a_prev, p):
-    z = p["Wya"] @ a_next + p["by"]
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return [
-        (
-            "yt_pred is computed from a_prev; it must use the new state a_next",
-            softmax(p["Wya"] @ a_prev + p["by"]),
-        ),
-        ("yt_pred ignores by? (yt_pred = softmax(Wya a_next + by))", softmax(z - p["by"])),
-        (
-            "softmax over the wrong axis: each column (one example) must sum to 1, i.e. "
-            "normalise over axis 0",
-            e / e.sum(axis=1, keepdims=True),
-        ),
-        ("yt_pred is missing the softmax", z),
-    ]
-
-
-def _check_cell_cache(name, where, cache, a_next, a_prev, xt, parameters, activation, tol):
-    """The cache must hold exactly what rnn_cell_backward reads, in the documented order.
-
-    ``name`` is how the student knows the cache (``"cache"``, ``"caches[0][3]"``), ``where``
-    the call it came from."""
-    label = f"{name} {where}"
+def check_cell_cache(name: str, cache, want, case: Case) -> None:
+    """The cache must be the tuple (a_next, a_prev, xt, parameters, activation) that
+    rnn_cell_backward reads, with the values of the reference's cache ``want``."""
     fields = ", ".join(CACHE_FIELDS)
     if not isinstance(cache, tuple) or len(cache) != len(CACHE_FIELDS):
+        length = len(cache) if hasattr(cache, "__len__") else "?"
         raise AssertionError(
-            f"{label} should be the tuple ({fields}) that rnn_cell_backward needs, got "
-            f"{type(cache).__name__} of length {len(cache) if hasattr(cache, '__len__') else '?'}"
+            f"{name} should be the tuple ({fields}) that rnn_cell_backward needs, got "
+            f"{type(cache).__name__} of length {length}"
         )
-    expected = dict(zip(CACHE_FIELDS, (a_next, a_prev, xt, parameters, activation), strict=True))
+    head, _, where = name.partition(" from ")
+    tol = default_tolerance(case, cache)
     for i, field in enumerate(CACHE_FIELDS[:3]):
         check_close(
-            f"{name}[{i}] ({field}) {where}",
+            f"{head}[{i}] ({field}) from {where}",
             cache[i],
-            expected[field],
+            want[i],
             hint=f"the cache is ({fields}); the backward pass needs {field} here",
             **tol,
         )
     stored = cache[3]
-    if not isinstance(stored, dict) or not {"Waa", "Wax", "ba", "Wya", "by"} <= set(stored):
+    if not isinstance(stored, dict) or not set(want[3]) <= set(stored):
         raise AssertionError(
-            f"{name}[3] {where} should be the parameters dict (Waa, Wax, ba, Wya, by), "
-            f"got {stored!r:.80}"
+            f"{head}[3] from {where} should be the parameters dict (Waa, Wax, ba, Wya, by), "
+            f"got {type(stored).__name__}"
         )
-    for key in ("Waa", "Wax", "ba", "Wya", "by"):
-        check_close(f"{name}[3][{key!r}] {where}", stored[key], parameters[key], **tol)
-    check_equal(f"{name}[4] (activation) {where}", cache[4], activation)
+    for key in want[3]:
+        check_close(f"{head}[3][{key!r}] from {where}", stored[key], want[3][key], **tol)
+    check_equal(f"{head}[4] (activation) from {where}", cache[4], want[4])
 
 
-def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0) -> None:
-    """``rnn_cell_forward(xt, a_prev, parameters, activation)`` must return ``a_next``
-    (n_a, m), ``yt_pred`` (n_y, m) and ``cache = (a_next, a_prev, xt, parameters, activation)``.
-    """
-    rng = np.random.default_rng(seed)
+def _cell_cases(rng: np.random.Generator, seed: int) -> list[Case]:
     n_x, n_a, n_y, m = sizes(rng, seed)
+    size = _sizes(n_x, n_a, n_y, m)
     p = random_parameters(rng, n_x, n_a, n_y)
-    x_rand, a_rand = rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m))
+    x, a = rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m))
     one_hot = np.eye(n_x)[:, rng.integers(0, n_x, size=m)]
     zx, za = np.zeros((n_x, m)), np.zeros((n_a, m))
-    cases = [
-        # Isolation: only one path open, every weight non-zero.
+    rows = [
         ("xt = 0, a_prev = 0: only the bias path", zx, za, p, "tanh"),
-        ("a_prev = 0: the input path", x_rand, za, p, "tanh"),
-        ("xt = 0: the recurrent path", zx, a_rand, p, "tanh"),
-        ("all paths", x_rand, a_rand, p, "tanh"),
-        ("one-hot input", one_hot, a_rand, p, "tanh"),
-        ("relu", x_rand, a_rand, p, "relu"),
-        ("relu, xt = 0", zx, a_rand, p, "relu"),
+        ("a_prev = 0: the input path", x, za, p, "tanh"),
+        ("xt = 0: the recurrent path", zx, a, p, "tanh"),
+        ("all paths", x, a, p, "tanh"),
+        ("one-hot input", one_hot, a, p, "tanh"),
+        ("relu", x, a, p, "relu"),
+        ("relu, xt = 0", zx, a, p, "relu"),
     ]
     for _ in range(2):
         q = random_parameters(rng, n_x, n_a, n_y)
-        cases.append(
+        rows.append(
             ("random", rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m)), q, "tanh")
         )
-    q32 = {k: v.astype(np.float32) for k, v in p.items()}
-    cases.append(("float32", x_rand.astype(np.float32), a_rand.astype(np.float32), q32, "tanh"))
+    p32 = {k: v.astype(np.float32) for k, v in p.items()}
+    rows.append(("float32", x.astype(np.float32), a.astype(np.float32), p32, "tanh"))
+    return [
+        Case(what, {"xt": xt, "a_prev": ap, "parameters": q, "activation": g}, size)
+        for what, xt, ap, q, g in rows
+    ]
 
-    shapes = {"xt": (n_x, m), "a_prev": (n_a, m), "Waa": (n_a, n_a), "Wax": (n_a, n_x)}
-    shapes.update({"Wya": (n_y, n_a), "ba": (n_a, 1), "by": (n_y, 1)})
-    for what, xt, a_prev, params, activation in cases:
-        label = f"rnn_cell_forward(xt, a_prev, parameters, activation={activation!r}) [{what}]"
-        args = {"xt": xt, "a_prev": a_prev, "parameters": params, "activation": activation}
-        result = call(rnn_cell_forward, label, args, shapes, forbid=_REFERENCES)
-        a_next, yt_pred, cache = unpack(label, result, ("a_next", "yt_pred", "cache"))
-        want_a, want_y, _ = rnn.rnn_cell_forward(xt, a_prev, params, activation)
-        tol = tolerances(xt, a_next, yt_pred)
-        p64 = {k: v.astype(np.float64) for k, v in params.items()}
-        x64, a64 = xt.astype(np.float64), a_prev.astype(np.float64)
-        compare(
-            f"a_next from {label}",
-            a_next,
-            want_a,
-            _a_next_variants(x64, a64, p64, activation),
-            tol,
-            names="(n_a, m)",
-        )
-        hint = None
-        if shape_ok(yt_pred, want_y) and not np.allclose(yt_pred.sum(axis=0), 1, atol=1e-4):
-            hint = (
-                "each column of yt_pred is a probability distribution over the n_y "
-                "classes and must sum to 1 (softmax over axis 0)"
-            )
-        variants = _y_variants(want_a.astype(np.float64), a64, p64)
-        compare(f"yt_pred from {label}", yt_pred, want_y, variants, tol, "(n_y, m)", hint)
-        _check_cell_cache(
-            "cache", f"from {label}", cache, want_a, a_prev, xt, params, activation, tol
-        )
+
+def _cell(case: Case, **changes):
+    return rnn.rnn_cell_forward(**_with(case, **changes))
+
+
+def _other(activation: str) -> str:
+    return "relu" if activation == "tanh" else "tanh"
+
+
+def _no_activation(case: Case):
+    """z itself: undo tanh on the reference's a_next (only tanh is invertible)."""
+    if case.args["activation"] != "tanh":
+        return None
+    return {"a_next": np.arctanh(np.clip(_cell(case)[0], -1 + 1e-12, 1 - 1e-12))}
+
+
+RNN_CELL_FORWARD = Exercise(
+    name="rnn_cell_forward",
+    assignment=2,
+    number=1,
+    arguments=("xt", "a_prev", "parameters", "activation"),
+    packing="tuple",
+    returns=(
+        Output("a_next", shape="(n_a, m)"),
+        Output("yt_pred", shape="(n_y, m)", hint=_columns_hint),
+        Output("cache", kind="custom", check=check_cell_cache),
+    ),
+    reference=lambda case: rnn.rnn_cell_forward(**case.args),
+    cases=_cell_cases,
+    mistakes=(
+        Mistake(
+            "a_next ignores ba? (a_next = g(Waa a_prev + Wax xt + ba))",
+            lambda c: _cell(c, parameters=_zero(c, "ba")),
+            outputs=("a_next",),
+        ),
+        Mistake(
+            "a_next ignores the Waa a_prev term? (the previous state must enter every step)",
+            lambda c: _cell(c, a_prev=0 * c.args["a_prev"]),
+            outputs=("a_next",),
+        ),
+        Mistake(
+            "a_next ignores the Wax xt term? (the input must enter)",
+            lambda c: _cell(c, xt=0 * c.args["xt"]),
+            outputs=("a_next",),
+        ),
+        Mistake(
+            "a_next uses Waa transposed? (Waa @ a_prev, not Waa.T @ a_prev)",
+            lambda c: _cell(c, parameters=_params(c, Waa=c.args["parameters"]["Waa"].T)),
+            outputs=("a_next",),
+        ),
+        Mistake(
+            lambda c: (
+                f"a_next uses {_other(c.args['activation'])} but "
+                f"activation={c.args['activation']!r} was asked for"
+            ),
+            lambda c: _cell(c, activation=_other(c.args["activation"])),
+            outputs=("a_next",),
+        ),
+        Mistake("a_next is missing the activation g (a_next = g(z), not z)", _no_activation),
+        Mistake(
+            "yt_pred is computed from a_prev; it must use the new state a_next",
+            lambda c: {"yt_pred": softmax(_scores(c.args["a_prev"], c.args["parameters"]))},
+        ),
+        Mistake(
+            "yt_pred ignores by? (yt_pred = softmax(Wya a_next + by))",
+            lambda c: _cell(c, parameters=_zero(c, "by")),
+            outputs=("yt_pred",),
+        ),
+        Mistake(
+            "softmax over the wrong axis: each column (one example) must sum to 1, i.e. "
+            "normalise over axis 0",
+            lambda c: {"yt_pred": softmax(_scores(_cell(c)[0], c.args["parameters"]).T).T},
+        ),
+        Mistake(
+            "yt_pred is missing the softmax",
+            lambda c: {"yt_pred": _scores(_cell(c)[0], c.args["parameters"])},
+        ),
+    ),
+    forbidden=FORBIDDEN,
+    shapes=SHAPES,
+    doc="``rnn_cell_forward(xt, a_prev, parameters, activation)`` returns ``a_next`` (n_a, m), "
+    "``yt_pred`` (n_y, m) and ``cache = (a_next, a_prev, xt, parameters, activation)``.",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -202,148 +245,178 @@ def check_rnn_cell_forward(rnn_cell_forward, seed: int = 0) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _sequence(x, a0, p, activation="tanh"):
-    """Hidden states of the recurrence: the ``utils`` reference."""
-    return rnn.rnn_layer_forward(x, a0, p, activation)[0]
-
-
-def _states_from_a0(x, a0, p, activation):
-    """The known mistake of never updating a_prev: every step starts from a0."""
-    steps = [rnn.rnn_cell_forward(x[:, :, t], a0, p, activation)[0] for t in range(x.shape[2])]
-    return np.stack(steps, axis=2)
-
-
-def _outputs(a, p):
-    """softmax(Wya a<t> + by) at every step."""
-    return softmax(rnn.dense_forward(a, p["Wya"], p["by"])[0])
-
-
-def _a_variants(x, a0, p, activation):
-    T_x = x.shape[2]
-    want = _sequence(x, a0, p, activation)
-    shifted = np.concatenate([a0[:, :, None], want[:, :, :-1]], axis=2)
-    last_missing = want.copy()
-    last_missing[:, :, -1] = 0.0
-    first_missing = np.concatenate([np.zeros_like(want[:, :, :1]), want[:, :, :-1]], axis=2)
-    without = {name: {**p, name: np.zeros_like(p[name])} for name in ("ba", "Waa", "Wax")}
-    variants = [
-        ("the cell ignores ba", _sequence(x, a0, without["ba"], activation)),
-        ("the cell ignores the Waa a<t-1> term", _sequence(x, a0, without["Waa"], activation)),
-        ("the cell ignores the Wax x<t> term", _sequence(x, a0, without["Wax"], activation)),
-        (
-            "rnn_forward ignores a0: the first step must use a_prev = a0, not zeros",
-            _sequence(x, np.zeros_like(a0), p, activation),
-        ),
-        (
-            "a[:, :, t] holds a<t-1>: store the new state a_next at t (a[:, :, 0] is a<1>, not a0)",
-            shifted,
-        ),
-        (
-            "a_prev is never updated: feed each new state a<t> into step t+1",
-            _states_from_a0(x, a0, p, activation),
-        ),
-        (
-            "x<t> is read at the wrong time index (x[:, :, t - 1]?): off-by-one in the time loop",
-            _sequence(np.roll(x, 1, axis=2), a0, p, activation),
-        ),
-    ]
-    if T_x > 1:
-        variants += [
-            ("the last time step is never computed (range(T_x - 1)?): off-by-one", last_missing),
-            (
-                "the states are shifted by one step (a[:, :, 0] left at zero?): off-by-one in the "
-                "time loop",
-                first_missing,
-            ),
-        ]
-    return variants
-
-
-def check_rnn_forward(rnn_forward, seed: int = 0) -> None:
-    """``rnn_forward(x, a0, parameters, activation)`` must return ``a`` (n_a, m, T_x),
-    ``y_hat`` (n_y, m, T_x) and ``caches = (cell_caches, x)`` with one cell cache per step."""
-    rng = np.random.default_rng(seed)
+def _sequence_cases(rng: np.random.Generator, seed: int) -> list[Case]:
     n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
-    T_first, T_last = (6, 7) if seed == 0 else (int(v) for v in rng.integers(2, 10, size=2))
-    lengths = [T_first, 1, T_last]
+    T, T_last = (6, 7) if seed == 0 else (int(v) for v in rng.integers(2, 10, size=2))
     a0 = rng.standard_normal((n_a, m))
-    T = lengths[0]
-    cases = [
+    one_hot = np.eye(n_x)[rng.integers(0, n_x, size=(m, T_last))].transpose(2, 0, 1)
+    rows = [
         ("x = 0: only a0 and the biases drive the states", np.zeros((n_x, m, T)), a0, "tanh"),
         ("a0 = 0", rng.standard_normal((n_x, m, T)), np.zeros((n_a, m)), "tanh"),
         ("random", rng.standard_normal((n_x, m, T)), a0, "tanh"),
-        ("T_x = 1", rng.standard_normal((n_x, m, lengths[1])), a0, "tanh"),
-        ("relu", rng.standard_normal((n_x, m, lengths[2])), a0, "relu"),
+        ("T_x = 1", rng.standard_normal((n_x, m, 1)), a0, "tanh"),
+        ("relu", rng.standard_normal((n_x, m, T_last)), a0, "relu"),
+        ("one-hot", one_hot, rng.standard_normal((n_a, m)), "tanh"),
         (
-            "one-hot",
-            np.eye(n_x)[rng.integers(0, n_x, size=(m, lengths[2]))].transpose(2, 0, 1),
-            rng.standard_normal((n_a, m)),
+            "float32",
+            rng.standard_normal((n_x, m, T)).astype(np.float32),
+            a0.astype(np.float32),
             "tanh",
         ),
     ]
-    x32 = rng.standard_normal((n_x, m, T)).astype(np.float32)
-    cases.append(("float32", x32, a0.astype(np.float32), "tanh"))
-    for what, x, a_init, activation in cases:
-        params = p if x.dtype == np.float64 else {k: v.astype(x.dtype) for k, v in p.items()}
-        T_x = x.shape[2]
-        label = f"rnn_forward(x, a0, parameters, activation={activation!r}) [{what}, T_x={T_x}]"
-        shapes = {"x": x.shape, "a0": a_init.shape, "Waa": (n_a, n_a), "Wax": (n_a, n_x)}
-        shapes.update({"Wya": (n_y, n_a)})
-        args = {"x": x, "a0": a_init, "parameters": params, "activation": activation}
-        result = call(rnn_forward, label, args, shapes, forbid=_REFERENCES)
-        a, y_hat, caches = unpack(label, result, ("a", "y_hat", "caches"))
-        x64, a064 = x.astype(np.float64), a_init.astype(np.float64)
-        p64 = {k: v.astype(np.float64) for k, v in params.items()}
-        want_a = _sequence(x64, a064, p64, activation)
-        want_y = _outputs(want_a, p64)
-        tol = tolerances(x, a, y_hat)
-        variants = _a_variants(x64, a064, p64, activation)
-        compare(f"a from {label}", a, want_a, variants, tol, names="(n_a, m, T_x)")
-        shifted = np.concatenate([a064[:, :, None], want_a[:, :, :-1]], axis=2)
-        y_variants = [
-            (
-                "y_hat[:, :, t] is computed from a<t-1>; use the new state a<t>",
-                _outputs(shifted, p64),
-            ),
-            ("y_hat ignores by", _outputs(want_a, {**p64, "by": np.zeros_like(p64["by"])})),
-        ]
-        hint = None
-        if shape_ok(y_hat, want_y) and not np.allclose(y_hat.sum(axis=0), 1, atol=1e-4):
-            hint = "each y_hat[:, i, t] must sum to 1: softmax over axis 0 (the classes)"
-        compare(f"y_hat from {label}", y_hat, want_y, y_variants, tol, "(n_y, m, T_x)", hint)
-        _check_caches(label, caches, x, a_init, want_a, params, activation, tol)
+    cases = []
+    for what, x, a_init, g in rows:
+        q = p if x.dtype == np.float64 else {k: v.astype(x.dtype) for k, v in p.items()}
+        size = _sizes(n_x, n_a, n_y, m, T_x=x.shape[2])
+        cases.append(
+            Case(
+                f"{what}, T_x={x.shape[2]}",
+                {"x": x, "a0": a_init, "parameters": q, "activation": g},
+                size,
+            )
+        )
+    return cases
 
 
-def _check_caches(label, caches, x, a0, want_a, params, activation, tol):
+def _forward(case: Case, **changes):
+    return rnn.rnn_forward(**_with(case, **changes))
+
+
+def _states(case: Case, transform) -> dict:
+    """The reference states with one time-indexing mistake applied."""
+    a = _forward(case)[0]
+    return {"a": transform(a, case.args["a0"])}
+
+
+def _from_a0_every_step(case: Case) -> dict:
+    x, a0 = case.args["x"], case.args["a0"]
+    steps = [
+        rnn.rnn_cell_forward(x[:, :, t], a0, case.args["parameters"], case.args["activation"])[0]
+        for t in range(x.shape[2])
+    ]
+    return {"a": np.stack(steps, axis=2)}
+
+
+def _last_missing(a, a0):
+    out = a.copy()
+    out[:, :, -1] = 0.0
+    return out if a.shape[2] > 1 else None
+
+
+def _shifted(a, a0):
+    return np.concatenate([a0[:, :, None], a[:, :, :-1]], axis=2)
+
+
+def _first_zero(a, a0):
+    return (
+        np.concatenate([np.zeros_like(a[:, :, :1]), a[:, :, :-1]], axis=2)
+        if a.shape[2] > 1
+        else None
+    )
+
+
+def check_sequence_caches(name: str, caches, want, case: Case) -> None:
+    """caches = (cell_caches, x), one cell cache per step, as the reference's."""
+    head, _, where = name.partition(" from ")
     if not isinstance(caches, tuple) or len(caches) != 2 or not isinstance(caches[0], list):
         raise AssertionError(
-            f"caches from {label} should be the tuple (cell_caches, x) with cell_caches a list "
-            f"of the T_x caches of rnn_cell_forward, got {type(caches).__name__}: {caches!r:.80}"
+            f"{name} should be the tuple (cell_caches, x) with cell_caches a list of the T_x "
+            f"caches of rnn_cell_forward, got {type(caches).__name__}"
         )
     cell_caches, x_cached = caches
-    T_x = x.shape[2]
     check_equal(
-        f"len(caches[0]) from {label}",
+        f"len({head}[0]) from {where}",
         len(cell_caches),
-        T_x,
+        len(want[0]),
         hint="one cache per time step (append the cache of every call to rnn_cell_forward)",
     )
-    check_close(f"caches[1] (x) from {label}", x_cached, x, **tol)
-    a_prev = a0
-    for t in range(T_x):
-        _check_cell_cache(
-            f"caches[0][{t}]",
-            f"from {label}",
-            cell_caches[t],
-            want_a[:, :, t],
-            a_prev,
-            x[:, :, t],
-            params,
-            activation,
-            tol,
-        )
-        a_prev = want_a[:, :, t]
+    check_close(f"{head}[1] (x) from {where}", x_cached, want[1])
+    for t, (got_t, want_t) in enumerate(zip(cell_caches, want[0], strict=True)):
+        check_cell_cache(f"{head}[0][{t}] from {where}", got_t, want_t, case)
+
+
+RNN_FORWARD = Exercise(
+    name="rnn_forward",
+    assignment=2,
+    number=2,
+    arguments=("x", "a0", "parameters", "activation"),
+    packing="tuple",
+    returns=(
+        Output("a", shape="(n_a, m, T_x)"),
+        Output(
+            "y_hat",
+            shape="(n_y, m, T_x)",
+            hint=lambda got, want, case: (
+                "each y_hat[:, i, t] must sum to 1: softmax over axis 0 (the classes)"
+                if _columns_hint(got, want, case)
+                else None
+            ),
+        ),
+        Output("caches", kind="custom", check=check_sequence_caches),
+    ),
+    reference=lambda case: rnn.rnn_forward(**case.args),
+    cases=_sequence_cases,
+    mistakes=(
+        Mistake("the cell ignores ba", lambda c: _forward(c, parameters=_zero(c, "ba")), ("a",)),
+        Mistake(
+            "the cell ignores the Waa a<t-1> term",
+            lambda c: _forward(c, parameters=_zero(c, "Waa")),
+            ("a",),
+        ),
+        Mistake(
+            "the cell ignores the Wax x<t> term",
+            lambda c: _forward(c, parameters=_zero(c, "Wax")),
+            ("a",),
+        ),
+        Mistake(
+            "rnn_forward ignores a0: the first step must use a_prev = a0, not zeros",
+            lambda c: _forward(c, a0=0 * c.args["a0"]),
+            ("a",),
+        ),
+        Mistake(
+            "rnn_forward does not pass activation on: call rnn_cell_forward(..., activation) "
+            "(these are the tanh states, but activation='relu' was asked for)",
+            lambda c: _forward(c, activation="tanh") if c.args["activation"] != "tanh" else None,
+            ("a", "y_hat"),
+        ),
+        Mistake(
+            "a[:, :, t] holds a<t-1>: store the new state a_next at t (a[:, :, 0] is a<1>, not a0)",
+            lambda c: _states(c, _shifted),
+        ),
+        Mistake(
+            "a_prev is never updated: feed each new state a<t> into step t+1", _from_a0_every_step
+        ),
+        Mistake(
+            "x<t> is read at the wrong time index (x[:, :, t - 1]?): off-by-one in the time loop",
+            lambda c: _forward(c, x=np.roll(c.args["x"], 1, axis=2)),
+            ("a",),
+        ),
+        Mistake(
+            "the last time step is never computed (range(T_x - 1)?): off-by-one",
+            lambda c: _states(c, _last_missing),
+        ),
+        Mistake(
+            "the states are shifted by one step (a[:, :, 0] left at zero?): off-by-one in the "
+            "time loop",
+            lambda c: _states(c, _first_zero),
+        ),
+        Mistake(
+            "y_hat[:, :, t] is computed from a<t-1>; use the new state a<t>",
+            lambda c: {
+                "y_hat": softmax(
+                    _scores(_shifted(_forward(c)[0], c.args["a0"]), c.args["parameters"])
+                )
+            },
+        ),
+        Mistake("y_hat ignores by", lambda c: _forward(c, parameters=_zero(c, "by")), ("y_hat",)),
+    ),
+    forbidden=FORBIDDEN,
+    shapes=SHAPES,
+    index_hint=TIME_HINT,
+    doc="``rnn_forward(x, a0, parameters, activation)`` returns ``a`` (n_a, m, T_x), ``y_hat`` "
+    "(n_y, m, T_x) and ``caches = (cell_caches, x)`` with one cell cache per step.",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -351,34 +424,60 @@ def _check_caches(label, caches, x, a0, want_a, params, activation, tol):
 # --------------------------------------------------------------------------------------------
 
 
-def check_many_to_one_forward(many_to_one_forward, seed: int = 0) -> None:
-    """``many_to_one_forward(x, a0, parameters)`` must return ``softmax(Wya a<T_x> + by)``,
-    shape (n_y, m): one prediction per sequence, from the last hidden state."""
-    rng = np.random.default_rng(seed + 1)
+def _many_to_one_cases(rng: np.random.Generator, seed: int) -> list[Case]:
     n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
-    cases = [(5, "zero input", True), (4, "random", False), (1, "T_x = 1", False)]
-    cases.append((int(rng.integers(2, 9)), "random", False))
-    for T_x, what, zero_x in cases:
-        x = np.zeros((n_x, m, T_x)) if zero_x else rng.standard_normal((n_x, m, T_x))
-        a0 = rng.standard_normal((n_a, m))
-        label = f"many_to_one_forward(x, a0, parameters) [{what}, T_x={T_x}]"
-        args = {"x": x, "a0": a0, "parameters": p}
-        shapes = {"x": x.shape, "a0": a0.shape, "Wya": (n_y, n_a)}
-        got = call(many_to_one_forward, label, args, shapes, forbid=_REFERENCES)
-        a = _sequence(x, a0, p)
-        y = _outputs(a, p)
-        last = "the prediction must come from the last state a<T_x>"
-        from_a0 = _outputs(a0[:, :, None], p)[:, :, 0]
-        from_mean = _outputs(a.mean(axis=2, keepdims=True), p)[:, :, 0]
-        variants = [
-            (f"{last}, not the first", y[:, :, 0]),
-            (f"{last}, not a0", from_a0),
-            (f"{last}, not the mean of the states", from_mean),
-            ("many_to_one_forward must return the (n_y, m) prediction of the last step only", y),
-            ("many_to_one_forward ignores a0", _outputs(_sequence(x, 0 * a0, p), p)[:, :, -1]),
-        ]
-        compare(f"y_hat from {label}", got, y[:, :, -1], variants, tolerances(got), "(n_y, m)")
+    rows = [(5, "zero input", True), (4, "random", False), (1, "T_x = 1", False)]
+    rows.append((int(rng.integers(2, 9)), "random", False))
+    cases = []
+    for T_x, what, zero in rows:
+        x = np.zeros((n_x, m, T_x)) if zero else rng.standard_normal((n_x, m, T_x))
+        args = {"x": x, "a0": rng.standard_normal((n_a, m)), "parameters": p}
+        cases.append(Case(f"{what}, T_x={T_x}", args, _sizes(n_x, n_a, n_y, m, T_x=T_x)))
+    return cases
+
+
+def _all_steps(case: Case, **changes) -> np.ndarray:
+    """y_hat at every step, from the reference forward pass."""
+    return rnn.rnn_forward(**_with(case, **changes))[1]
+
+
+LAST = "the prediction must come from the last state a<T_x>"
+MANY_TO_ONE_FORWARD = Exercise(
+    name="many_to_one_forward",
+    assignment=2,
+    number=3,
+    arguments=("x", "a0", "parameters"),
+    returns=(Output("y_hat", shape="(n_y, m)", hint=_columns_hint),),
+    reference=lambda case: _all_steps(case)[:, :, -1],
+    cases=_many_to_one_cases,
+    mistakes=(
+        Mistake(f"{LAST}, not the first", lambda c: _all_steps(c)[:, :, 0]),
+        Mistake(f"{LAST}, not a0", lambda c: softmax(_scores(c.args["a0"], c.args["parameters"]))),
+        Mistake(
+            f"{LAST}, not the mean of the states",
+            lambda c: softmax(
+                _scores(rnn.rnn_layer_forward(**c.args)[0].mean(axis=2), c.args["parameters"])
+            ),
+        ),
+        Mistake(
+            "many_to_one_forward must return the (n_y, m) prediction of the last step only",
+            _all_steps,
+        ),
+        Mistake(
+            "many_to_one_forward ignores a0", lambda c: _all_steps(c, a0=0 * c.args["a0"])[:, :, -1]
+        ),
+        Mistake(
+            "the softmax is missing: y_hat = softmax(Wya a<T_x> + by)",
+            lambda c: _scores(rnn.rnn_layer_forward(**c.args)[0][:, :, -1], c.args["parameters"]),
+        ),
+    ),
+    forbidden=FORBIDDEN,
+    shapes=SHAPES,
+    index_hint=TIME_HINT,
+    doc="``many_to_one_forward(x, a0, parameters)`` returns ``softmax(Wya a<T_x> + by)``, "
+    "(n_y, m): one prediction per sequence, from the last hidden state.",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -386,15 +485,15 @@ def check_many_to_one_forward(many_to_one_forward, seed: int = 0) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _generate(x1, a0, p, T_y, feed="one_hot", carry=True):
-    """One-to-many reference and its wrong variants (float64)."""
-    n_y, m = p["Wya"].shape[0], x1.shape[1]
+def generate(x1, a0, parameters, T_y, feed="one_hot", carry=True) -> np.ndarray:
+    """Run the reference cell T_y times from x1, feeding back the one-hot argmax (or, as a
+    known mistake: the probabilities, x1 again, zeros; or not carrying the state)."""
+    n_y, m = parameters["Wya"].shape[0], x1.shape[1]
     y_hat = np.zeros((n_y, m, T_y))
     xt, a_prev = x1, a0
     for t in range(T_y):
-        a_next, y_hat[:, :, t], _ = rnn.rnn_cell_forward(xt, a_prev, p)
-        if carry:
-            a_prev = a_next
+        a_next, y_hat[:, :, t], _ = rnn.rnn_cell_forward(xt, a_prev, parameters)
+        a_prev = a_next if carry else a_prev
         if feed == "one_hot":
             xt = np.eye(n_y)[:, y_hat[:, :, t].argmax(axis=0)]
         elif feed == "probabilities":
@@ -404,50 +503,67 @@ def _generate(x1, a0, p, T_y, feed="one_hot", carry=True):
     return y_hat
 
 
-def _generation_variants(x1, a0, p, T_y, prefix):
-    return [
-        (
+def _generation_mistakes(prefix: str, start) -> tuple[Mistake, ...]:
+    """``start(case) -> (x1, a0, parameters, T_y)`` of the generation loop."""
+    return (
+        Mistake(
             f"{prefix}: feed back the one-hot vector of the most likely symbol (argmax), not the "
             "probabilities y_hat<t>",
-            _generate(x1, a0, p, T_y, feed="probabilities"),
+            lambda c: generate(*start(c), feed="probabilities"),
         ),
-        (
+        Mistake(
             f"{prefix}: the input of step t+1 must be the output of step t, not x1 again",
-            _generate(x1, a0, p, T_y, feed="x1"),
+            lambda c: generate(*start(c), feed="x1"),
         ),
-        (
+        Mistake(
             f"{prefix}: the input of step t+1 must be the output of step t, not zeros",
-            _generate(x1, a0, p, T_y, feed="zeros"),
+            lambda c: generate(*start(c), feed="zeros"),
         ),
-        (
+        Mistake(
             f"{prefix}: carry the hidden state from step to step (a_prev = a_next)",
-            _generate(x1, a0, p, T_y, carry=False),
+            lambda c: generate(*start(c), carry=False),
         ),
-    ]
+    )
 
 
-def check_one_to_many_forward(one_to_many_forward, seed: int = 0) -> None:
-    """``one_to_many_forward(x1, a0, parameters, T_y)`` must return y_hat (n_y, m, T_y): step 1
-    reads x1, and step t+1 reads the one-hot vector of argmax y_hat<t> (so n_x = n_y)."""
-    rng = np.random.default_rng(seed + 2)
+def _one_to_many_cases(rng: np.random.Generator, seed: int) -> list[Case]:
     _, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_y, n_a, n_y)
     p["Wya"] *= 2.0  # confident outputs: feeding probabilities and one-hots differ clearly
-    cases = [
+    rows = [
         ("x1 = 0, as in the lecture", np.zeros((n_y, m)), 6),
         ("one-hot x1", np.eye(n_y)[:, rng.integers(0, n_y, size=m)], 5),
         ("T_y = 1", np.eye(n_y)[:, rng.integers(0, n_y, size=m)], 1),
         ("random x1", rng.standard_normal((n_y, m)), int(rng.integers(3, 9))),
     ]
-    for what, x1, T_y in cases:
-        a0 = rng.standard_normal((n_a, m))
-        label = f"one_to_many_forward(x1, a0, parameters, T_y={T_y}) [{what}]"
-        args = {"x1": x1, "a0": a0, "parameters": p, "T_y": T_y}
-        shapes = {"x1": x1.shape, "a0": a0.shape, "Wax": (n_a, n_y), "Wya": (n_y, n_a)}
-        got = call(one_to_many_forward, label, args, shapes, forbid=_REFERENCES)
-        want = _generate(x1, a0, p, T_y)
-        variants = _generation_variants(x1, a0, p, T_y, "one_to_many_forward")
-        compare(f"y_hat from {label}", got, want, variants, tolerances(got), "(n_y, m, T_y)")
+    return [
+        Case(
+            what,
+            {"x1": x1, "a0": rng.standard_normal((n_a, m)), "parameters": p, "T_y": T_y},
+            _sizes(n_y, n_a, n_y, m, T_y=T_y),
+        )
+        for what, x1, T_y in rows
+    ]
+
+
+def _one_to_many_start(case: Case):
+    return case.args["x1"], case.args["a0"], case.args["parameters"], case.args["T_y"]
+
+
+ONE_TO_MANY_FORWARD = Exercise(
+    name="one_to_many_forward",
+    assignment=2,
+    number=4,
+    arguments=("x1", "a0", "parameters", "T_y"),
+    returns=(Output("y_hat", shape="(n_y, m, T_y)"),),
+    reference=lambda case: generate(*_one_to_many_start(case)),
+    cases=_one_to_many_cases,
+    mistakes=_generation_mistakes("one_to_many_forward", _one_to_many_start),
+    forbidden=FORBIDDEN,
+    shapes={**SHAPES, "x1": "(n_y, m)", "xt": "(n_y, m)", "y_hat": "(n_y, m, T_y)"},
+    doc="``one_to_many_forward(x1, a0, parameters, T_y)`` returns y_hat (n_y, m, T_y): step 1 "
+    "reads x1, step t+1 the one-hot vector of argmax y_hat<t> (so n_x = n_y).",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -455,40 +571,77 @@ def check_one_to_many_forward(one_to_many_forward, seed: int = 0) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def check_encoder_decoder_forward(encoder_decoder_forward, seed: int = 0) -> None:
-    """``encoder_decoder_forward(x, a0, encoder, decoder, T_y)``: the encoder reads x from a0;
-    its last state a<T_x> starts the decoder, whose first input is zeros (n_y, m) and which then
-    runs as one_to_many_forward for T_y steps. Returns y_hat (n_y, m, T_y)."""
-    rng = np.random.default_rng(seed + 3)
+def _encoder_decoder_cases(rng: np.random.Generator, seed: int) -> list[Case]:
     n_x, n_a, n_y, m = sizes(rng, seed)
     encoder = random_parameters(rng, n_x, n_a, n_y)
     decoder = random_parameters(rng, n_y, n_a, n_y)
     decoder["Wya"] *= 2.0
     pairs = [(5, 3), (2, 6)] if seed == 0 else [(int(rng.integers(2, 9)), int(rng.integers(1, 9)))]
     pairs.append((1, 1))
+    cases = []
     for T_x, T_y in pairs:
-        x, a0 = rng.standard_normal((n_x, m, T_x)), rng.standard_normal((n_a, m))
-        label = f"encoder_decoder_forward(x, a0, encoder, decoder, T_y={T_y}) [T_x={T_x}]"
-        args = {"x": x, "a0": a0, "encoder": encoder, "decoder": decoder, "T_y": T_y}
-        shapes = {"x": x.shape, "a0": a0.shape, "encoder Wax": (n_a, n_x)}
-        shapes.update({"decoder Wax": (n_a, n_y), "decoder Wya": (n_y, n_a)})
-        got = call(encoder_decoder_forward, label, args, shapes, forbid=_REFERENCES)
-        a = _sequence(x, a0, encoder)
-        start = np.zeros((n_y, m))
-        want = _generate(start, a[:, :, -1], decoder, T_y)
-        variants = [
-            (
-                "the decoder must start from the encoder's last state a<T_x>, not a0",
-                _generate(start, a0, decoder, T_y),
-            ),
-            (
-                "the decoder must start from the encoder's last state a<T_x>, not a<1>",
-                _generate(start, a[:, :, 0], decoder, T_y),
-            ),
-            (
-                "encoder_decoder_forward ignores a0 (the encoder starts from a0)",
-                _generate(start, _sequence(x, 0 * a0, encoder)[:, :, -1], decoder, T_y),
-            ),
-        ]
-        variants += _generation_variants(start, a[:, :, -1], decoder, T_y, "the decoder")
-        compare(f"y_hat from {label}", got, want, variants, tolerances(got), "(n_y, m, T_y)")
+        args = {
+            "x": rng.standard_normal((n_x, m, T_x)),
+            "a0": rng.standard_normal((n_a, m)),
+            "encoder": encoder,
+            "decoder": decoder,
+            "T_y": T_y,
+        }
+        cases.append(Case(f"T_x={T_x}", args, _sizes(n_x, n_a, n_y, m, T_x=T_x, T_y=T_y)))
+    return cases
+
+
+def _encoded(case: Case, a0=None) -> np.ndarray:
+    a0 = case.args["a0"] if a0 is None else a0
+    return rnn.rnn_layer_forward(case.args["x"], a0, case.args["encoder"])[0]
+
+
+def _decode_from(case: Case, a_start) -> tuple:
+    m = case.args["x"].shape[1]
+    n_y = case.args["decoder"]["Wya"].shape[0]
+    return np.zeros((n_y, m)), a_start, case.args["decoder"], case.args["T_y"]
+
+
+ENCODER_DECODER_FORWARD = Exercise(
+    name="encoder_decoder_forward",
+    assignment=2,
+    number=5,
+    arguments=("x", "a0", "encoder", "decoder", "T_y"),
+    returns=(Output("y_hat", shape="(n_y, m, T_y)"),),
+    reference=lambda c: generate(*_decode_from(c, _encoded(c)[:, :, -1])),
+    cases=_encoder_decoder_cases,
+    mistakes=(
+        Mistake(
+            "the decoder must start from the encoder's last state a<T_x>, not a0",
+            lambda c: generate(*_decode_from(c, c.args["a0"])),
+        ),
+        Mistake(
+            "the decoder must start from the encoder's last state a<T_x>, not a<1>",
+            lambda c: generate(*_decode_from(c, _encoded(c)[:, :, 0])),
+        ),
+        Mistake(
+            "encoder_decoder_forward ignores a0 (the encoder starts from a0)",
+            lambda c: generate(*_decode_from(c, _encoded(c, 0 * c.args["a0"])[:, :, -1])),
+        ),
+        *_generation_mistakes("the decoder", lambda c: _decode_from(c, _encoded(c)[:, :, -1])),
+    ),
+    forbidden=FORBIDDEN,
+    shapes={"x": "(n_x, m, T_x)", "a0": "(n_a, m)", "y_hat": "(n_y, m, T_y)"},
+    doc="``encoder_decoder_forward(x, a0, encoder, decoder, T_y)``: the encoder reads x from a0; "
+    "its last state starts the decoder (first input zeros (n_y, m)), run as one_to_many_forward "
+    "for T_y steps. Returns y_hat (n_y, m, T_y).",
+)
+
+
+EXERCISES = (
+    RNN_CELL_FORWARD,
+    RNN_FORWARD,
+    MANY_TO_ONE_FORWARD,
+    ONE_TO_MANY_FORWARD,
+    ENCODER_DECODER_FORWARD,
+)
+check_rnn_cell_forward = RNN_CELL_FORWARD.checker()
+check_rnn_forward = RNN_FORWARD.checker()
+check_many_to_one_forward = MANY_TO_ONE_FORWARD.checker()
+check_one_to_many_forward = ONE_TO_MANY_FORWARD.checker()
+check_encoder_decoder_forward = ENCODER_DECODER_FORWARD.checker()
