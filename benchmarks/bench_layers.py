@@ -7,8 +7,9 @@ Run from the repository root:
 
 What is timed, for each (cell, shape, dtype):
 
-- ours:  ``*_forward`` + ``*_backward`` from ``utils`` with an upstream gradient of ones,
-  returning dx, da0 and every weight gradient;
+- ours:  ``*_forward`` + ``*_backward`` from the kernels ``utils.kernels`` with an upstream
+  gradient of ones, returning dx, da0 and every weight gradient (with ``--reference``, also
+  the readable reference modules ``utils.rnn / gru / lstm``, same calls, same run);
 - torch: ``nn.RNN / nn.GRU / nn.LSTM`` forward + ``out.backward(ones)`` with ``x``, ``h0``
   requiring grad (so torch also computes dx and dh0), gradients zeroed between runs.
 
@@ -46,6 +47,12 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from utils import gru, init, lstm, rnn
+from utils.kernels import gru as gru_kernel
+from utils.kernels import lstm as lstm_kernel
+from utils.kernels import rnn as rnn_kernel
+
+KERNELS = {"rnn": rnn_kernel, "gru": gru_kernel, "lstm": lstm_kernel}
+REFERENCE = {"rnn": rnn, "gru": gru, "lstm": lstm}
 
 SHAPES = [  # (T, m, n_x, n_a)
     (25, 1, 27, 50),
@@ -97,26 +104,28 @@ def matmul_peak(dtype, n=1024, repeats=5) -> float:
     return 2 * n**3 / seconds / 1e9
 
 
-def ours(cell, x, a0, params):
-    """A closure running our forward + backward once."""
+def ours(cell, x, a0, params, modules=KERNELS):
+    """A closure running our forward + backward once (the kernels, or with
+    ``modules=REFERENCE`` the readable reference modules)."""
     da = np.ones((a0.shape[0], x.shape[1], x.shape[2]), dtype=x.dtype)
+    module = modules[cell]
     if cell == "rnn":
 
         def run():
-            _, cache = rnn.rnn_layer_forward(x, a0, params)
-            return rnn.rnn_backward(da, cache)
+            _, cache = module.rnn_layer_forward(x, a0, params)
+            return module.rnn_backward(da, cache)
 
     elif cell == "gru":
 
         def run():
-            _, cache = gru.gru_forward(x, a0, params, variant="reset_after")
-            return gru.gru_backward(da, cache)
+            _, cache = module.gru_forward(x, a0, params, variant="reset_after")
+            return module.gru_backward(da, cache)
 
     else:
 
         def run():
-            _, _, cache = lstm.lstm_forward(x, a0, params, c0=a0)  # c0 = a0, as in theirs()
-            return lstm.lstm_backward(da, cache)
+            _, _, cache = module.lstm_forward(x, a0, a0, params)  # c0 = a0, as in theirs()
+            return module.lstm_backward(da, None, cache)
 
     return run
 
@@ -161,6 +170,11 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--cells", default="rnn,gru,lstm")
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="also time the readable reference modules (utils.rnn/gru/lstm), same run",
+    )
     parser.add_argument("--dtypes", default="float64,float32")
     parser.add_argument(
         "--clock", choices=("wall", "cpu"), default="wall", help="wall clock or process CPU time"
@@ -186,11 +200,12 @@ def main(argv=None) -> None:
         peaks[dt] = matmul_peak(np.dtype(dt))
         print(f"NumPy matmul peak ({dt}, 1024^2): {peaks[dt]:.1f} GFLOP/s")
     print()
+    reference_header = " reference (ms) | reference ÷ ours |" if args.reference else ""
     print(
         "| cell | T | m | n_x | n_a | dtype | ours (ms) | torch (ms) | ours ÷ torch "
-        "| ours GFLOP/s | % of matmul peak | torch, oneDNN off (ms) |"
+        "| ours GFLOP/s | % of matmul peak | torch, oneDNN off (ms) |" + reference_header
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|" + "---|---|" * args.reference)
     rng = np.random.default_rng(0)
     for cell in args.cells.split(","):
         for T, m, n_x, n_a in shapes:
@@ -205,15 +220,23 @@ def main(argv=None) -> None:
                 else:
                     params = init.init_lstm_parameters(n_x, n_a, rng, dtype=dtype)
                 fns = [ours(cell, x, a0, params), theirs(torch, cell, x, a0, dtype)]
+                if args.reference:
+                    fns.append(ours(cell, x, a0, params, REFERENCE))
                 if cell == "lstm" and dtype == np.float32:  # where torch uses oneDNN
                     fns.append(theirs(torch, cell, x, a0, dtype, onednn=False))
-                t_ours, t_torch, *t_generic = interleaved_medians(fns, args.warmup, repeats, clock)
-                generic = f"{1e3 * t_generic[0]:.2f}" if t_generic else "-"
+                t_ours, t_torch, *others = interleaved_medians(fns, args.warmup, repeats, clock)
+                t_reference = others.pop(0) if args.reference else None
+                generic = f"{1e3 * others[0]:.2f}" if others else "-"
+                reference = (
+                    f" {1e3 * t_reference:.2f} | {t_reference / t_ours:.1f}× |"
+                    if args.reference
+                    else ""
+                )
                 gflops = flops(cell, T, m, n_x, n_a) / t_ours / 1e9
                 print(
                     f"| {cell} | {T} | {m} | {n_x} | {n_a} | {dt} | {1e3 * t_ours:.2f} "
                     f"| {1e3 * t_torch:.2f} | {t_ours / t_torch:.2f}× | {gflops:.1f} "
-                    f"| {100 * gflops / peaks[dt]:.0f}% | {generic} |",
+                    f"| {100 * gflops / peaks[dt]:.0f}% | {generic} |{reference}",
                     flush=True,
                 )
 

@@ -85,3 +85,23 @@ def assert_unchanged(trees, saved):
 def unchanged():
     """``(snapshot, assert_unchanged)``: take copies of input dicts, then check them."""
     return snapshot, assert_unchanged
+
+
+def _cell_params(rng, cell, n_x, n_a):
+    """Exactly the parameters of one ``cell`` layer ("rnn", "gru" full, "lstm" with
+    peepholes): the initialisers' values plus noise, so biases and peepholes are non-zero."""
+    from utils import init
+
+    if cell == "rnn":
+        p = init.init_rnn_parameters(n_x, n_a, rng)
+    elif cell == "gru":
+        p = init.init_gru_parameters(n_x, n_a, rng)
+    else:
+        p = init.init_lstm_parameters(n_x, n_a, rng, peephole=True)
+    return {k: v + 0.3 * rng.normal(size=v.shape) for k, v in p.items()}
+
+
+@pytest.fixture
+def cell_params():
+    """``cell_params(rng, cell, n_x, n_a)``: one layer's parameters for cell rnn/gru/lstm."""
+    return _cell_params

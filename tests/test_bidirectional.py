@@ -4,32 +4,18 @@ import numpy as np
 import pytest
 
 from utils import bidirectional as bi
-from utils import init
 from utils.gradcheck import assert_gradients_close
-from utils.rnn import rnn_layer_forward
+from utils.kernels.rnn import rnn_layer_forward
 
 N_X, N_A, M, T = 3, 3, 2, 4
 CELLS = [("rnn", {}), ("gru", {"variant": "full"}), ("lstm", {"peephole": True})]
 
 
-def cell_params(rng, cell, n_x=N_X, n_a=N_A):
-    """Random, non-trivial parameters (biases and peepholes non-zero)."""
-    if cell == "rnn":
-        p = init.init_rnn_parameters(n_x, n_a, rng)
-    elif cell == "gru":
-        p = init.init_gru_parameters(n_x, n_a, rng)
-    else:
-        p = init.init_lstm_parameters(n_x, n_a, rng, peephole=True)
-    return {k: v + 0.3 * rng.normal(size=v.shape) for k, v in p.items()}
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(5)
-
-
-def test_backward_direction_reads_the_reversed_sequence(rng):
-    p = {"forward": cell_params(rng, "rnn"), "backward": cell_params(rng, "rnn")}
+def test_backward_direction_reads_the_reversed_sequence(rng, cell_params):
+    p = {
+        "forward": cell_params(rng, "rnn", N_X, N_A),
+        "backward": cell_params(rng, "rnn", N_X, N_A),
+    }
     x = rng.normal(size=(N_X, M, T))
     a, _ = bi.bidirectional_forward(x, p)
     assert a.shape == (2 * N_A, M, T)
@@ -46,8 +32,8 @@ def test_backward_direction_reads_the_reversed_sequence(rng):
 
 
 @pytest.mark.parametrize(("cell", "options"), CELLS)
-def test_gradcheck_all_cells(rng, cell, options):
-    p = {"forward": cell_params(rng, cell), "backward": cell_params(rng, cell)}
+def test_gradcheck_all_cells(rng, cell_params, cell, options):
+    p = {"forward": cell_params(rng, cell, N_X, N_A), "backward": cell_params(rng, cell, N_X, N_A)}
     x = rng.normal(size=(N_X, M, T))
     a0 = {"forward": rng.normal(size=(N_A, M)), "backward": rng.normal(size=(N_A, M))}
     c0 = {"forward": rng.normal(size=(N_A, M)), "backward": rng.normal(size=(N_A, M))}
@@ -72,8 +58,11 @@ def test_gradcheck_all_cells(rng, cell, options):
     assert_gradients_close(f, tree, grads, order=order)
 
 
-def test_nothing_mutated_and_bad_shapes(rng):
-    p = {"forward": cell_params(rng, "lstm"), "backward": cell_params(rng, "lstm")}
+def test_nothing_mutated_and_bad_shapes(rng, cell_params):
+    p = {
+        "forward": cell_params(rng, "lstm", N_X, N_A),
+        "backward": cell_params(rng, "lstm", N_X, N_A),
+    }
     x = rng.normal(size=(N_X, M, T))
     saved = x.copy()
     a, cache = bi.bidirectional_forward(x, p, "lstm")
@@ -92,9 +81,9 @@ def test_nothing_mutated_and_bad_shapes(rng):
         bi.bidirectional_forward(x[:2], p, "lstm")
 
 
-def test_float32(rng):
+def test_float32(rng, cell_params):
     p = {
-        d: {k: v.astype(np.float32) for k, v in cell_params(rng, "gru").items()}
+        d: {k: v.astype(np.float32) for k, v in cell_params(rng, "gru", N_X, N_A).items()}
         for d in ("forward", "backward")
     }
     a, cache = bi.bidirectional_forward(rng.normal(size=(N_X, M, T)).astype(np.float32), p, "gru")

@@ -3,48 +3,33 @@
 import numpy as np
 import pytest
 
-from utils import deep, init
-from utils.bidirectional import layer_forward
+from utils import deep
 from utils.gradcheck import assert_gradients_close
+from utils.layer import layer_forward
 
 N_X, N_A, M, T = 3, 3, 2, 4
 
 
-def cell_params(rng, cell, n_x):
-    if cell == "rnn":
-        p = init.init_rnn_parameters(n_x, N_A, rng)
-    elif cell == "gru":
-        p = init.init_gru_parameters(n_x, N_A, rng)
-    else:
-        p = init.init_lstm_parameters(n_x, N_A, rng, peephole=True)
-    return {k: v + 0.3 * rng.normal(size=v.shape) for k, v in p.items()}
-
-
-def deep_params(rng, cell, n_layers, bidirectional):
+def deep_params(cell_params, rng, cell, n_layers, bidirectional):
     params, n_in = {}, N_X
     for layer in range(1, n_layers + 1):
         if bidirectional:
             params[f"layer{layer}"] = {
-                d: cell_params(rng, cell, n_in) for d in ("forward", "backward")
+                d: cell_params(rng, cell, n_in, N_A) for d in ("forward", "backward")
             }
             n_in = 2 * N_A
         else:
-            params[f"layer{layer}"] = cell_params(rng, cell, n_in)
+            params[f"layer{layer}"] = cell_params(rng, cell, n_in, N_A)
             n_in = N_A
     return params
 
 
-@pytest.fixture
-def rng():
-    return np.random.default_rng(11)
-
-
-def test_two_layers_equal_manual_stack(rng):
-    p = deep_params(rng, "rnn", 2, False)
+def test_two_layers_equal_manual_stack(rng, cell_params):
+    p = deep_params(cell_params, rng, "rnn", 2, False)
     x = rng.normal(size=(N_X, M, T))
     a, _ = deep.deep_forward(x, p)
-    a1, _ = layer_forward("rnn", x, p["layer1"])
-    a2, _ = layer_forward("rnn", a1, p["layer2"])
+    a1, _ = layer_forward(x, p["layer1"])
+    a2, _ = layer_forward(a1, p["layer2"])
     np.testing.assert_allclose(a, a2, rtol=1e-14)
 
 
@@ -52,8 +37,8 @@ def test_two_layers_equal_manual_stack(rng):
 @pytest.mark.parametrize(
     ("cell", "options"), [("rnn", {"activation": "tanh"}), ("lstm", {"peephole": True})]
 )
-def test_gradcheck_two_layers(rng, cell, options, bidirectional):
-    p = deep_params(rng, cell, 2, bidirectional)
+def test_gradcheck_two_layers(rng, cell_params, cell, options, bidirectional):
+    p = deep_params(cell_params, rng, cell, 2, bidirectional)
     x = rng.normal(size=(N_X, M, T))
     a, cache = deep.deep_forward(x, p, cell, bidirectional, **options)
     w = rng.normal(size=a.shape)
@@ -66,8 +51,8 @@ def test_gradcheck_two_layers(rng, cell, options, bidirectional):
     assert_gradients_close(f, {"p": p, "x": x}, grads, order=4)
 
 
-def test_initial_states_per_layer_and_their_gradients(rng):
-    p = deep_params(rng, "gru", 2, False)
+def test_initial_states_per_layer_and_their_gradients(rng, cell_params):
+    p = deep_params(cell_params, rng, "gru", 2, False)
     x = rng.normal(size=(N_X, M, T))
     a0 = {"layer1": rng.normal(size=(N_A, M)), "layer2": rng.normal(size=(N_A, M))}
     a, cache = deep.deep_forward(x, p, "gru", a0=a0)
@@ -82,8 +67,8 @@ def test_initial_states_per_layer_and_their_gradients(rng):
     )
 
 
-def test_bad_layer_names(rng):
-    p = deep_params(rng, "rnn", 2, False)
+def test_bad_layer_names(rng, cell_params):
+    p = deep_params(cell_params, rng, "rnn", 2, False)
     x = rng.normal(size=(N_X, M, T))
     with pytest.raises(KeyError, match="layer1, layer2"):
         deep.deep_forward(x, {"layer2": p["layer2"]})

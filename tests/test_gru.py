@@ -1,29 +1,17 @@
-"""Tests for utils.gru: simplified, full (lecture) and reset-after (PyTorch) GRU."""
+"""Tests for utils.gru (reference) and utils.kernels.gru: simplified, full (lecture) and
+reset-after (PyTorch) GRU."""
 
 import numpy as np
 import pytest
 
 from utils import gru
+from utils.activations import sigmoid
 from utils.gradcheck import assert_gradients_close
+from utils.kernels import gru as kernels
 
 N_X, N_A, M, T = 3, 4, 2, 5
 VARIANTS = ["full", "simplified", "reset_after"]
-
-
-def make_params(rng, variant, n_x=N_X, n_a=N_A, dtype=np.float64):
-    gates = "uc" if variant == "simplified" else "urc"
-    p = {}
-    for g in gates:
-        p["W" + g] = rng.normal(size=(n_a, n_a + n_x)) * 0.7
-        p["b" + g] = rng.normal(size=(n_a, 1)) * 0.5
-    if variant == "reset_after":
-        p["bcr"] = rng.normal(size=(n_a, 1)) * 0.5
-    return {k: v.astype(dtype) for k, v in p.items()}
-
-
-@pytest.fixture
-def rng():
-    return np.random.default_rng(99)
+IMPLEMENTATIONS = pytest.mark.parametrize("impl", [gru, kernels], ids=["reference", "kernel"])
 
 
 @pytest.fixture
@@ -31,15 +19,12 @@ def data(rng):
     return rng.normal(size=(N_X, M, T)), rng.normal(size=(N_A, M))
 
 
-def sigmoid(z):
-    return 1 / (1 + np.exp(-z))
-
-
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_cell_matches_equations(rng, variant):
-    p = make_params(rng, variant)
-    xt, c_prev = rng.normal(size=(N_X, M)), rng.normal(size=(N_A, M))
-    c_next, _ = gru.gru_cell_forward(xt, c_prev, p, variant)
+def test_cell_matches_equations(rng, gru_params, variant):
+    p = gru_params(rng, N_X, N_A, variant)
+    xt, a_prev = rng.normal(size=(N_X, M)), rng.normal(size=(N_A, M))
+    a_next, _ = gru.gru_cell_forward(xt, a_prev, p, variant)
+    c_prev = a_prev  # a GRU's memory is its state
     v = np.vstack([c_prev, xt])
     gu = sigmoid(p["Wu"] @ v + p["bu"])
     if variant == "simplified":
@@ -51,14 +36,15 @@ def test_cell_matches_equations(rng, variant):
         gr = sigmoid(p["Wr"] @ v + p["br"])
         hc = p["Wc"][:, :N_A] @ c_prev + p["bcr"]
         cc = np.tanh(p["Wc"][:, N_A:] @ xt + p["bc"] + gr * hc)
-    np.testing.assert_allclose(c_next, gu * cc + (1 - gu) * c_prev, rtol=1e-13)
+    np.testing.assert_allclose(a_next, gu * cc + (1 - gu) * c_prev, rtol=1e-13)
 
 
+@IMPLEMENTATIONS
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_sequence_equals_cell_loop(rng, data, variant):
-    p = make_params(rng, variant)
+def test_sequence_equals_cell_loop(impl, rng, gru_params, data, variant):
+    p = gru_params(rng, N_X, N_A, variant)
     x, a0 = data
-    a, _ = gru.gru_forward(x, a0, p, variant)
+    a, _ = impl.gru_forward(x, a0, p, variant)
     c = a0
     for t in range(T):
         c, _ = gru.gru_cell_forward(x[:, :, t], c, p, variant)
@@ -66,63 +52,66 @@ def test_sequence_equals_cell_loop(rng, data, variant):
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_cell_backward_gradcheck(rng, variant):
-    p = make_params(rng, variant)
-    xt, c_prev = rng.normal(size=(N_X, M)), rng.normal(size=(N_A, M))
+def test_cell_backward_gradcheck(rng, gru_params, variant):
+    p = gru_params(rng, N_X, N_A, variant)
+    xt, a_prev = rng.normal(size=(N_X, M)), rng.normal(size=(N_A, M))
     w = rng.normal(size=(N_A, M))
-    _, cache = gru.gru_cell_forward(xt, c_prev, p, variant)
+    _, cache = gru.gru_cell_forward(xt, a_prev, p, variant)
     g = gru.gru_cell_backward(w, cache)
-    assert set(g) == {"d" + k for k in p} | {"dxt", "dc_prev"}
+    assert set(g) == {"d" + k for k in p} | {"dxt", "da_prev"}
 
     def f(q):
-        return np.sum(w * gru.gru_cell_forward(q["xt"], q["c_prev"], q, variant)[0])
+        return np.sum(w * gru.gru_cell_forward(q["xt"], q["a_prev"], q, variant)[0])
 
-    assert_gradients_close(f, dict(p, xt=xt, c_prev=c_prev), g, order=4)
+    assert_gradients_close(f, dict(p, xt=xt, a_prev=a_prev), g, order=4)
 
 
+@IMPLEMENTATIONS
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_sequence_backward_gradcheck(rng, data, variant):
-    p = make_params(rng, variant)
+def test_sequence_backward_gradcheck(impl, rng, gru_params, data, variant):
+    p = gru_params(rng, N_X, N_A, variant)
     x, a0 = data
     w = rng.normal(size=(N_A, M, T))
-    _, cache = gru.gru_forward(x, a0, p, variant)
-    g = gru.gru_backward(w, cache)
+    _, cache = impl.gru_forward(x, a0, p, variant)
+    g = impl.gru_backward(w, cache)
     assert set(g) == {"d" + k for k in p} | {"dx", "da0"}
 
     def f(q):
-        return np.sum(w * gru.gru_forward(q["x"], q["a0"], q, variant)[0])
+        return np.sum(w * impl.gru_forward(q["x"], q["a0"], q, variant)[0])
 
     assert_gradients_close(f, dict(p, x=x, a0=a0), g, order=4)
 
 
-def test_truncated_bptt_state_carry(rng, data):
-    p = make_params(rng, "full")
+@IMPLEMENTATIONS
+def test_truncated_bptt_state_carry(impl, rng, gru_params, data):
+    p = gru_params(rng, N_X, N_A, "full")
     x, a0 = data
     da = rng.normal(size=(N_A, M, T))
-    a_full, cf = gru.gru_forward(x, a0, p)
-    g_full = gru.gru_backward(da, cf)
-    a1, k1 = gru.gru_forward(x[:, :, :2], a0, p)
-    a2, k2 = gru.gru_forward(x[:, :, 2:], a1[:, :, -1], p)
+    a_full, cf = impl.gru_forward(x, a0, p)
+    g_full = impl.gru_backward(da, cf)
+    a1, k1 = impl.gru_forward(x[:, :, :2], a0, p)
+    a2, k2 = impl.gru_forward(x[:, :, 2:], a1[:, :, -1], p)
     np.testing.assert_allclose(np.concatenate([a1, a2], axis=2), a_full, rtol=1e-13)
-    g2 = gru.gru_backward(da[:, :, 2:], k2)
+    g2 = impl.gru_backward(da[:, :, 2:], k2)
     da1 = da[:, :, :2].copy()
     da1[:, :, -1] += g2["da0"]
-    g1 = gru.gru_backward(da1, k1)
+    g1 = impl.gru_backward(da1, k1)
     for k in ("dWu", "dWr", "dWc", "dbu", "dbr", "dbc"):
         np.testing.assert_allclose(g1[k] + g2[k], g_full[k], rtol=1e-11, atol=1e-13)
     np.testing.assert_allclose(g1["da0"], g_full["da0"], rtol=1e-11, atol=1e-13)
 
 
+@IMPLEMENTATIONS
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_nothing_is_mutated(rng, data, variant):
-    p = make_params(rng, variant)
+def test_nothing_is_mutated(impl, rng, gru_params, data, variant):
+    p = gru_params(rng, N_X, N_A, variant)
     x, a0 = data
     da = rng.normal(size=(N_A, M, T))
     arrays = dict(p, x=x, a0=a0, da=da)
     saved = {k: v.copy() for k, v in arrays.items()}
-    _, cache = gru.gru_forward(x, a0, p, variant)
-    g1 = gru.gru_backward(da, cache)
-    g2 = gru.gru_backward(da, cache)
+    _, cache = impl.gru_forward(x, a0, p, variant)
+    g1 = impl.gru_backward(da, cache)
+    g2 = impl.gru_backward(da, cache)
     np.testing.assert_array_equal(g1["dWc"], g2["dWc"])
     _, cc = gru.gru_cell_forward(x[:, :, 0], a0, p, variant)
     gru.gru_cell_backward(da[:, :, 0], cc)
@@ -130,34 +119,36 @@ def test_nothing_is_mutated(rng, data, variant):
         np.testing.assert_array_equal(arrays[k], v, err_msg=f"{k} was mutated")
 
 
-def test_bad_shapes_and_variant_raise(rng, data):
+@IMPLEMENTATIONS
+def test_bad_shapes_and_variant_raise(impl, rng, gru_params, data):
     x, a0 = data
-    p = make_params(rng, "full")
+    p = gru_params(rng, N_X, N_A, "full")
     p["Wr"] = np.zeros((N_A + N_X, N_A))
     with pytest.raises(ValueError, match=r"Wr must have shape \(n_a, n_a \+ n_x\) = \(4, 7\)"):
-        gru.gru_forward(x, a0, p)
-    gru.gru_forward(x, a0, p, "simplified")  # Wr unused there
+        impl.gru_forward(x, a0, p)
+    impl.gru_forward(x, a0, p, "simplified")  # Wr unused there
     with pytest.raises(ValueError, match="variant"):
-        gru.gru_forward(x, a0, p, "pytorch")
+        impl.gru_forward(x, a0, p, "pytorch")
     with pytest.raises(KeyError, match="bcr"):
-        gru.gru_forward(x, a0, make_params(rng, "full"), "reset_after")
+        impl.gru_forward(x, a0, gru_params(rng, N_X, N_A, "full"), "reset_after")
     with pytest.raises(ValueError, match=r"a0 must have shape \(n_a, m\) = \(4, 2\)"):
-        gru.gru_forward(x, a0[:, :1], make_params(rng, "full"))
-    _, cache = gru.gru_forward(x, a0, make_params(rng, "full"))
+        impl.gru_forward(x, a0[:, :1], gru_params(rng, N_X, N_A, "full"))
+    _, cache = impl.gru_forward(x, a0, gru_params(rng, N_X, N_A, "full"))
     with pytest.raises(ValueError, match=r"da must have shape"):
-        gru.gru_backward(np.zeros((N_A, M, T - 1)), cache)
+        impl.gru_backward(np.zeros((N_A, M, T - 1)), cache)
 
 
+@IMPLEMENTATIONS
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_extreme_inputs_finite_and_float32(rng, data, variant):
+def test_extreme_inputs_finite_and_float32(impl, rng, gru_params, data, variant):
     x, a0 = data
-    p = {k: 50 * v for k, v in make_params(rng, variant).items()}
-    a, cache = gru.gru_forward(1000 * x, a0, p, variant)
-    g = gru.gru_backward(np.ones_like(a), cache)
+    p = {k: 50 * v for k, v in gru_params(rng, N_X, N_A, variant).items()}
+    a, cache = impl.gru_forward(1000 * x, a0, p, variant)
+    g = impl.gru_backward(np.ones_like(a), cache)
     assert np.all(np.isfinite(a))
     assert all(np.all(np.isfinite(v)) for v in g.values())
-    p32 = make_params(rng, variant, dtype=np.float32)
-    a32, c32 = gru.gru_forward(x.astype(np.float32), a0.astype(np.float32), p32, variant)
+    p32 = gru_params(rng, N_X, N_A, variant, dtype=np.float32)
+    a32, c32 = impl.gru_forward(x.astype(np.float32), a0.astype(np.float32), p32, variant)
     assert a32.dtype == np.float32
-    assert all(v.dtype == np.float32 for v in gru.gru_backward(a32, c32).values())
-    np.testing.assert_allclose(a32, gru.gru_forward(x, a0, p32, variant)[0], rtol=1e-4, atol=1e-5)
+    assert all(v.dtype == np.float32 for v in impl.gru_backward(a32, c32).values())
+    np.testing.assert_allclose(a32, impl.gru_forward(x, a0, p32, variant)[0], rtol=1e-4, atol=1e-5)

@@ -7,8 +7,13 @@ enough that the kernels' blocked backward runs more than one block.
 import numpy as np
 import pytest
 
-from utils import rnn
+from conftest import GRU_VARIANTS
+from utils import gru, lstm, rnn
+from utils.activations import sigmoid
+from utils.kernels import gru as gru_kernel
+from utils.kernels import lstm as lstm_kernel
 from utils.kernels import rnn as rnn_kernel
+from utils.kernels._fast import const, sigmoid_
 
 N_X, N_A, N_Y, M = 3, 5, 4, 2
 TOL = {np.float64: {"rtol": 1e-10, "atol": 1e-12}, np.float32: {"rtol": 2e-4, "atol": 2e-5}}
@@ -54,3 +59,97 @@ def test_rnn_kernel_equals_reference(rng, rnn_params, dtype, activation, T):
     assert_same(a_k, a, dtype, "model a")
     grads, grads_k = rnn.rnn_model_backward(cache), rnn_kernel.rnn_model_backward(cache_k)
     assert_same(grads_k, grads, dtype, "model grads")
+
+
+# Long sequences: the GRU and LSTM backward kernels handle BLOCK_SIZE // (n_a m) steps per
+# block; these sizes make T span three blocks, so the block boundaries are crossed.
+N_A_LONG, M_LONG = 8, 4
+T_LONG = 3 * (gru_kernel.BLOCK_SIZE // (N_A_LONG * M_LONG)) - 5
+LENGTHS = pytest.mark.parametrize("T", [1, 9, T_LONG], ids=["T=1", "T=9", "multi-block"])
+
+
+def test_long_sequences_span_several_blocks():
+    for kernel in (gru_kernel, lstm_kernel):
+        steps_per_block = kernel.BLOCK_SIZE // (N_A_LONG * M_LONG)
+        assert 2 * steps_per_block < T_LONG
+
+
+def sizes_for(T):
+    return (N_A_LONG, M_LONG) if T == T_LONG else (N_A, M)
+
+
+def scaled(p, factor):
+    """Long runs use smaller weights: a contracting recurrence keeps float32 comparable."""
+    return {k: (v * factor).astype(v.dtype) for k, v in p.items()}
+
+
+@DTYPES
+@pytest.mark.parametrize("variant", GRU_VARIANTS)
+@LENGTHS
+def test_gru_kernel_equals_reference(rng, gru_params, dtype, variant, T):
+    n_a, m = sizes_for(T)
+    p = scaled(gru_params(rng, N_X, n_a, variant, dtype), 0.5 if T == T_LONG else 1.0)
+    x, a0 = data(rng, N_X, n_a, m, T, dtype)
+    da = rng.normal(size=(n_a, m, T)).astype(dtype)
+    a, caches = gru.gru_forward(x, a0, p, variant)
+    a_k, cache_k = gru_kernel.gru_forward(x, a0, p, variant)
+    assert_same(a_k, a, dtype, "a")
+    assert_same(gru_kernel.gru_backward(da, cache_k), gru.gru_backward(da, caches), dtype, "grads")
+
+
+@DTYPES
+@pytest.mark.parametrize("peephole", [False, True], ids=["plain", "peephole"])
+@LENGTHS
+def test_lstm_kernel_equals_reference(rng, lstm_params, dtype, peephole, T):
+    n_a, m = sizes_for(T)
+    p = scaled(lstm_params(rng, N_X, n_a, peephole, dtype), 0.5 if T == T_LONG else 1.0)
+    x, a0 = data(rng, N_X, n_a, m, T, dtype)
+    c0 = rng.normal(size=(n_a, m)).astype(dtype)
+    da = rng.normal(size=(n_a, m, T)).astype(dtype)
+    dc = rng.normal(size=(n_a, m, T)).astype(dtype)
+    a, c, caches = lstm.lstm_forward(x, a0, c0, p, peephole)
+    a_k, c_k, cache_k = lstm_kernel.lstm_forward(x, a0, c0, p, peephole)
+    assert_same(a_k, a, dtype, "a")
+    assert_same(c_k, c, dtype, "c")
+    for d_c in (None, dc):
+        want = lstm.lstm_backward(da, d_c, caches)
+        assert_same(lstm_kernel.lstm_backward(da, d_c, cache_k), want, dtype, "grads")
+
+
+@DTYPES
+def test_rnn_kernel_equals_reference_on_long_sequences(rng, rnn_params, dtype):
+    p = scaled(rnn_params(rng, N_X, N_A_LONG, N_Y, dtype), 0.5)
+    x, a0 = data(rng, N_X, N_A_LONG, M_LONG, T_LONG, dtype)
+    dz = rng.normal(size=(N_Y, M_LONG, T_LONG)).astype(dtype)
+    _, _, caches = rnn.rnn_forward(x, a0, p)
+    _, _, cache_k = rnn_kernel.rnn_forward(x, a0, p)
+    assert_same(rnn_kernel.bptt(dz, cache_k), rnn.bptt(dz, caches), dtype, "bptt")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernel_sigmoid_is_as_accurate_as_the_reference(dtype):
+    """The kernels' in-place σ keeps full relative precision in the far negative tail (where
+    (1 + tanh(z/2))/2 rounds to 0 or to a few wrong digits), stays finite and warns of nothing
+    at ±1000, and keeps the dtype."""
+    z = np.array([-1000.0, -80.0, -38.0, -30.0, -5.0, 0.0, 5.0, 30.0, 1000.0], dtype=dtype)
+    with np.errstate(over="ignore"):  # as the kernels call it
+        got = sigmoid_(z.copy(), const(1.0, dtype))
+    assert got.dtype == dtype
+    want = sigmoid(z.astype(np.float64))
+    rtol = 1e-15 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(got, want, rtol=4 * rtol, atol=0)
+    assert np.all(np.isfinite(got))
+
+
+def test_gates_saturate_without_warnings(rng, gru_params, lstm_params):
+    """Pre-activations of ±1e4 drive σ to exactly 0 or 1: no overflow warning (warnings are
+    errors in this test suite), finite states and gradients."""
+    x = 1e4 * rng.normal(size=(N_X, M, 5))
+    a0 = rng.normal(size=(N_A, M))
+    for variant in GRU_VARIANTS:
+        a, cache = gru_kernel.gru_forward(x, a0, gru_params(rng, N_X, N_A, variant), variant)
+        grads = gru_kernel.gru_backward(np.ones_like(a), cache)
+        assert all(np.all(np.isfinite(g)) for g in (a, *grads.values()))
+    a, c, cache = lstm_kernel.lstm_forward(x, a0, a0, lstm_params(rng, N_X, N_A), True)
+    grads = lstm_kernel.lstm_backward(np.ones_like(a), None, cache)
+    assert all(np.all(np.isfinite(g)) for g in (a, c, *grads.values()))

@@ -80,7 +80,9 @@ def test_clip_by_value_does_not_mutate():
     g = _grads()
     del g["dx"]
     before = {k: v.copy() for k, v in g.items()}
-    clipped = optim.clip_by_value(g, 1.0)
+    clipped, norm = optim.clip_by_value(g, 1.0)
+    assert norm == pytest.approx(optim.global_norm(before))  # the norm before clipping
+    assert norm > optim.global_norm(clipped)
     np.testing.assert_array_equal(clipped["dW"], [[0.5, -1.0], [1.0, 0.0]])
     np.testing.assert_array_equal(clipped["db"], [[1.0], [-1.0]])
     for k in g:

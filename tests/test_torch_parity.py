@@ -26,6 +26,9 @@ import numpy as np
 import pytest
 
 from utils import deep, gru, lstm, rnn
+from utils.kernels import gru as gru_kernel
+from utils.kernels import lstm as lstm_kernel
+from utils.kernels import rnn as rnn_kernel
 
 pytestmark = pytest.mark.torch
 
@@ -136,15 +139,16 @@ def gru_params_from_torch(module):
 # -------------------------------------------------------------------------------- tests
 
 
+@pytest.mark.parametrize("impl", [rnn, rnn_kernel], ids=["reference", "kernel"])
 @pytest.mark.parametrize("activation", ["tanh", "relu"])
-def test_rnn_matches_torch(activation):
+def test_rnn_matches_torch(impl, activation):
     rng = np.random.default_rng(0)
     module = _random_module(torch.nn.RNN, rng, nonlinearity=activation)
     x, a0, w = rng.normal(size=(N_X, M, T)), rng.normal(size=(N_A, M)), rng.normal(size=(N_A, M, T))
     out, dx, (dh0,), tg = _run_torch(module, x, (a0.T[None],), w)
     p = rnn_params_from_torch(module)
-    a, cache = rnn.rnn_layer_forward(x, a0, p, activation)
-    g = rnn.rnn_backward(w, cache)
+    a, cache = impl.rnn_layer_forward(x, a0, p, activation)
+    g = impl.rnn_backward(w, cache)
     _close(a, out, "a")
     _close(g["dx"], dx, "dx")
     _close(g["da0"], dh0[0].T, "da0")
@@ -154,15 +158,16 @@ def test_rnn_matches_torch(activation):
     _close(g["dba"][:, 0], tg["bias_hh_l0"], "dba vs bias_hh")
 
 
-def test_lstm_matches_torch():
+@pytest.mark.parametrize("impl", [lstm, lstm_kernel], ids=["reference", "kernel"])
+def test_lstm_matches_torch(impl):
     rng = np.random.default_rng(1)
     module = _random_module(torch.nn.LSTM, rng)
     x, w = rng.normal(size=(N_X, M, T)), rng.normal(size=(N_A, M, T))
     a0, c0 = rng.normal(size=(N_A, M)), rng.normal(size=(N_A, M))
     out, dx, (dh0, dc0), tg = _run_torch(module, x, (a0.T[None], c0.T[None]), w)
     p = lstm_params_from_torch(module)
-    a, _, cache = lstm.lstm_forward(x, a0, p, c0)
-    g = lstm.lstm_backward(w, cache)
+    a, _, cache = impl.lstm_forward(x, a0, c0, p)
+    g = impl.lstm_backward(w, None, cache)
     _close(a, out, "a")
     _close(g["dx"], dx, "dx")
     _close(g["da0"], dh0[0].T, "da0")
@@ -173,14 +178,15 @@ def test_lstm_matches_torch():
     _close(db, tg["bias_ih_l0"], "db")
 
 
-def test_gru_reset_after_matches_torch():
+@pytest.mark.parametrize("impl", [gru, gru_kernel], ids=["reference", "kernel"])
+def test_gru_reset_after_matches_torch(impl):
     rng = np.random.default_rng(2)
     module = _random_module(torch.nn.GRU, rng)
     x, a0, w = rng.normal(size=(N_X, M, T)), rng.normal(size=(N_A, M)), rng.normal(size=(N_A, M, T))
     out, dx, (dh0,), tg = _run_torch(module, x, (a0.T[None],), w)
     p = gru_params_from_torch(module)
-    a, cache = gru.gru_forward(x, a0, p, variant="reset_after")
-    g = gru.gru_backward(w, cache)
+    a, cache = impl.gru_forward(x, a0, p, variant="reset_after")
+    g = impl.gru_backward(w, cache)
     _close(a, out, "a")
     _close(g["dx"], dx, "dx")
     _close(g["da0"], dh0[0].T, "da0")

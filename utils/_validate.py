@@ -154,3 +154,23 @@ def output_parameters(parameters: Mapping, n_a: int, where: str):
     by = get_param(parameters, "by", where)
     check_shape("by", by, ("n_y", 1), {"n_y": n_y})
     return Wya, by
+
+
+def gate_parameters(parameters: Mapping, n_x: int, gates, extras=(), where: str = ""):
+    """Fetch and shape-check gate weights ``W<g>`` (n_a, n_a + n_x) and biases ``b<g>``
+    (n_a, 1) for every gate letter in ``gates``, plus the (n_a, 1) vectors named in ``extras``
+    (peepholes, GRU's ``bcr``). Returns (dict of float arrays, n_a); n_a is read from the
+    first gate's weight."""
+    first = get_param(parameters, "W" + gates[0], where)
+    n_a = first.shape[0] if first.ndim == 2 else -1
+    sizes = {"n_a": n_a, "n_a + n_x": n_a + n_x}
+    p = {}
+    for g in gates:
+        p["W" + g] = get_param(parameters, "W" + g, where)
+        check_shape("W" + g, p["W" + g], ("n_a", "n_a + n_x"), sizes)
+        p["b" + g] = get_param(parameters, "b" + g, where)
+        check_shape("b" + g, p["b" + g], ("n_a", 1), sizes)
+    for name in extras:
+        p[name] = get_param(parameters, name, where)
+        check_shape(name, p[name], ("n_a", 1), sizes)
+    return p, n_a

@@ -1,4 +1,4 @@
-"""Bidirectional recurrent layer over any cell (RNN, GRU, LSTM), and a uniform layer interface.
+"""Bidirectional recurrent layer over any cell (RNN, GRU, LSTM).
 
 A bidirectional layer runs two independent recurrences over the same inputs, one left to right
 and one right to left, and stacks their states::
@@ -14,13 +14,8 @@ Parameters: ``{"forward": {...}, "backward": {...}}``, each a dict for the chose
 Gradients mirror that: ``{"forward": {"dWaa": ..., "da0": ...}, "backward": {...}, "dx": ...}``
 (``dc0`` too for the LSTM), which is what ``utils.optim`` optimisers expect.
 
-The uniform interface used here and by ``utils.deep``::
-
-    layer_forward(cell, x, parameters, a0=None, c0=None, **options) -> (a, cache)
-    layer_backward(da, cache) -> grads with dx, da0 (and dc0 for "lstm") and d + parameters
-
-``cell`` is "rnn", "gru" or "lstm"; ``options`` are the cell's own (``activation`` for the RNN,
-``variant`` for the GRU, ``peephole`` for the LSTM); missing initial states are zeros.
+Each direction is one ``utils.layer`` layer (any cell, the fast kernels); ``cell`` and the
+cell's ``options`` (activation / variant / peephole) are passed on to it.
 
 PyTorch: ``bidirectional=True`` layers concatenate [forward; backward] features in the same
 order; the ``*_reverse`` weights are our ``"backward"`` parameters (same per-cell weight map).
@@ -31,60 +26,9 @@ from __future__ import annotations
 import numpy as np
 
 from utils._validate import check_sequence
-from utils.gru import gru_backward, gru_forward
-from utils.kernels.rnn import rnn_backward, rnn_layer_forward
-from utils.lstm import lstm_backward, lstm_forward
+from utils.layer import layer_backward, layer_forward
 
-__all__ = [
-    "CELLS",
-    "bidirectional_backward",
-    "bidirectional_forward",
-    "layer_backward",
-    "layer_forward",
-]
-
-CELLS = ("rnn", "gru", "lstm")
-
-
-def _n_a(cell, parameters):
-    """Hidden size read from the parameters (rows of Waa / Wu / Wf)."""
-    name = {"rnn": "Waa", "gru": "Wu", "lstm": "Wf"}[cell]
-    if name not in parameters:
-        raise KeyError(f"{cell} parameters have no {name!r} (has {sorted(parameters)})")
-    return np.shape(parameters[name])[0]
-
-
-def layer_forward(cell, x, parameters, a0=None, c0=None, **options):
-    """One recurrent layer of type ``cell`` over x (n_x, m, T_x); returns (a (n_a, m, T_x), cache).
-
-    ``a0`` (and ``c0`` for the LSTM) default to zeros; ``c0`` is an error for other cells.
-    """
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-    x = check_sequence("x", x)
-    if a0 is None:
-        a0 = np.zeros((_n_a(cell, parameters), x.shape[1]), dtype=x.dtype)
-    if cell == "rnn":
-        if c0 is not None:
-            raise ValueError("c0 is only used by the LSTM")
-        a, cache = rnn_layer_forward(x, a0, parameters, **options)
-    elif cell == "gru":
-        if c0 is not None:
-            raise ValueError("c0 is only used by the LSTM (in a GRU, c = a: pass a0)")
-        a, cache = gru_forward(x, a0, parameters, **options)
-    else:
-        a, _, cache = lstm_forward(x, a0, parameters, c0=c0, **options)
-    return a, (cell, cache)
-
-
-def layer_backward(da, cache):
-    """Backward of ``layer_forward``: grads with dx, da0 (dc0 for the LSTM), d + parameters."""
-    cell, inner = cache
-    if cell == "rnn":
-        return rnn_backward(da, inner)
-    if cell == "gru":
-        return gru_backward(da, inner)
-    return lstm_backward(da, inner)
+__all__ = ["bidirectional_backward", "bidirectional_forward"]
 
 
 def bidirectional_forward(x, parameters, cell="rnn", a0=None, c0=None, **options):
@@ -107,13 +51,13 @@ def bidirectional_forward(x, parameters, cell="rnn", a0=None, c0=None, **options
             raise KeyError(f"bidirectional parameters need a {direction!r} dict")
     a0, c0 = a0 or {}, c0 or {}
     a_fwd, cache_fwd = layer_forward(
-        cell, x, parameters["forward"], a0.get("forward"), c0.get("forward"), **options
+        x, parameters["forward"], cell, a0.get("forward"), c0.get("forward"), **options
     )
     x_reversed = x[:, :, ::-1]  # the backward direction reads x<T_x> first
     a_rev, cache_bwd = layer_forward(
-        cell,
         x_reversed,
         parameters["backward"],
+        cell,
         a0.get("backward"),
         c0.get("backward"),
         **options,

@@ -22,12 +22,8 @@ with the per-cell weight maps of ``utils.rnn`` and ``utils.lstm`` (``*_l{l}`` an
 from __future__ import annotations
 
 from utils._validate import check_sequence
-from utils.bidirectional import (
-    bidirectional_backward,
-    bidirectional_forward,
-    layer_backward,
-    layer_forward,
-)
+from utils.bidirectional import bidirectional_backward, bidirectional_forward
+from utils.layer import layer_backward, layer_forward
 
 __all__ = ["deep_backward", "deep_forward"]
 
@@ -64,7 +60,7 @@ def deep_forward(x, parameters, cell="rnn", bidirectional=False, a0=None, c0=Non
             )
         else:
             inputs, cache = layer_forward(
-                cell, inputs, parameters[name], a0.get(name), c0.get(name), **options
+                inputs, parameters[name], cell, a0.get(name), c0.get(name), **options
             )
         caches.append((name, cache))
     return inputs, (bidirectional, caches)

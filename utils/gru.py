@@ -1,11 +1,12 @@
-"""Gated recurrent unit (GRU): the lecture's simplified and full GRU, and PyTorch's variant.
+"""Gated recurrent unit (GRU), written as the lecture: the cell, a loop over it, and back.
 
-In a GRU the memory cell is the hidden state, c<t> = a<t>. Lecture equations (one step;
+In a GRU the memory cell is the hidden state, c<t> = a<t>: the functions take and return
+``a`` (as every cell does), and the equations below write it c. Lecture equations (one step;
 [v; x] stacks v on x<t>; * is element-wise)::
 
     full GRU (variant="full", the default):
         Γu<t> = σ(Wu [c<t-1>; x<t>] + bu)                        update gate
-        Γr<t> = σ(Wr [c<t-1>; x<t>] + br)                        relevance (reset) gate
+        Γr<t> = σ(Wr [c<t-1>; x<t>] + br)                        relevance gate
         c~<t> = tanh(Wc [Γr<t> * c<t-1>; x<t>] + bc)             Γr applied *before* the product
         c<t>  = Γu<t> * c~<t> + (1 - Γu<t>) * c<t-1>
 
@@ -14,30 +15,27 @@ In a GRU the memory cell is the hidden state, c<t> = a<t>. Lecture equations (on
     reset-after GRU (variant="reset_after", PyTorch's and cuDNN's choice):
         c~<t> = tanh(Wc_x x<t> + bc + Γr<t> * (Wc_c c<t-1> + bcr))
     where Wc = [Wc_c, Wc_x] is split into its c and x columns and ``bcr`` (n_a, 1) is an extra
-    bias inside the reset. Γr now scales the *product* Wc_c c<t-1>, not c<t-1> itself.
+    bias inside the reset: Γr scales the *product* Wc_c c<t-1>, not c<t-1> itself.
+
+In code the gates are ``gamma_u`` (Γu), ``gamma_r`` (Γr) and ``c_tilde`` (c~).
 
 Shapes: x (n_x, m, T_x); a0 = c<0> (n_a, m); a (n_a, m, T_x); Wu, Wr, Wc (n_a, n_a + n_x);
 bu, br, bc, bcr (n_a, 1).
 
-Public functions:
+Functions:
 
-- ``gru_cell_forward(xt, c_prev, parameters, variant="full")`` -> ``(c_next, cache)``;
-  ``gru_cell_backward(dc_next, cache)`` -> grads (dxt, dc_prev, dWu, dbu, ...).
-- ``gru_forward(x, a0, parameters, variant="full")`` -> ``(a, cache)``;
-  ``gru_backward(da, cache)`` -> grads (dx, da0, dWu, dbu, ...). The gate matrices are stacked
-  so that the input half of every gate is applied to all time steps in one matmul; the local
-  derivatives of the gates are computed for blocks of steps at once (they do not depend on
-  the gradient flowing back in time), and the weight gradients are one matmul after the loop.
+- ``gru_cell_forward(xt, a_prev, parameters, variant)`` -> ``(a_next, cache)``,
+  ``cache = (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)``
+  (``gamma_r`` is None for "simplified"); ``gru_cell_backward(da_next, cache)`` ->
+  ``{"dxt", "da_prev", "dWu", "dbu", "dWc", "dbc"}`` + ``"dWr", "dbr"`` (unless simplified)
+  + ``"dbcr"`` (reset_after).
+- ``gru_forward(x, a0, parameters, variant)`` -> ``(a, caches)``, ``caches = (cell_caches,
+  x)``; ``gru_backward(da, caches)`` -> ``{"dx", "da0"}`` + d every parameter: a loop over
+  the cell, then a right-to-left loop over its backward.
 
-PyTorch correspondence (``torch.nn.GRU(n_x, n_a)``, ``variant="reset_after"``; torch's gate
-order is r, z, n and torch keeps the *old* state with z: h = (1 - z) * n + z * h_prev, so our
-Γu = 1 - z = σ(-(...)) and the update-gate weights change sign; tested in
-``tests/test_torch_parity.py``)::
-
-    W_ir, W_iz, W_in = weight_ih_l0 row blocks;  W_hr, W_hz, W_hn = weight_hh_l0 row blocks
-    Wr = [W_hr, W_ir]      br = b_ir + b_hr
-    Wu = -[W_hz, W_iz]     bu = -(b_iz + b_hz)
-    Wc = [W_hn, W_in]      bc = b_in            bcr = b_hn
+Caches hold the caller's arrays and ``parameters`` by reference. ``utils.kernels.gru`` has the
+same sequence functions, fused for speed (tests hold them equal); the PyTorch weight map is in
+its docstring.
 """
 
 from __future__ import annotations
@@ -46,350 +44,182 @@ import numpy as np
 
 from utils._validate import (
     as_float_array,
+    check_option,
     check_sequence,
     check_shape,
+    check_step_input,
     common_dtype,
-    get_param,
-    to_lecture_layout,
-    to_steps_layout,
+    gate_parameters,
 )
 from utils.activations import sigmoid
-from utils.kernels._fast import const, sigmoid_
 
 __all__ = ["VARIANTS", "gru_backward", "gru_cell_backward", "gru_cell_forward", "gru_forward"]
 
 VARIANTS = ("full", "simplified", "reset_after")
 
 
-def _gates(variant):
-    """Gate blocks of each variant, in the lecture's order."""
-    return ("u", "c") if variant == "simplified" else ("u", "r", "c")
-
-
-def _stacked(variant):
-    """Gate blocks in the order the sequence functions stack them: the sigmoid gates Γr, Γu
-    are adjacent (one call activates both), and so are u and c (see ``gru_backward``)."""
-    return ("u", "c") if variant == "simplified" else ("r", "u", "c")
-
-
-def _gru_params(parameters, n_x, variant, where):
+def gru_parameters(parameters, n_x, variant, where):
     """Fetch and shape-check the parameters of ``variant``; return (dict, n_a)."""
-    if variant not in VARIANTS:
-        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    Wu = get_param(parameters, "Wu", where)
-    n_a = Wu.shape[0] if Wu.ndim == 2 else -1
-    sizes = {"n_a": n_a, "n_a + n_x": n_a + n_x}
-    p = {}
-    for g in _gates(variant):
-        p["W" + g] = get_param(parameters, "W" + g, where)
-        check_shape("W" + g, p["W" + g], ("n_a", "n_a + n_x"), sizes)
-        p["b" + g] = get_param(parameters, "b" + g, where)
-        check_shape("b" + g, p["b" + g], ("n_a", 1), sizes)
-    if variant == "reset_after":
-        p["bcr"] = get_param(parameters, "bcr", where)
-        check_shape("bcr", p["bcr"], ("n_a", 1), sizes)
-    return p, n_a
+    check_option("variant", variant, VARIANTS)
+    gates = "uc" if variant == "simplified" else "urc"
+    extras = ("bcr",) if variant == "reset_after" else ()
+    return gate_parameters(parameters, n_x, gates, extras, where)
 
 
 # --------------------------------------------------------------------------------------------
-# One time step, written as the equations
+# One time step
 # --------------------------------------------------------------------------------------------
 
 
-def gru_cell_forward(xt, c_prev, parameters, variant="full"):
+def gru_cell_forward(xt, a_prev, parameters, variant="full"):
     """One GRU step.
 
     Arguments:
-    - xt (n_x, m); c_prev = a<t-1> (n_a, m).
+    - xt (n_x, m); a_prev = c<t-1> (n_a, m).
     - parameters: Wu, Wc (and Wr unless simplified) (n_a, n_a + n_x); bu, bc (and br)
       (n_a, 1); ``bcr`` (n_a, 1) for reset_after.
     - variant: "full" (lecture), "simplified" (lecture, no Γr) or "reset_after" (PyTorch).
 
     Returns:
-    - c_next (n_a, m) (= a<t>).
-    - cache: dict with xt, c_prev, gu, gr (None if simplified), cc = c~, the candidate's
-      recurrent input (rc = Γr * c_prev for "full", hc = Wc_c c_prev + bcr for "reset_after"),
-      the parameters and the variant.
+    - a_next = c<t> (n_a, m).
+    - cache: (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant).
     """
-    xt, c_prev = as_float_array("xt", xt), as_float_array("c_prev", c_prev)
-    if xt.ndim != 2:
-        raise ValueError(f"xt must be 2-D with shape (n_x, m), got {xt.shape}")
+    xt = check_step_input("xt", xt)
     n_x, m = xt.shape
-    p, n_a = _gru_params(parameters, n_x, variant, "gru_cell_forward")
-    check_shape("c_prev", c_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
+    p, n_a = gru_parameters(parameters, n_x, variant, "gru_cell_forward")
+    a_prev = as_float_array("a_prev", a_prev)
+    check_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
 
-    concat = np.concatenate([c_prev, xt], axis=0)  # [c<t-1>; x<t>]
-    gu = sigmoid(p["Wu"] @ concat + p["bu"])
-    gr = rc = hc = None
+    c_prev = a_prev  # in a GRU the memory cell is the hidden state
+    concat = np.concatenate([c_prev, xt])  # [c<t-1>; x<t>]
+    gamma_u = sigmoid(p["Wu"] @ concat + p["bu"])  # Γu: how much to update
     if variant == "simplified":
-        cc = np.tanh(p["Wc"] @ concat + p["bc"])
+        gamma_r = None
+        c_tilde = np.tanh(p["Wc"] @ concat + p["bc"])
     elif variant == "full":
-        gr = sigmoid(p["Wr"] @ concat + p["br"])
-        rc = gr * c_prev  # relevance-gated memory
-        cc = np.tanh(p["Wc"] @ np.concatenate([rc, xt], axis=0) + p["bc"])
-    else:  # reset_after
-        gr = sigmoid(p["Wr"] @ concat + p["br"])
-        hc = p["Wc"][:, :n_a] @ c_prev + p["bcr"]  # recurrent part of the candidate
-        cc = np.tanh(p["Wc"][:, n_a:] @ xt + p["bc"] + gr * hc)
-    c_next = gu * cc + (1 - gu) * c_prev
+        gamma_r = sigmoid(p["Wr"] @ concat + p["br"])  # Γr: how relevant c<t-1> is to c~
+        c_tilde = np.tanh(p["Wc"] @ np.concatenate([gamma_r * c_prev, xt]) + p["bc"])
+    else:  # reset_after: Γr scales the recurrent product, not c<t-1>
+        gamma_r = sigmoid(p["Wr"] @ concat + p["br"])
+        recurrent = p["Wc"][:, :n_a] @ c_prev + p["bcr"]
+        c_tilde = np.tanh(p["Wc"][:, n_a:] @ xt + p["bc"] + gamma_r * recurrent)
+    c_next = gamma_u * c_tilde + (1 - gamma_u) * c_prev  # update some, keep the rest
 
-    cache = {
-        "xt": xt,
-        "c_prev": c_prev,
-        "gu": gu,
-        "gr": gr,
-        "cc": cc,
-        "rc": rc,
-        "hc": hc,
-        "p": p,
-        "variant": variant,
-    }
-    return c_next, cache
+    a_next = c_next
+    cache = (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)
+    return a_next, cache
 
 
-def gru_cell_backward(dc_next, cache):
-    """Backward pass of one GRU step, given dc_next = dL/dc<t> (n_a, m) (all of it: from the
-    output at t and from step t+1).
+def gru_cell_backward(da_next, cache):
+    """Backward pass of one GRU step, given da_next = dL/dc<t> (n_a, m): all of it, from the
+    output at step t and from step t+1.
 
-    Returns a dict: dxt (n_x, m), dc_prev (n_a, m), and d + every parameter of the variant.
+    Returns a dict: dxt (n_x, m), da_prev (n_a, m), and d + every parameter of the variant.
     """
-    p, variant = cache["p"], cache["variant"]
-    xt, c_prev, gu, gr, cc = cache["xt"], cache["c_prev"], cache["gu"], cache["gr"], cache["cc"]
-    n_a, m = c_prev.shape
-    dc_next = as_float_array("dc_next", dc_next)
-    check_shape("dc_next", dc_next, ("n_a", "m"), {"n_a": n_a, "m": m})
-    concat = np.concatenate([c_prev, xt], axis=0)
+    a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant = cache
+    n_a, m = a_next.shape
+    p, _ = gru_parameters(parameters, xt.shape[0], variant, "gru_cell_backward")
+    da_next = as_float_array("da_next", da_next)
+    check_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
+    c_prev, dc_next = a_prev, da_next
+    concat = np.concatenate([c_prev, xt])
 
-    dzu = dc_next * (cc - c_prev) * gu * (1 - gu)  # c = Γu c~ + (1 - Γu) c_prev, through σ
-    dzc = dc_next * gu * (1 - cc**2)  # c = Γu c~ + ..., back through tanh
-    dc_prev = dc_next * (1 - gu)  # the direct (1 - Γu) c_prev path
-    dconcat = p["Wu"].T @ dzu  # zu = Wu [c_prev; xt] + bu
-    grads = {"dWu": dzu @ concat.T, "dbu": dzu.sum(axis=1, keepdims=True)}
-    grads["dbc"] = dzc.sum(axis=1, keepdims=True)
+    # c<t> = Γu * c~ + (1 - Γu) * c<t-1>
+    dgamma_u = dc_next * (c_tilde - c_prev)
+    dc_tilde = dc_next * gamma_u
+    dc_prev = dc_next * (1 - gamma_u)  # the direct path to c<t-1>
+    dz_u = dgamma_u * gamma_u * (1 - gamma_u)  # back through σ
+    dz_c = dc_tilde * (1 - c_tilde**2)  # back through tanh
 
-    if variant == "simplified":
-        grads["dWc"] = dzc @ concat.T  # zc = Wc [c_prev; xt] + bc
-        dconcat += p["Wc"].T @ dzc
-    elif variant == "full":
-        rc = cache["rc"]
-        grads["dWc"] = dzc @ np.concatenate([rc, xt], axis=0).T  # zc = Wc [Γr c_prev; xt] + bc
-        drcx = p["Wc"].T @ dzc  # gradient wrt [Γr c_prev; xt]
-        drc = drcx[:n_a]
-        dconcat[n_a:] += drcx[n_a:]  # the xt half
-        dzr = drc * c_prev * gr * (1 - gr)  # rc = Γr c_prev, back through σ
-        dc_prev += drc * gr  # rc = Γr c_prev
-        grads["dWr"] = dzr @ concat.T
-        grads["dbr"] = dzr.sum(axis=1, keepdims=True)
-        dconcat += p["Wr"].T @ dzr
-    else:  # reset_after: zc = Wc_x xt + bc + Γr (Wc_c c_prev + bcr)
-        hc = cache["hc"]
-        dhc = dzc * gr  # into Wc_c c_prev + bcr
-        dzr = dzc * hc * gr * (1 - gr)  # Γr scales hc, back through σ
-        grads["dWc"] = np.concatenate([dhc @ c_prev.T, dzc @ xt.T], axis=1)
-        grads["dbcr"] = dhc.sum(axis=1, keepdims=True)
-        dc_prev += p["Wc"][:, :n_a].T @ dhc
-        dconcat[n_a:] += p["Wc"][:, n_a:].T @ dzc
-        grads["dWr"] = dzr @ concat.T
-        grads["dbr"] = dzr.sum(axis=1, keepdims=True)
-        dconcat += p["Wr"].T @ dzr
+    grads = {"dWu": dz_u @ concat.T, "dbu": dz_u.sum(axis=1, keepdims=True)}
+    grads["dbc"] = dz_c.sum(axis=1, keepdims=True)
+    dconcat = p["Wu"].T @ dz_u  # Γu saw [c<t-1>; x<t>]
+    if variant == "simplified":  # z_c = Wc [c<t-1>; x<t>] + bc
+        grads["dWc"] = dz_c @ concat.T
+        dconcat += p["Wc"].T @ dz_c
+    elif variant == "full":  # z_c = Wc [Γr * c<t-1>; x<t>] + bc
+        grads["dWc"] = dz_c @ np.concatenate([gamma_r * c_prev, xt]).T
+        dreset_concat = p["Wc"].T @ dz_c
+        dreset = dreset_concat[:n_a]  # into Γr * c<t-1>
+        dconcat[n_a:] += dreset_concat[n_a:]  # into x<t>
+        dgamma_r = dreset * c_prev
+        dc_prev += dreset * gamma_r
+    else:  # reset_after: z_c = Wc_x x<t> + bc + Γr * (Wc_c c<t-1> + bcr)
+        recurrent = p["Wc"][:, :n_a] @ c_prev + p["bcr"]
+        drecurrent = dz_c * gamma_r
+        dgamma_r = dz_c * recurrent
+        grads["dWc"] = np.concatenate([drecurrent @ c_prev.T, dz_c @ xt.T], axis=1)
+        grads["dbcr"] = drecurrent.sum(axis=1, keepdims=True)
+        dc_prev += p["Wc"][:, :n_a].T @ drecurrent
+        dconcat[n_a:] += p["Wc"][:, n_a:].T @ dz_c
+    if variant != "simplified":
+        dz_r = dgamma_r * gamma_r * (1 - gamma_r)  # back through σ
+        grads["dWr"] = dz_r @ concat.T
+        grads["dbr"] = dz_r.sum(axis=1, keepdims=True)
+        dconcat += p["Wr"].T @ dz_r  # Γr saw [c<t-1>; x<t>]
 
-    grads["dc_prev"] = dc_prev + dconcat[:n_a]  # split [c_prev; xt]
+    grads["da_prev"] = dc_prev + dconcat[:n_a]  # split [c<t-1>; x<t>]
     grads["dxt"] = dconcat[n_a:]
     return grads
 
 
 # --------------------------------------------------------------------------------------------
-# Whole sequence, gates stacked
+# Whole sequence: a loop over the cell, and back
 # --------------------------------------------------------------------------------------------
 
 
 def gru_forward(x, a0, parameters, variant="full"):
-    """GRU over all T_x steps.
+    """GRU over all T_x steps: ``gru_cell_forward`` at every step, left to right.
 
     Arguments:
     - x (n_x, m, T_x); a0 = c<0> (n_a, m); parameters and variant as for ``gru_cell_forward``.
 
     Returns:
     - a (n_a, m, T_x): the states c<1..T_x> (carry ``a[:, :, -1]`` for truncated BPTT).
-    - cache: dict with x_flat (n_x, T_x m) (column t m + j is step t of example j),
-      h (n_a, T_x+1, m) = c<0..T>, gates (T_x, k n_a, m) = [Γr; Γu; c~] per step ([Γu; c~]
-      if simplified), rec (T_x, n_a, m) = the candidate's recurrent input (Γr * c<t-1> for
-      full, Wc_c c<t-1> + bcr for reset_after, None if simplified), W_h, W_x (stacked c and
-      x halves), variant.
-
-    Speed: the arrays that the loop computes in (gates, rec) have time as their *first* axis,
-    so each step's slice is one contiguous block, and each line writes into a preallocated
-    array (``out=``) instead of allocating a new one: at small sizes NumPy's fixed cost per
-    call dominates. h, which the matmuls read, has time second: then h[:, :T_x] is one
-    (n_a, T_x m) matrix for the weight gradient, without a copy.
+    - caches: (cell_caches, x), cell_caches[t] the cache of step t.
     """
     x = check_sequence("x", x)
-    n_x, m, T = x.shape
-    p, n_a = _gru_params(parameters, n_x, variant, "gru_forward")
+    n_x, m, T_x = x.shape
+    p, n_a = gru_parameters(parameters, n_x, variant, "gru_forward")
     a0 = as_float_array("a0", a0)
     check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
-    dtype = common_dtype(x, a0, *p.values())
-    p = {k: v.astype(dtype, copy=False) for k, v in p.items()}
-    gates_order = _stacked(variant)
-    k, n = len(gates_order), n_a
+    if T_x == 0:
+        raise ValueError("x has no time steps (T_x = 0)")
 
-    W = np.concatenate([p["W" + g] for g in gates_order])  # (k n_a, n_a + n_x)
-    b = np.concatenate([p["b" + g] for g in gates_order])
-    W_h, W_x = W[:, :n_a], W[:, n_a:]
-    x_flat = to_steps_layout(x.astype(dtype, copy=False)).reshape(n_x, T * m)
-    zx = W_x @ x_flat  # input half of all gates, all steps in one matmul
-    zx += b
-    zx = zx.reshape(k * n, T, m).transpose(1, 0, 2)  # (T_x, k n_a, m) view: zx[t] is step t
-
-    h = np.empty((n_a, T + 1, m), dtype=dtype)  # c<0..T>
-    gates = np.empty((T, k * n, m), dtype=dtype)
-    rec = np.empty((T, n_a, m), dtype=dtype) if variant != "simplified" else None
-    tmp = np.empty((n_a, m), dtype=dtype)
-    half = const(0.5, dtype)
-    h[:, 0] = a0
-    for t in range(T):
-        c_prev, z = h[:, t], gates[t]  # z holds the pre-activations first, then the gates
-        gu, cc = z[(k - 2) * n : (k - 1) * n], z[(k - 1) * n :]
-        if variant == "simplified":
-            np.matmul(W_h, c_prev, out=z)  # [Wu_c; Wc_c] c<t-1>
-            z += zx[t]
-            sigmoid_(gu, half)
-        elif variant == "full":
-            np.matmul(W_h[: 2 * n], c_prev, out=z[: 2 * n])  # [Wr_c; Wu_c] c<t-1>
-            z[: 2 * n] += zx[t, : 2 * n]
-            gr = sigmoid_(z[: 2 * n], half)[:n]  # Γr, Γu in one go
-            np.multiply(gr, c_prev, out=rec[t])  # Γr before the product
-            np.matmul(W_h[2 * n :], rec[t], out=cc)
-            cc += zx[t, 2 * n :]
-        else:  # reset_after
-            np.matmul(W_h, c_prev, out=z)  # [Wr_c; Wu_c; Wc_c] c<t-1>
-            z[: 2 * n] += zx[t, : 2 * n]
-            gr = sigmoid_(z[: 2 * n], half)[:n]  # Γr, Γu in one go
-            np.add(cc, p["bcr"], out=rec[t])  # hc = Wc_c c<t-1> + bcr
-            np.multiply(gr, rec[t], out=cc)  # Γr after the product
-            cc += zx[t, 2 * n :]
-        np.tanh(cc, out=cc)  # c~
-        np.subtract(cc, c_prev, out=tmp)
-        tmp *= gu
-        np.add(c_prev, tmp, out=h[:, t + 1])  # c<t> = c<t-1> + Γu (c~ - c<t-1>)
-
-    cache = {
-        "x_flat": x_flat,
-        "h": h,
-        "gates": gates,
-        "rec": rec,
-        "W_h": W_h,
-        "W_x": W_x,
-        "variant": variant,
-    }
-    return to_lecture_layout(h[:, 1:]), cache
+    a = np.zeros((n_a, m, T_x), dtype=common_dtype(x, a0, *p.values()))
+    cell_caches = []
+    a_next = a0
+    for t in range(T_x):
+        a_next, cache = gru_cell_forward(x[:, :, t], a_next, parameters, variant)
+        a[:, :, t] = a_next
+        cell_caches.append(cache)
+    return a, (cell_caches, x)
 
 
-BLOCK_SIZE = 16384  # gru_backward: about this many numbers per (n_a, m) array of a block
-
-
-def _local_derivatives(gates, c_prev, rec, variant):
-    """Local derivatives of a block of steps (axis 0 = step), for gru_backward.
-
-    None of them needs the gradient dc = dL/dc<t> that flows back from later steps, so they
-    are computed for the whole block at once (few NumPy calls when m and n_a are small; a
-    block small enough to stay in cache when they are large), and the loop over steps only
-    multiplies by dc. Returns (keep, j, j_c):
-
-    - keep = 1 - Γu: c<t> = Γu c~ + (1 - Γu) c<t-1>, the direct path to c<t-1>;
-    - j (B, blocks, n_a, m): dz = dc * j for the blocks the loop stacks: [zu; zc] for
-      simplified and full; [zr; zu; hc] for reset_after (hc = Wc_c c<t-1> + bcr);
-    - j_c: dzc = dc * j_c for reset_after; for full, dzr = (Wc_c^T dzc) * j_c.
-    """
-    n = c_prev.shape[1]
-    gu, cc = gates[:, -2 * n : -n], gates[:, -n:]
-    keep = 1 - gu
-    to_c = gu * (1 - cc * cc)  # c = ... + Γu c~, through tanh: dzc = dc * to_c
-    if variant == "simplified":
-        j = np.stack([(cc - c_prev) * gu * keep, to_c], axis=1)
-        return keep, j, None
-    gr = gates[:, :n]
-    if variant == "full":
-        j = np.stack([(cc - c_prev) * gu * keep, to_c], axis=1)
-        return keep, j, c_prev * gr * (1 - gr)  # rc = Γr c_prev, to Γr, through σ
-    j = np.empty((len(gates), 3, n, gates.shape[2]), dtype=gates.dtype)
-    np.multiply(to_c * rec, gr * (1 - gr), out=j[:, 0])  # Γr scales hc, through σ
-    np.multiply((cc - c_prev) * gu, keep, out=j[:, 1])  # c = c_prev + Γu (c~ - c_prev), σ'
-    np.multiply(to_c, gr, out=j[:, 2])  # into hc = Wc_c c_prev + bcr
-    return keep, j, to_c
-
-
-def gru_backward(da, cache):
-    """Backprop through time for ``gru_forward``.
+def gru_backward(da, caches):
+    """Backprop through time: ``gru_cell_backward`` at every step, right to left.
 
     Arguments:
     - da: dL/da<t> from above for every step, (n_a, m, T_x).
-    - cache: from ``gru_forward``.
+    - caches: (cell_caches, x) from ``gru_forward``.
 
     Returns a dict: dx (n_x, m, T_x), da0 (n_a, m), and dWu, dbu, dWc, dbc (+ dWr, dbr unless
-    simplified, + dbcr for reset_after).
+    simplified, + dbcr for reset_after), summed over time.
     """
-    x_flat, h, gates, rec = cache["x_flat"], cache["h"], cache["gates"], cache["rec"]
-    W_h, W_x, variant = cache["W_h"], cache["W_x"], cache["variant"]
-    n_a, T1, m = h.shape
-    T, n_x, n, dtype = T1 - 1, x_flat.shape[0], n_a, h.dtype
-    gates_order = _stacked(variant)
-    k = len(gates_order)
+    cell_caches, x = caches
+    n_x, m, T_x = x.shape
+    a_last = cell_caches[-1][0]
+    n_a, dtype = a_last.shape[0], a_last.dtype
     da = as_float_array("da", da)
-    check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T})
-    da_steps = da.astype(dtype, copy=False).transpose(2, 0, 1)  # (T_x, n_a, m) view
+    check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T_x})
 
-    # dz: dL/d(pre-activation) of each gate block, time second (one matmul after the loop).
-    # reset_after: the recurrent matmul sees [dzr; dzu; Γr dzc], and dzc is kept apart.
-    dz = np.empty((k * n, T, m), dtype=dtype)
-    dz_blocks = dz.reshape(k, n_a, T, m)  # the same array, one block per index
-    dzc = np.empty((n_a, T, m), dtype=dtype) if variant == "reset_after" else dz_blocks[-1]
-    dc_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1
-    dc, tmp = np.empty((n_a, m), dtype=dtype), np.empty((n_a, m), dtype=dtype)
-    block = max(1, BLOCK_SIZE // (n_a * m))  # steps per block
-    for start in reversed(range(0, T, block)):
-        stop = min(start + block, T)
-        c_prev = h[:, start:stop].transpose(1, 0, 2)  # (steps, n_a, m), as gates
-        recs = rec[start:stop] if rec is not None else None
-        keep, j, j_c = _local_derivatives(gates[start:stop], c_prev, recs, variant)
-        for t in reversed(range(start, stop)):
-            i = t - start  # step t within the block
-            np.add(da_steps[t], dc_next, out=dc)  # dL/dc<t>: from above and from step t+1
-            np.multiply(dc, keep[i], out=dc_next)  # the direct (1 - Γu) c_prev path
-            if variant == "simplified":
-                np.multiply(dc, j[i], out=dz_blocks[:, :, t])  # dzu, dzc at once
-                np.matmul(W_h.T, dz[:, t], out=tmp)  # [zu; zc] = [Wu_c; Wc_c] c_prev + ...
-            elif variant == "full":
-                np.multiply(dc, j[i], out=dz_blocks[1:, :, t])  # dzu, dzc at once
-                drc = np.matmul(W_h[2 * n :].T, dzc[:, t], out=tmp)  # zc = Wc_c (Γr c_prev)
-                np.multiply(drc, j_c[i], out=dz_blocks[0, :, t])  # rc = Γr c_prev, to Γr
-                dc_next += drc * gates[t, :n]  # rc = Γr c_prev, to c_prev
-                np.matmul(W_h[: 2 * n].T, dz[: 2 * n, t], out=tmp)  # [zr; zu] = ... c_prev
-            else:  # reset_after: zc = Wc_x xt + bc + Γr (Wc_c c_prev + bcr)
-                np.multiply(dc, j[i], out=dz_blocks[:, :, t])  # dzr, dzu, dhc at once
-                np.multiply(dc, j_c[i], out=dzc[:, t])  # dzc
-                np.matmul(W_h.T, dz[:, t], out=tmp)  # [zr; zu; hc] = [Wr_c; Wu_c; Wc_c] c_prev
-            dc_next += tmp
-
-    # Weight gradients over all steps and the batch: one matmul per half (views, no copies).
-    dz_flat = dz.reshape(k * n, T * m)  # column t m + j: step t, example j
-    c_prev_flat = h[:, :T].reshape(n_a, T * m)
-    if variant == "full":  # the candidate's c-columns multiply Γr * c_prev, not c_prev
-        rec_flat = np.ascontiguousarray(rec.transpose(1, 0, 2)).reshape(n_a, T * m)
-        dW_h = np.concatenate([dz_flat[: 2 * n] @ c_prev_flat.T, dz_flat[2 * n :] @ rec_flat.T])
-    else:
-        dW_h = dz_flat @ c_prev_flat.T
-    if variant == "reset_after":  # zr, zu see xt like c_prev; zc without Γr: dzc, not dhc
-        dzx = np.concatenate([dz_flat[: 2 * n], dzc.reshape(n_a, T * m)])
-        grads = {"dbcr": dz_flat[2 * n :].sum(axis=1, keepdims=True)}
-    else:
-        dzx, grads = dz_flat, {}
-    dW_x = dzx @ x_flat.T
-    db = dzx.sum(axis=1, keepdims=True)
-    grads["dx"] = to_lecture_layout((W_x.T @ dzx).reshape(n_x, T, m))
-    grads["da0"] = dc_next
-    for i, g in enumerate(gates_order):
-        rows = slice(i * n, (i + 1) * n)
-        grads["dW" + g] = np.concatenate([dW_h[rows], dW_x[rows]], axis=1)
-        grads["db" + g] = db[rows]
-    return grads
+    dx = np.zeros((n_x, m, T_x), dtype=dtype)
+    weights = {}  # d + parameter, summed over the steps
+    da_prev = np.zeros((n_a, m), dtype=dtype)  # dL/da<t> arriving from step t+1
+    for t in reversed(range(T_x)):
+        step = gru_cell_backward(da[:, :, t] + da_prev, cell_caches[t])  # above + future
+        dx[:, :, t] = step.pop("dxt")
+        da_prev = step.pop("da_prev")  # goes on to step t-1
+        for name, grad in step.items():  # the same weights serve every step
+            weights[name] = weights.get(name, 0) + grad
+    return {"dx": dx, "da0": da_prev, **weights}

@@ -6,7 +6,8 @@ keeping its dtype. Entries of ``grads`` that are not parameter gradients (``dx``
 are ignored; ``grads`` itself is never modified. Optimiser state (velocities, squared-gradient
 sums) is kept per parameter name inside the optimiser object.
 
-Clipping returns new gradient dicts and never modifies its input:
+Clipping returns ``(clipped, norm)``: a new gradient dict (the input is never modified) and
+the global norm of the gradients *before* clipping (to plot, or to watch for explosions):
 
 - ``clip_by_value(grads, max_value)``: every entry into [-max_value, max_value] (min-char-rnn).
 - ``clip_by_global_norm(grads, max_norm)``: rescale all arrays together so that the norm of all
@@ -61,11 +62,15 @@ def global_norm(grads: Mapping) -> float:
     return float(np.sqrt(total))
 
 
-def clip_by_value(grads: Mapping, max_value: float) -> dict:
-    """Return a copy of ``grads`` with every entry clipped into [-max_value, max_value]."""
+def clip_by_value(grads: Mapping, max_value: float) -> tuple[dict, float]:
+    """Clip every entry of ``grads`` into [-max_value, max_value].
+
+    Returns ``(clipped, norm)``: a new dict and the global norm *before* clipping.
+    """
     if not max_value > 0:
         raise ValueError(f"max_value must be positive, got {max_value}")
-    return _map_arrays(grads, lambda g: np.clip(g, -max_value, max_value))
+    clipped = _map_arrays(grads, lambda g: np.clip(g, -max_value, max_value))
+    return clipped, global_norm(grads)
 
 
 def clip_by_global_norm(grads: Mapping, max_norm: float) -> tuple[dict, float]:

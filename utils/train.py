@@ -105,12 +105,11 @@ def train(
                 f"step {step}: gradient {bad[0]} is not finite ({_describe(bad[1])}); "
                 f"loss was {loss:.6g}. Try a smaller learning rate or clip_norm=..."
             )
+        norm = global_norm(grads)  # before any clipping
         if clip_norm:
-            grads, norm = clip_by_global_norm(grads, clip_norm)  # norm before clipping
-        else:
-            norm = global_norm(grads)
+            grads, _ = clip_by_global_norm(grads, clip_norm)
         if clip_value is not None:
-            grads = clip_by_value(grads, clip_value)
+            grads, _ = clip_by_value(grads, clip_value)
         with np.errstate(over="ignore", invalid="ignore"):
             optimizer.step(parameters, grads)
         bad = _first_non_finite(parameters)

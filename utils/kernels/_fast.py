@@ -1,4 +1,4 @@
-"""Internal speed helpers shared by the sequence loops of ``utils.gru`` and ``utils.lstm``.
+"""Internal speed helpers shared by the GRU and LSTM kernels' time loops.
 
 Not part of the student-facing API: the cell functions use ``utils.activations``; these exist
 because at small sizes NumPy's fixed cost per call, not arithmetic, dominates a time step.
@@ -9,16 +9,19 @@ from __future__ import annotations
 import numpy as np
 
 
-def sigmoid_(z, half):
-    """σ(z) written into z, as σ(z) = (1 + tanh(z / 2)) / 2; ``half`` = ``const(0.5, z.dtype)``.
+def sigmoid_(z, one):
+    """σ(z) = 1 / (1 + exp(-z)) written into z; ``one`` = ``const(1, z.dtype)``.
 
-    One tanh covers a whole block of stacked gates (four calls in all, whatever its size), it
-    never overflows (σ(±1000) = 1, 0), and float32 stays float32.
+    Four calls for a whole block of stacked gates, whatever its size, and float32 stays
+    float32. Accurate to a few ulps everywhere, like ``utils.activations.sigmoid`` (the
+    shortcut (1 + tanh(z / 2)) / 2 loses all relative precision below z = -38). Call it under
+    ``np.errstate(over="ignore")``: below z = -709 (-88 in float32) exp(-z) overflows to inf
+    and 1 / inf = 0, which is σ there to within the smallest subnormal.
     """
-    z *= half
-    np.tanh(z, out=z)
-    z *= half
-    z += half
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += one
+    np.reciprocal(z, out=z)
     return z
 
 
