@@ -7,8 +7,6 @@ exercised) with the names the layers expect; ``dtype`` selects float64 or float3
 import numpy as np
 import pytest
 
-GRU_VARIANTS = ("full", "simplified", "reset_after")
-
 
 @pytest.fixture
 def rng():

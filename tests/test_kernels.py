@@ -7,9 +7,9 @@ enough that the kernels' blocked backward runs more than one block.
 import numpy as np
 import pytest
 
-from conftest import GRU_VARIANTS
 from utils import gru, lstm, rnn
 from utils.activations import sigmoid
+from utils.gru import VARIANTS as GRU_VARIANTS
 from utils.kernels import gru as gru_kernel
 from utils.kernels import lstm as lstm_kernel
 from utils.kernels import rnn as rnn_kernel
