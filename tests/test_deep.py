@@ -28,8 +28,8 @@ def test_two_layers_equal_manual_stack(rng, cell_params):
     p = deep_params(cell_params, rng, "rnn", 2, False)
     x = rng.normal(size=(N_X, M, T))
     a, _ = deep.deep_forward(x, p)
-    a1, _ = layer_forward(x, p["layer1"])
-    a2, _ = layer_forward(a1, p["layer2"])
+    a1, _ = layer_forward("rnn", x, p["layer1"])
+    a2, _ = layer_forward("rnn", a1, p["layer2"])
     np.testing.assert_allclose(a, a2, rtol=1e-14)
 
 

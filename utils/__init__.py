@@ -26,9 +26,10 @@ peepholes), reference and kernel alike:
   cell's option as a keyword with a default (``activation="tanh"``, ``variant="full"``,
   ``peephole=False``). A function that adds a loss to a layer takes the layer's arguments,
   then the loss's: ``rnn_model_forward(x, a0, parameters, y, mask=None)``. Wrappers over any
-  cell (``layer_forward``, ``bidirectional_forward``, ``deep_forward``) take ``(x,
-  parameters)``, then ``cell`` and the initial states as keywords, because their states are
-  nested and default to zeros.
+  cell take their initial states as keywords (nested, default zeros):
+  ``bidirectional_forward(x, parameters, cell="rnn", a0=None, c0=None)``, ``deep_forward``
+  alike; ``layer_forward(cell, x, parameters, a0=None, c0=None)`` names the cell first because
+  the cell picks the function that runs.
 - **State names**: the state passed from step to step is ``a`` everywhere; only the LSTM has a
   separate memory cell ``c``. In a GRU c<t> = a<t>: its functions take and return ``a``, and
   the code names it c where the lecture's equations do.

@@ -51,13 +51,13 @@ def bidirectional_forward(x, parameters, cell="rnn", a0=None, c0=None, **options
             raise KeyError(f"bidirectional parameters need a {direction!r} dict")
     a0, c0 = a0 or {}, c0 or {}
     a_fwd, cache_fwd = layer_forward(
-        x, parameters["forward"], cell, a0.get("forward"), c0.get("forward"), **options
+        cell, x, parameters["forward"], a0.get("forward"), c0.get("forward"), **options
     )
     x_reversed = x[:, :, ::-1]  # the backward direction reads x<T_x> first
     a_rev, cache_bwd = layer_forward(
+        cell,
         x_reversed,
         parameters["backward"],
-        cell,
         a0.get("backward"),
         c0.get("backward"),
         **options,

@@ -60,7 +60,7 @@ def deep_forward(x, parameters, cell="rnn", bidirectional=False, a0=None, c0=Non
             )
         else:
             inputs, cache = layer_forward(
-                inputs, parameters[name], cell, a0.get(name), c0.get(name), **options
+                cell, inputs, parameters[name], a0.get(name), c0.get(name), **options
             )
         caches.append((name, cache))
     return inputs, (bidirectional, caches)

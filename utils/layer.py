@@ -3,10 +3,11 @@ build on.
 
 ::
 
-    layer_forward(x, parameters, cell="rnn", a0=None, c0=None, **options) -> (a, cache)
+    layer_forward(cell, x, parameters, a0=None, c0=None, **options) -> (a, cache)
     layer_backward(da, cache) -> grads: dx, da0 (and dc0 for "lstm"), d + every parameter
 
-``cell`` is "rnn", "gru" or "lstm"; ``options`` are the cell's own (``activation`` for the RNN,
+``cell`` ("rnn", "gru" or "lstm") comes first because it picks the function that runs; then
+that function's arguments. ``options`` are the cell's own (``activation`` for the RNN,
 ``variant`` for the GRU, ``peephole`` for the LSTM); missing initial states are zeros, and
 ``c0`` is an error for the cells that have no separate memory. The layer runs the fast
 kernels of ``utils.kernels`` (the same numbers as the reference modules ``utils.rnn``,
@@ -34,7 +35,7 @@ def state_size(cell, parameters):
     return np.shape(parameters[name])[0]
 
 
-def layer_forward(x, parameters, cell="rnn", a0=None, c0=None, **options):
+def layer_forward(cell, x, parameters, a0=None, c0=None, **options):
     """One recurrent layer of type ``cell`` over x (n_x, m, T_x).
 
     Returns (a (n_a, m, T_x), cache); ``a0`` (and ``c0`` for the LSTM) default to zeros.
