@@ -1,11 +1,23 @@
 """Course tooling on top of nbgrader: release, pipeline checks, class grading, feedback and
 the student bundle. Run ``python -m grader --help`` for the commands.
 
-Modules: :mod:`grader.notebooks` (normalising, leak detection), :mod:`grader.pipeline`
-(release and CI checks), :mod:`grader.grade` (one-command class grading),
-:mod:`grader.intake` (submission layouts and repairs), :mod:`grader.worker` (nbgrader worker
-process), :mod:`grader.clean` (the clean re-grade), :mod:`grader.feedback`,
+Course files: :mod:`grader.layout` (where every folder is), :mod:`grader.notebooks`
+(normalising, leak detection), :mod:`grader.pipeline` (release and CI checks),
+:mod:`grader.nbgrader_api` (nbgrader in one process), :mod:`grader.feedback`,
 :mod:`grader.bundle`.
+
+Grading a class (:mod:`grader.grade`, the orchestration): :mod:`grader.trusted_sources`
+(sources read and verified once), :mod:`grader.intake` (submission layouts and repairs),
+:mod:`grader.worker_protocol` (both halves of the service protocol), :mod:`grader.scheduler`
+(jobs on services), :mod:`grader.nbgrader_worker` (autograde service),
+:mod:`grader.regrade` (the authoritative re-grade service), :mod:`grader.definitions` (what
+of a notebook it runs), :mod:`grader.score_policy` (final scores), :mod:`grader.gradebook`
+(every gradebook read and write), :mod:`grader.reports`.
+
+Student code runs only in the sandbox: :mod:`grader.sandbox` (bubblewrap),
+:mod:`grader.sandboxed_kernel` (nbgrader's kernel in it), :mod:`grader.student_calls` (calling
+a student's function in it from trusted test code), :mod:`grader.plain_data` (the only values
+that cross).
 """
 
 from pathlib import Path

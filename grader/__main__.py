@@ -54,6 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--memory-mb", type=int, default=4096, help="address-space limit per process")
     p.add_argument("--reports", type=Path, default=None, help="default: grader/reports/")
+    p.add_argument(
+        "--shard", default="1/1", metavar="K/N", help="grade only the K-th of N slices of students"
+    )
+    p.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="run student code without bubblewrap (UNSAFE; every report says so)",
+    )
     p = sub.add_parser("feedback", help="generate feedback for graded submissions")
     p.add_argument("--assignment", action="append")
     p = sub.add_parser("bundle", help="build the student bundle")
@@ -75,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         return _report(pipeline.release(root, db=not args.no_db), "notebooks/ regenerated")
     if args.command == "check":
         from grader import pipeline
-        from grader.nbg import Course
+        from grader.nbgrader_api import Course
 
         course = Course(root)
         problems = []
@@ -89,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             problems += pipeline.roundtrip(root)[0]
         return _report(problems, "all pipeline checks passed")
     if args.command == "grade":
-        from grader.grade import Options, grade_class, summary
+        from grader.grade import Options, grade_class, parse_shard
+        from grader.reports import summary
+        from grader.sandbox import SandboxUnavailable
 
         if not args.submissions.exists():
             print(
@@ -110,8 +120,14 @@ def main(argv: list[str] | None = None) -> int:
             assignments=args.assignment,
             progress=progress,
             reports=args.reports,
+            sandbox=not args.no_sandbox,
         )
-        results, grader = grade_class(root, args.submissions, options)
+        try:
+            options.shard = parse_shard(args.shard)
+            results, grader = grade_class(root, args.submissions, options)
+        except (ValueError, SandboxUnavailable) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(summary(results, grader.timing))
         print(f"reports: {grader.reports}/grades.csv, report.csv, report.md")
         return 0

@@ -40,7 +40,7 @@ def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
     """Generate feedback for every autograded submission; return problems (failures and
     leaks of hidden tests or mark schemes)."""
     from grader import pipeline
-    from grader.nbg import Course
+    from grader.nbgrader_api import Course
 
     course = Course(root)
     problems = []

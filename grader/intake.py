@@ -59,6 +59,8 @@ class Intake:
     # (student, assignment) -> notebook name -> NotebookIntake
     submissions: dict[tuple[str, str], dict[str, NotebookIntake]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # files that could not be placed
+    # Assignments someone in the whole class submitted (also when only a shard is staged).
+    assignments: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------------------
@@ -301,8 +303,10 @@ def intake(
     submitted_dir: Path,
     release_dir: Path,
     expected: dict[str, list[str]],
+    keep_student=None,
 ) -> Intake:
-    """Locate, check, repair and stage every submission under ``submitted_dir``."""
+    """Locate, check, repair and stage every submission under ``submitted_dir`` (only the
+    students for whom ``keep_student(student)`` is true, when it is given)."""
     source = Path(source).resolve()
     submitted_dir = Path(submitted_dir).resolve()
     result = Intake()
@@ -322,6 +326,12 @@ def intake(
         else:
             raise FileNotFoundError(f"{source}: not a folder or a .zip file")
         result.problems = problems
+        result.assignments = sorted(
+            {a for _s, a, _n in found} | {a for _s, a in stamps if a in expected}
+        )
+        if keep_student is not None:
+            found = {k: v for k, v in found.items() if keep_student(k[0])}
+            stamps = {k: v for k, v in stamps.items() if keep_student(k[0])}
         # Read everything before touching submitted_dir (it may be the input itself).
         loaded: dict[tuple[str, str, str], tuple] = {}
         for key, paths in found.items():

@@ -12,20 +12,21 @@ import tempfile
 from pathlib import Path
 
 from grader import notebooks as nbs
+from grader.layout import CourseLayout
 
 
 def _course(root: Path, overrides: dict | None = None):
-    from grader.nbg import Course
+    from grader.nbgrader_api import Course
 
     return Course(root, overrides)
 
 
 def source_dir(root: Path) -> Path:
-    return Path(root) / "solutions"
+    return CourseLayout.of(root).source
 
 
 def release_dir(root: Path) -> Path:
-    return Path(root) / "notebooks"
+    return CourseLayout.of(root).release
 
 
 def source_notebooks(root: Path) -> dict[str, list[Path]]:
@@ -223,6 +224,7 @@ def roundtrip(root: Path, jobs: int = 1) -> tuple[list[str], dict]:
     must earn zero, read back per cell from the gradebook. Returns (problems, scores)."""
     import os
 
+    from grader import sandbox
     from grader.grade import Options, grade_class
 
     root = Path(root).resolve()
@@ -245,7 +247,10 @@ def roundtrip(root: Path, jobs: int = 1) -> tuple[list[str], dict]:
         saved = os.environ.get("NBGRADER_DB_URL")
         os.environ["NBGRADER_DB_URL"] = "sqlite:///" + str(course / "grader" / "gradebook.db")
         try:
-            results, _ = grade_class(course, subs, Options(jobs=jobs))
+            # Only the course's own notebooks are graded here: without bubblewrap they may run
+            # unsandboxed (grading students' submissions never does, unless told to).
+            options = Options(jobs=jobs, sandbox=sandbox.probe() is None)
+            results, _ = grade_class(course, subs, options)
             found = gradebook_scores(course)
         finally:
             if saved is None:
@@ -282,17 +287,6 @@ def roundtrip(root: Path, jobs: int = 1) -> tuple[list[str], dict]:
 def gradebook_scores(root: Path) -> dict:
     """``(student, assignment, notebook, cell) -> (score, max_score, autograded)`` for every
     grade in the course's gradebook."""
-    from grader.nbg import Course
+    from grader import gradebook
 
-    gb = Course(root).gradebook()
-    try:
-        out = {}
-        for assignment in gb.assignments:
-            for submission in assignment.submissions:
-                for notebook in submission.notebooks:
-                    for grade in notebook.grades:
-                        key = (submission.student.id, assignment.name, notebook.name, grade.name)
-                        out[key] = (grade.score, grade.max_score, grade.auto_score is not None)
-        return out
-    finally:
-        gb.close()
+    return gradebook.all_scores(root)

@@ -26,7 +26,7 @@ CHECKS = {
 
 @pytest.fixture(scope="module")
 def course():
-    from grader.nbg import Course
+    from grader.nbgrader_api import Course
 
     return Course(ROOT)
 

@@ -157,6 +157,12 @@ def guarded_call(
     """
     if not callable(func):
         raise AssertionError(f"{name or 'the object under test'} is not a function: {func!r}")
+    remote = getattr(type(func), "__remote_call__", None)
+    if remote is not None:
+        # The course grader's proxy for a function that runs in its sandbox: the tamper and
+        # forbidden-reference checks run there, on the real function.
+        references = [f"{f.__module__}.{f.__qualname__}" for f in _functions(forbid)]
+        return remote(func, args, kwargs, forbidden=references)
     label = name or getattr(func, "__name__", "the function under test")
     verify_integrity(context=f"code run before {label}")
     forbidden = {f.__code__: f"{f.__module__}.{f.__qualname__}" for f in _functions(forbid)}

@@ -11,6 +11,7 @@ import copy
 
 import fixture_course as fc
 import nbformat
+from attacks import ATTACKS, honest_after
 
 from grader import notebooks as nbs
 from grader.pipeline import solved_copy
@@ -226,3 +227,8 @@ CLASS = {
         [],
     ),
 }
+
+for _attack, (_answer, _status, _score, _overridden, _words) in ATTACKS.items():
+    CLASS[_attack] = (_with({"sigmoid": _answer}), _status, _score, _overridden)
+    # graded right after the attack: must lose nothing to it
+    CLASS[honest_after(_attack)] = (solved_copy, "graded", 7, [])

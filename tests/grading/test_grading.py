@@ -8,25 +8,56 @@ address-space limit and short timeouts, exactly as ``python -m grader grade`` wo
 from __future__ import annotations
 
 import csv
+import hashlib
+import os
 import shutil
 import warnings
 from pathlib import Path
 
 import fixture_course as fc
 import pytest
+from attacks import ATTACKS, MARKER, honest_after
 from students import CLASS, CORRECT
 
+from grader import ROOT, pipeline, sandbox
 from grader import notebooks as nbs
-from grader import pipeline
 
 pytestmark = pytest.mark.slow
 
 MEMORY_MB = 2048
 
+REASON = sandbox.probe()
+if REASON and os.environ.get("SEQ_REQUIRE_SANDBOX"):
+    raise RuntimeError(f"SEQ_REQUIRE_SANDBOX is set but {REASON}")
+if REASON:
+    pytestmark = [pytestmark, pytest.mark.skip(reason=f"grading needs the sandbox: {REASON}")]
+
+
+def _fingerprints(root: Path) -> dict[str, bytes]:
+    """Every file of the fixture course outside its grader/ folder (which holds the run's
+    own output), and the repository's grader and utils code."""
+    files = [
+        p for p in root.rglob("*") if p.is_file() and "grader" not in p.relative_to(root).parts
+    ]
+    files += list((ROOT / "grader").glob("*.py")) + list((ROOT / "utils").rglob("*.py"))
+    return {str(p): hashlib.sha256(p.read_bytes()).digest() for p in files}
+
+
+def _processes_with(*needles: str) -> list[str]:
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if any(needle in cmdline for needle in needles) and int(pid) != os.getpid():
+            found.append(f"{pid}: {cmdline[:200]}")
+    return found
+
 
 def _seed_stale_grade(root: Path) -> None:
     """An old full-marks grade for a student whose new submission is broken."""
-    from grader.nbg import Course
+    from grader.nbgrader_api import Course
 
     gb = Course(root).gradebook()
     with warnings.catch_warnings():
@@ -61,6 +92,7 @@ def graded(fixture_course, tmp_path_factory):
     (folder / "missing_nb" / fc.ASSIGNMENT / "timestamp.txt").write_text("2025-01-01 10:00:00")
     archive = shutil.make_archive(str(folder.parent / "class"), "zip", folder.parent, "submitted")
     _seed_stale_grade(root)
+    before = _fingerprints(root)
     lines: list[str] = []
     options = Options(
         jobs=2, timeout=120, cell_timeout=3, memory_mb=MEMORY_MB, progress=lines.append
@@ -71,6 +103,9 @@ def graded(fixture_course, tmp_path_factory):
         report = list(csv.DictReader(f))
     return {
         "root": root,
+        "files_before": before,
+        "files_after": _fingerprints(root),
+        "left_running": _processes_with(MARKER, str(root), "seqgrade-"),
         "results": by_student,
         "report": report,
         "progress": lines,
@@ -173,3 +208,32 @@ def test_feedback_leaks_no_hidden_test_or_mark_scheme(graded):
         graded["root"] / "grader/feedback/checks_patch/00_fixture/fixture.html"
     ).read_text()
     assert "CleanRegradeFailed" in overridden
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_attack_on_the_grader_fails_with_its_reason(graded, attack):
+    words = ATTACKS[attack][4]
+    if words is not None:
+        reasons = _reasons(graded, attack) + " | " + graded["results"][attack].reason
+        assert words in reasons
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_the_honest_student_graded_right_after_an_attack_loses_nothing(graded, attack):
+    result = graded["results"][honest_after(attack)]
+    assert (result.status, result.score) == ("graded", 7)
+    assert all(c.status in ("passed", "manual") for c in result.cells)
+    assert not [note for _nb, note in result.notes if "protocol" in note or "tamper" in note]
+
+
+def test_no_attack_changed_a_course_file(graded):
+    changed = sorted(
+        path
+        for path in graded["files_before"].keys() | graded["files_after"].keys()
+        if graded["files_before"].get(path) != graded["files_after"].get(path)
+    )
+    assert not changed
+
+
+def test_no_process_outlived_grading(graded):
+    assert not graded["left_running"]

@@ -8,11 +8,13 @@ the skip into a failure.
 
 from __future__ import annotations
 
+import csv
 import glob
 import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -111,21 +113,56 @@ def postgres_url(tmp_path_factory):
         )
 
 
-def test_grading_with_a_postgresql_gradebook(postgres_url, tmp_path, monkeypatch):
-    from grader.grade import Options, grade_class
+def _class(root: Path, folder: Path) -> Path:
+    """Four students in the flat layout (STUDENT_NOTEBOOK.ipynb): two in each of two shards."""
+    src = nbs.read(root / "solutions" / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb")
+    rel = nbs.read(fc.release_path(root))
+    solved = pipeline.solved_copy(src, rel)
+    half = fc.replace_solutions(solved, {"sigmoid": "def sigmoid(z):\n    return z\n"})
+    folder.mkdir()
+    for student, nb in {"ada": solved, "bob": rel, "dee": solved, "fay": half}.items():
+        (folder / f"{student}_fixture.ipynb").write_text(nbs.dumps(nb))
+    return folder
+
+
+def _csv_rows(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as f:
+        return sorted(csv.DictReader(f), key=lambda row: row["student"])
+
+
+def test_grading_with_a_postgresql_gradebook_one_machine_or_two_shards_at_once(
+    postgres_url, tmp_path, monkeypatch
+):
+    from grader.grade import Options, grade_class, in_shard
 
     monkeypatch.setenv("NBGRADER_DB_URL", postgres_url)
     root = fc.make_course(tmp_path / "course")
     assert not pipeline.release(root)
-    src = nbs.read(root / "solutions" / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb")
-    rel = nbs.read(fc.release_path(root))
-    flat = tmp_path / "flat"  # the flat layout: STUDENT_NOTEBOOK.ipynb
-    flat.mkdir()
-    (flat / "ada_fixture.ipynb").write_text(nbs.dumps(pipeline.solved_copy(src, rel)))
-    (flat / "bob_fixture.ipynb").write_text(nbs.dumps(rel))
-    results, _ = grade_class(root, flat, Options(jobs=1, cell_timeout=5))
-    assert {r.student: r.score for r in results} == {"ada": 7, "bob": 0}
+    flat = _class(root, tmp_path / "flat")
+    results, grader = grade_class(root, flat, Options(jobs=1, cell_timeout=5))
+    assert {r.student: r.score for r in results} == {"ada": 7, "bob": 0, "dee": 7, "fay": 5}
     assert not (root / "grader" / "gradebook.db").exists(), "SQLite was used instead"
     scores = pipeline.gradebook_scores(root)
     assert scores[("ada", fc.ASSIGNMENT, fc.NOTEBOOK, "test_count_tokens")][0] == 3
     assert scores[("bob", fc.ASSIGNMENT, fc.NOTEBOOK, "test_count_tokens")][0] == 0
+    one_run = _csv_rows(grader.reports / "grades.csv")
+
+    # Two machines (two clones of the course) grade one shard each, at the same time, into
+    # the same gradebook.
+    assert {s for s in ["ada", "bob", "dee", "fay"] if in_shard(s, (1, 2))} == {"dee", "fay"}
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    runs = []
+    for k in (1, 2):
+        clone = fc.make_course(tmp_path / f"machine{k}")
+        assert not pipeline.release(clone, db=False)
+        command = [sys.executable, "-m", "grader", "--root", str(clone), "grade", str(flat)]
+        command += ["--shard", f"{k}/2", "--jobs", "1", "--cell-timeout", "5"]
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
+        runs.append((clone, subprocess.Popen(command, env=env, **pipes)))
+    rows = []
+    for clone, run in runs:
+        _out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, err
+        rows += _csv_rows(clone / "grader" / "reports" / "grades.csv")
+    assert sorted(rows, key=lambda row: row["student"]) == one_run
+    assert pipeline.gradebook_scores(root) == scores

@@ -10,7 +10,7 @@ import fixture_course as fc
 import nbformat
 import pytest
 
-from grader import ROOT, bundle, clean, intake, pipeline
+from grader import ROOT, bundle, definitions, intake, pipeline
 from grader import notebooks as nbs
 
 EXPECTED = {"01_notation": ["notation"], "02_rnn_forward": ["rnn_forward"]}
@@ -144,7 +144,7 @@ def test_repair_restores_metadata_and_removes_duplicate_tests():
     ],
 )
 def test_clean_filter_drops_code_that_runs(statement):
-    code, _notes = clean.safe_code(statement)
+    code, _notes = definitions.safe_code(statement)
     kept = [
         word
         for word in ("setattr", "allclose", "builtins.max", "range", "compute", "Evil")
@@ -161,7 +161,7 @@ def test_clean_filter_keeps_definitions():
         "class Vocab:\n    pad = 0\n    def __len__(self):\n        return 1\n"
         "print(f(1))\n"
     )
-    code, notes = clean.safe_code(source)
+    code, notes = definitions.safe_code(source)
     namespace: dict = {}
     exec(code, namespace)
     assert namespace["f"](1) == 1 + 1e-8
@@ -172,7 +172,7 @@ def test_clean_filter_keeps_definitions():
 
 
 def test_clean_filter_reports_syntax_errors():
-    code, notes = clean.safe_code("def f(:\n    pass")
+    code, notes = definitions.safe_code("def f(:\n    pass")
     assert code == ""
     assert "syntax error" in notes[0]
 

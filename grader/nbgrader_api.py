@@ -38,13 +38,20 @@ def load_config(root: Path, overrides: dict | None = None):
     return config
 
 
+def _autograde_steps() -> list:
+    from nbgrader.converters import Autograde
+
+    return list(Autograde.class_traits()["autograde_preprocessors"].default())
+
+
 class Course:
     """nbgrader objects for one course root (one instance per process is enough)."""
 
-    def __init__(self, root: Path, overrides: dict | None = None):
+    def __init__(self, root: Path, overrides: dict | None = None, kernel_sandbox: bool = False):
         ensure_tools_on_path()
         from nbgrader.coursedir import CourseDirectory
 
+        self.kernel_sandbox = kernel_sandbox  # autograde kernels start in grader.sandbox
         self.root = Path(root).resolve()
         self.config = load_config(self.root, overrides)
         self.coursedir = CourseDirectory(config=self.config)
@@ -115,8 +122,19 @@ class Course:
     def autograde(self, assignment: str, student: str) -> dict:
         from nbgrader.converters import Autograde
 
+        extra = None
+        if self.kernel_sandbox:
+            from grader.sandboxed_kernel import SandboxedExecute
+
+            steps = [SandboxedExecute if p.__name__ == "Execute" else p for p in _autograde_steps()]
+            extra = {"Autograde": {"autograde_preprocessors": steps}}
         return self._run(
-            Autograde, assignment_id=assignment, student_id=student, force=True, create_student=True
+            Autograde,
+            extra,
+            assignment_id=assignment,
+            student_id=student,
+            force=True,
+            create_student=True,
         )
 
     def generate_feedback(self, assignment: str, student: str | None = None) -> dict:

@@ -1,0 +1,73 @@
+"""Every read and write of nbgrader's gradebook (SQLite or PostgreSQL) that the grader does.
+
+``NBGRADER_DB_URL`` (or the course's ``nbgrader_config.py``) says which database; nbgrader's
+own ``Gradebook`` API does the work. nbgrader's SQLAlchemy use emits warnings, which are
+silenced here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def opened(root: Path, course=None) -> Iterator:
+    """The course's gradebook, committed and closed on exit."""
+    from grader.nbgrader_api import Course
+
+    course = course or Course(root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nbgrader's SQLAlchemy use warns (SAWarning)
+        gb = course.gradebook()
+        try:
+            yield gb
+            gb.db.commit()
+        finally:
+            gb.close()
+
+
+def remove_submission(gb, assignment: str, student: str) -> None:
+    """Forget every grade of (assignment, student); nothing if there is none."""
+    from nbgrader.api import MissingEntry
+
+    with contextlib.suppress(MissingEntry):
+        gb.remove_submission(assignment, student)
+
+
+def submission_scores(gb, assignment: str, student: str) -> dict:
+    """``{notebook: {grade_id: [auto_score, max_score, is_auto]}}`` of one submission."""
+    from nbgrader.api import MissingEntry
+
+    try:
+        submission = gb.find_submission(assignment, student)
+    except MissingEntry:
+        return {}
+    return {
+        notebook.name: {
+            grade.name: [grade.auto_score, grade.max_score, grade.auto_score is not None]
+            for grade in notebook.grades
+        }
+        for notebook in submission.notebooks
+    }
+
+
+def set_auto_score(gb, assignment: str, student: str, notebook: str, grade_id: str, score):
+    """Write the final score of one autograded cell (what export and feedback then show)."""
+    gb.find_grade(grade_id, notebook, assignment, student).auto_score = score
+
+
+def all_scores(root: Path) -> dict:
+    """``(student, assignment, notebook, cell) -> (score, max_score, autograded)`` for every
+    grade in the course's gradebook."""
+    out = {}
+    with opened(root) as gb:
+        for assignment in gb.assignments:
+            for submission in assignment.submissions:
+                for notebook in submission.notebooks:
+                    for grade in notebook.grades:
+                        key = (submission.student.id, assignment.name, notebook.name, grade.name)
+                        out[key] = (grade.score, grade.max_score, grade.auto_score is not None)
+    return out

@@ -1,0 +1,79 @@
+"""A long-lived nbgrader process: pays nbgrader's start-up once, then grades job after job.
+
+Started by :mod:`grader.grade` as ``python -P -m grader.nbgrader_worker ROOT LIB
+[--no-sandbox]`` from the verified copy of the grader's code, under an address-space limit
+that the notebook kernels inherit. Every kernel runs in the sandbox (:mod:`grader.sandbox`,
+:mod:`grader.sandboxed_kernel`; LIB is the folder it mounts). Jobs (see
+:mod:`grader.worker_protocol`):
+
+- ``{"op": "generate", "assignment": A}``: put the source (with hidden tests) into the
+  gradebook, generating into a throw-away folder (``notebooks/`` is not touched);
+- ``{"op": "autograde", "assignment": A, "student": S}``: forget the old grades of (A, S),
+  autograde, and return the per-cell scores read back from the gradebook.
+
+The parent kills the worker (and its kernels) when a job overruns, and starts a new one.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from grader import gradebook, worker_protocol
+
+
+def _tail(text: str, lines: int = 12) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def handle(course, job: dict) -> dict:
+    op = job["op"]
+    start = time.monotonic()
+    result: dict = {"op": op}
+    if op == "generate":
+        with tempfile.TemporaryDirectory(prefix="gen-") as tmp:
+            run = course.generate_assignment(job["assignment"], release_dir=Path(tmp), db=True)
+        result.update(success=run["success"], error=run["error"], log=_tail(run["log"]))
+    elif op == "autograde":
+        assignment, student = job["assignment"], job["student"]
+        with gradebook.opened(course.root, course) as gb:
+            gradebook.remove_submission(gb, assignment, student)
+        run = course.autograde(assignment, student)
+        with gradebook.opened(course.root, course) as gb:
+            scores = gradebook.submission_scores(gb, assignment, student)
+        result.update(
+            success=run["success"], error=run["error"], log=_tail(run["log"], 40), scores=scores
+        )
+    else:
+        result.update(success=False, error=f"unknown job {op!r}")
+    result["seconds"] = round(time.monotonic() - start, 3)
+    return result
+
+
+def main(argv: list[str]) -> None:
+    root, lib = Path(argv[0]), Path(argv[1])
+    sandboxed = "--no-sandbox" not in argv[2:]
+
+    def prepare():
+        from grader import sandboxed_kernel
+        from grader.nbgrader_api import Course
+        from grader.sandbox import Sandbox
+
+        fontlists = sorted((lib.parent / "matplotlib").glob("fontlist-*.json"))
+        sandbox = Sandbox(lib=lib, enabled=sandboxed, fontlist=(fontlists or [None])[-1])
+        sandboxed_kernel.use_sandbox(sandbox)
+        course = Course(root, kernel_sandbox=True)
+        import nbgrader.converters  # noqa: F401  (pay the import before saying ready)
+
+        return course
+
+    def failure(error: Exception) -> dict:
+        return {"success": False, "error": f"{type(error).__name__}: {error}"}
+
+    worker_protocol.serve(prepare, handle, failure)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

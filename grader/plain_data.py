@@ -1,0 +1,281 @@
+"""The only values that cross the sandbox boundary, and their exact encoding.
+
+A student's function runs in the sandbox; its arguments go in and its result comes out as
+*plain data*, so that no student object (with its own ``__eq__``, ``__sub__`` or
+``__array_ufunc__``) ever reaches a check. Plain data is, exactly (subclasses refused):
+
+- ``numpy.ndarray`` of a bool, integer, float or complex dtype (no object, string, structured
+  or sub-array dtypes), and the NumPy scalars of those dtypes (``np.float64(0.5)``);
+- ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str`` (a ``numpy.str_`` arrives as
+  the ``str`` it holds);
+- ``list``, ``tuple`` and ``dict`` of these (dict keys: any plain, hashable value).
+
+:func:`encode` turns a value into JSON-ready lists (``["a", dtype, shape, base64]`` for an
+array, ``["d", [[key, value], ...]]`` for a dict, ...) and raises :class:`NotPlainData` naming
+the offending type and where it sits; :func:`decode` rebuilds the value and raises
+:class:`MalformedData` on anything it did not produce. Neither side ever unpickles or
+evaluates anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+
+import numpy as np
+
+MAX_DEPTH = 64
+MAX_ITEMS = 1_000_000  # containers and scalars in one value
+MAX_BYTES = 256 * 1024 * 1024  # array payload in one value
+
+# Exact NumPy scalar types of the allowed kinds (bool, signed, unsigned, float, complex).
+_NUMPY_SCALARS = {np.dtype(code).type for code in "?bhilqBHILQefdgFDG"}
+_ARRAY_KINDS = "biufc"
+_BUILTIN_NAMES = {
+    bool: "bool",
+    int: "int",
+    float: "float",
+    complex: "complex",
+    str: "str",
+    list: "list",
+    tuple: "tuple",
+    dict: "dict",
+}
+
+
+class NotPlainData(TypeError):
+    """A value that may not cross the sandbox boundary (the message says what and where)."""
+
+
+class MalformedData(ValueError):
+    """An encoded value that :func:`encode` cannot have produced (a protocol violation)."""
+
+
+def _refusal(value: Any, where: str) -> NotPlainData:
+    kind = type(value)
+    name = kind.__name__
+    if isinstance(value, np.ndarray):
+        if kind is not np.ndarray:
+            return NotPlainData(
+                f"{where} is a {name} (a subclass of numpy.ndarray); return a NumPy array "
+                "(np.asarray(...))"
+            )
+        return NotPlainData(
+            f"{where} is a NumPy array of dtype {value.dtype}; return an array of numbers or "
+            "booleans"
+        )
+    for base, base_name in _BUILTIN_NAMES.items():
+        if isinstance(value, base):
+            return NotPlainData(
+                f"{where} is a {name} (a subclass of {base_name}); return a plain {base_name}"
+            )
+    if isinstance(value, np.generic):
+        return NotPlainData(f"{where} is a NumPy {name}; return a number, bool or str")
+    return NotPlainData(
+        f"{where} is a {name}; return NumPy arrays, numbers, strings, or lists, tuples and "
+        "dicts of these"
+    )
+
+
+class _Budget:
+    def __init__(self):
+        self.items = 0
+        self.bytes = 0
+
+    def take(self, items: int = 1, nbytes: int = 0) -> None:
+        self.items += items
+        self.bytes += nbytes
+        if self.items > MAX_ITEMS or self.bytes > MAX_BYTES:
+            raise NotPlainData(
+                f"the value is too large to grade (more than {MAX_ITEMS} items or "
+                f"{MAX_BYTES // 2**20} MiB of arrays)"
+            )
+
+
+def encode(value: Any, where: str = "the value") -> list:
+    """The JSON-ready form of a plain value; :class:`NotPlainData` for anything else."""
+    return _encode(value, where, 0, _Budget())
+
+
+def _encode(value: Any, where: str, depth: int, budget: _Budget) -> list:
+    if depth > MAX_DEPTH:
+        raise NotPlainData(f"{where} is nested more than {MAX_DEPTH} levels deep")
+    budget.take()
+    kind = type(value)
+    if value is None:
+        return ["n"]
+    if kind is bool:
+        return ["b", value]
+    if kind is int:
+        return ["i", str(value)] if abs(value) >= 2**63 else ["i", value]
+    if kind is float:
+        return ["f", _float(value)]
+    if kind is complex:
+        return ["c", _float(value.real), _float(value.imag)]
+    if kind is str:
+        return ["s", value]
+    if kind is np.str_:  # what NumPy gives for the items of a string array: plain text
+        return ["s", str(value)]
+    if kind is np.ndarray:
+        if value.dtype.kind not in _ARRAY_KINDS or value.dtype.fields or value.dtype.subdtype:
+            raise _refusal(value, where)
+        data = np.ascontiguousarray(value).tobytes()
+        budget.take(0, len(data))
+        return ["a", value.dtype.str, list(value.shape), base64.b64encode(data).decode("ascii")]
+    if kind in _NUMPY_SCALARS:
+        return ["g", value.dtype.str, base64.b64encode(value.tobytes()).decode("ascii")]
+    if kind is list or kind is tuple:
+        items = [_encode(v, f"{where}[{i}]", depth + 1, budget) for i, v in enumerate(value)]
+        return ["l" if kind is list else "t", items]
+    if kind is dict:
+        pairs = []
+        for key, item in value.items():
+            label = f"{where}[{key!r:.40}]" if type(key) in (str, int) else f"a key of {where}"
+            pairs.append(
+                [
+                    _encode(key, f"a key of {where}", depth + 1, budget),
+                    _encode(item, label, depth + 1, budget),
+                ]
+            )
+        return ["d", pairs]
+    raise _refusal(value, where)
+
+
+def _float(x: float):
+    return x if math.isfinite(x) else repr(x)  # "nan", "inf", "-inf"
+
+
+def _unfloat(x) -> float:
+    if type(x) in (int, float):
+        return float(x)
+    if x in ("nan", "inf", "-inf"):
+        return float(x)
+    raise MalformedData(f"not a float: {x!r:.40}")
+
+
+def decode(data: Any) -> Any:
+    """The value :func:`encode` encoded; :class:`MalformedData` for anything else."""
+    return _decode(data, 0, _Budget())
+
+
+def _dtype(text: Any) -> np.dtype:
+    if type(text) is not str or len(text) > 8:
+        raise MalformedData(f"not a dtype: {text!r:.40}")
+    try:
+        dtype = np.dtype(text)
+    except TypeError as error:
+        raise MalformedData(f"not a dtype: {text!r:.40}") from error
+    if dtype.kind not in _ARRAY_KINDS or dtype.fields or dtype.subdtype:
+        raise MalformedData(f"dtype {dtype} is not plain")
+    return dtype
+
+
+def _bytes(text: Any) -> bytes:
+    if type(text) is not str:
+        raise MalformedData("array data is not base64 text")
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError) as error:
+        raise MalformedData("array data is not base64 text") from error
+
+
+def _decode(data: Any, depth: int, budget: _Budget) -> Any:
+    if depth > MAX_DEPTH:
+        raise MalformedData("nested too deeply")
+    try:
+        budget.take()
+    except NotPlainData as error:
+        raise MalformedData(str(error)) from None
+    if type(data) is not list or not data or type(data[0]) is not str:
+        raise MalformedData(f"not an encoded value: {data!r:.60}")
+    tag, rest = data[0], data[1:]
+    try:
+        if tag == "n" and not rest:
+            return None
+        if tag == "b" and len(rest) == 1 and type(rest[0]) is bool:
+            return rest[0]
+        if tag == "i" and len(rest) == 1 and type(rest[0]) in (int, str):
+            return int(rest[0])
+        if tag == "f" and len(rest) == 1:
+            return _unfloat(rest[0])
+        if tag == "c" and len(rest) == 2:
+            return complex(_unfloat(rest[0]), _unfloat(rest[1]))
+        if tag == "s" and len(rest) == 1 and type(rest[0]) is str:
+            return rest[0]
+        if tag == "a" and len(rest) == 3:
+            dtype, shape, raw = _dtype(rest[0]), rest[1], _bytes(rest[2])
+            if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
+                raise MalformedData("array shape is not a list of sizes")
+            if len(raw) != dtype.itemsize * math.prod(shape):
+                raise MalformedData("array data does not match its shape")
+            budget.take(0, len(raw))
+            return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+        if tag == "g" and len(rest) == 2:
+            dtype, raw = _dtype(rest[0]), _bytes(rest[1])
+            if len(raw) != dtype.itemsize:
+                raise MalformedData("scalar data does not match its dtype")
+            return np.frombuffer(raw, dtype=dtype)[0]
+        if tag in ("l", "t") and len(rest) == 1 and type(rest[0]) is list:
+            items = [_decode(v, depth + 1, budget) for v in rest[0]]
+            return items if tag == "l" else tuple(items)
+        if tag == "d" and len(rest) == 1 and type(rest[0]) is list:
+            out = {}
+            for pair in rest[0]:
+                if type(pair) is not list or len(pair) != 2:
+                    raise MalformedData("a dict entry is not a [key, value] pair")
+                out[_decode(pair[0], depth + 1, budget)] = _decode(pair[1], depth + 1, budget)
+            return out
+    except (TypeError, ValueError, OverflowError) as error:
+        if isinstance(error, MalformedData):
+            raise
+        raise MalformedData(f"bad {tag!r} value: {error}") from None
+    raise MalformedData(f"not an encoded value: {data!r:.60}")
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Plain values equal in type, shape, dtype and content (NaN equals NaN)."""
+    if type(a) is not type(b):
+        return False
+    if type(a) is np.ndarray:
+        return (
+            a.shape == b.shape
+            and a.dtype == b.dtype
+            and bool(((a == b) | ((a != a) & (b != b))).all())
+        )
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) is float and math.isnan(a):
+        return math.isnan(b)
+    return bool(a == b)
+
+
+def copy_into(target: Any, value: Any) -> Any:
+    """Make ``target`` equal to ``value`` in place where it is mutable (arrays, lists, dicts,
+    recursively), so that a call in the sandbox changes the caller's arguments as a call in
+    the same process would. Returns the object the caller should now hold."""
+    if type(target) is np.ndarray and type(value) is np.ndarray:
+        if target.shape == value.shape and target.dtype == value.dtype and target.flags.writeable:
+            target[...] = value
+            return target
+        return value
+    if type(target) is list and type(value) is list:
+        if len(target) == len(value):
+            for i, item in enumerate(value):
+                target[i] = copy_into(target[i], item)
+        else:
+            target[:] = value
+        return target
+    if type(target) is dict and type(value) is dict:
+        for key in [k for k in target if k not in value]:
+            del target[key]
+        for key, item in value.items():
+            target[key] = copy_into(target[key], item) if key in target else item
+        return target
+    if type(target) is tuple and type(value) is tuple and len(target) == len(value):
+        for old, new in zip(target, value, strict=True):
+            copy_into(old, new)  # a tuple cannot change, its mutable items can
+        return target
+    return target

@@ -1,0 +1,170 @@
+"""The bubblewrap sandbox every piece of student code runs in.
+
+``bwrap`` (Debian's ``bubblewrap`` package) starts a process in new namespaces: its own PID
+namespace (the sandbox ends every process in it when its first process exits, or when the
+grader dies: nothing a submission starts can outlive it), no network (a loopback of its own),
+no capabilities, an unprivileged uid, a fresh session and a cleared environment. Its file
+system holds only what running a notebook needs, read-only:
+
+- the operating system's ``/usr`` (and the ``/bin``, ``/lib`` links into it) and a few files
+  of ``/etc`` (the dynamic linker cache, fonts);
+- the Python installation and the course environment (``sys.prefix``), but not the
+  repository around it;
+- a *copy* of the course package (``utils``) and of the few grader modules the student side
+  of a call needs, made from the sources verified at the start of grading
+  (:mod:`grader.trusted_sources`), mounted at :data:`LIB`;
+
+plus a private, empty, writable ``/tmp`` (the home directory and working directory are in
+it). ``solutions/``, the gradebook, ``grader/``, the reports and every other student's files
+are simply not there. Memory and time limits are set by the caller (``RLIMIT_AS`` is inherited;
+the grader kills the sandbox when a time budget runs out).
+
+:class:`Sandbox` builds the command lines; :func:`probe` says whether bwrap works here.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass, field
+from pathlib import Path
+
+LIB = "/opt/course/lib"  # the course package copy, inside the sandbox
+HOME = "/tmp/home"
+MPL_DIR = "/tmp/matplotlib"
+UID = GID = 65534  # nobody
+
+# Files of /etc that programs in the sandbox read (all optional).
+ETC_FILES = ("ld.so.cache", "localtime", "fonts", "mime.types", "nsswitch.conf")
+# Environment variables passed into the sandbox from the grader's own environment.
+PASSED_ENV = ("LANG", "LC_ALL", "MPLBACKEND", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+PASSED_ENV += ("MKL_NUM_THREADS", "TZ")
+# Grader modules the student side of a call imports (copied into LIB).
+STUDENT_SIDE_MODULES = ("__init__.py", "plain_data.py", "student_calls.py")
+
+
+class SandboxUnavailable(RuntimeError):
+    """bwrap is missing or does not work on this machine (the message is one line)."""
+
+
+def probe() -> str | None:
+    """None when sandboxing works here, else the one-line reason it does not."""
+    if not sys.platform.startswith("linux"):
+        return f"grading needs Linux with bubblewrap (bwrap); this is {sys.platform}"
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap is not installed (`apt-get install bubblewrap`); bwrap not on PATH"
+    try:
+        done = subprocess.run(
+            [bwrap, *_namespaces(), "--ro-bind", "/", "/", "--proc", "/proc", "true"],
+            capture_output=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"bwrap could not be run: {error}"
+    if done.returncode != 0:
+        why = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        return f"bwrap cannot create namespaces on this machine: {why[0]}"
+    return None
+
+
+def _namespaces() -> list[str]:
+    return [
+        "--unshare-all",
+        "--unshare-user",
+        "--uid",
+        str(UID),
+        "--gid",
+        str(GID),
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--hostname",
+        "sandbox",
+    ]
+
+
+def _python_dirs() -> list[Path]:
+    """The directories the interpreter and its packages live in (without the repository)."""
+    dirs = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve().parent.parent}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        dirs.add(Path(sysconfig.get_paths()[key]))
+    # Keep the outermost ones only.
+    dirs = sorted(d.resolve() for d in dirs if d.exists())
+    return [d for d in dirs if not any(o != d and d.is_relative_to(o) for o in dirs)]
+
+
+@dataclass
+class Sandbox:
+    """How to wrap a command so that it runs sandboxed.
+
+    ``lib`` is the host folder copied from the verified sources (mounted read-only at
+    :data:`LIB`); ``fontlist`` a matplotlib font cache built once outside, so that every
+    sandbox does not rebuild it. ``enabled=False`` (``--no-sandbox``) runs commands as they
+    are, with the environment still cleared of the grader's secrets.
+    """
+
+    lib: Path
+    enabled: bool = True
+    fontlist: Path | None = None
+    repository: Path | None = None  # refused as a bind source (it must never be visible)
+    bwrap: str = field(default_factory=lambda: shutil.which("bwrap") or "bwrap")
+
+    def environment(self) -> dict[str, str]:
+        env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ}
+        env.update(
+            HOME=HOME if self.enabled else str(self.lib.parent / "home"),
+            PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin",
+            PYTHONPATH=LIB if self.enabled else str(self.lib),
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONNOUSERSITE="1",
+            IPYTHONDIR=f"{HOME}/.ipython" if self.enabled else str(self.lib.parent / "ipython"),
+            MPLCONFIGDIR=MPL_DIR if self.enabled else str(self.lib.parent / "matplotlib"),
+        )
+        env.setdefault("LANG", "C.UTF-8")
+        return env
+
+    def command(self, argv: list[str], writable: tuple[Path, ...] = ()) -> list[str]:
+        """``argv`` wrapped in bwrap; ``writable`` host folders are bound read-write at the
+        same path (the kernel's connection folder). The environment is set here too: the
+        caller's environment (database URLs, tokens) never reaches the sandbox."""
+        env = self.environment()
+        if not self.enabled:
+            return ["env", "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *argv]
+        args = [self.bwrap, *_namespaces(), "--clearenv"]
+        for key, value in sorted(env.items()):
+            args += ["--setenv", key, value]
+        args += ["--ro-bind", "/usr", "/usr"]
+        for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+            top = Path("/") / name
+            if top.is_symlink():
+                args += ["--symlink", os.readlink(top), str(top)]
+            elif top.is_dir():
+                args += ["--ro-bind", str(top), str(top)]
+        for name in ETC_FILES:
+            args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+        for folder in _python_dirs():
+            self._refuse_repository(folder)
+            args += ["--ro-bind", str(folder), str(folder)]
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += ["--dir", HOME, "--dir", MPL_DIR, "--ro-bind", str(self.lib), LIB]
+        if self.fontlist is not None and self.fontlist.exists():
+            args += ["--ro-bind", str(self.fontlist), f"{MPL_DIR}/{self.fontlist.name}"]
+        for folder in writable:
+            self._refuse_repository(Path(folder))
+            args += ["--bind", str(folder), str(folder)]
+        return [*args, "--chdir", HOME, "--", *argv]
+
+    def _refuse_repository(self, folder: Path) -> None:
+        if self.repository is None:
+            return
+        folder, repo = Path(folder).resolve(), self.repository.resolve()
+        if folder == repo or (repo.is_relative_to(folder) and folder != Path("/")):
+            raise SandboxUnavailable(
+                f"{folder} would show the course repository inside the sandbox; install the "
+                "course environment outside it"
+            )

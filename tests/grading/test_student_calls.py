@@ -1,0 +1,196 @@
+"""Calling a student's function in the sandbox from trusted code (grader.student_calls), and
+the sandbox itself: what the student's code can see, and what a call brings back."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from grader import sandbox
+from grader.layout import CourseLayout
+from grader.regrade import student_session
+from grader.student_calls import (
+    ProtocolViolation,
+    RemoteFunction,
+    StudentCrashed,
+    StudentError,
+    StudentTimeout,
+)
+from grader.trusted_sources import TrustedSources
+from utils import activations, checks
+
+REASON = sandbox.probe()
+if REASON and os.environ.get("SEQ_REQUIRE_SANDBOX"):
+    raise RuntimeError(f"SEQ_REQUIRE_SANDBOX is set but {REASON}")
+pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no sandbox: {REASON}")
+
+SETUP = {"label": "imports", "code": "import numpy as np\nfrom utils import activations"}
+ANSWERS = """
+import os, sys
+def adds_in_place(x, params):
+    x += 1
+    params["W"] = params["W"] * 2
+    params["extra"] = [1]
+    return x.sum()
+def calls_reference(z):
+    return activations.sigmoid(z)
+def patches_numpy(z):
+    np.exp = abs
+    return z
+def raises(kind):
+    raise {"value": ValueError, "index": IndexError}[kind]("bad " + kind)
+def raises_own():
+    class Oops(Exception):
+        pass
+    raise Oops("mine")
+def loops():
+    while True:
+        pass
+def exits():
+    os._exit(3)
+def returns_subclass():
+    class Mine(np.ndarray):
+        pass
+    return np.zeros(2).view(Mine)
+def forges():
+    os.write(1, b"ignored, goes to stderr\\n")
+    for fd in range(3, 40):
+        try:
+            os.write(fd, b'{"id": 999, "ok": true, "result": ["n"]}\\n')
+        except OSError:
+            pass
+    return 1
+def looks_around():
+    import utils
+    return [os.getuid(), sorted(os.listdir("/tmp")), utils.__file__, sorted(os.environ)]
+CONSTANT = {"k": (1, 2.5)}
+"""
+
+
+@pytest.fixture(scope="module")
+def sandbox_config(tmp_path_factory, fixture_course):
+    staging = tmp_path_factory.mktemp("staging")
+    _code, lib = TrustedSources(CourseLayout.of(fixture_course)).stage(staging)
+    fontlists = sorted((staging / "matplotlib").glob("fontlist-*.json"))
+    return sandbox.Sandbox(lib=lib, fontlist=fontlists[-1] if fontlists else None)
+
+
+@pytest.fixture
+def session(sandbox_config):
+    s = student_session(sandbox_config, 2048)
+    s.plan(
+        [
+            {**SETUP, "student": False},
+            {"label": "your cell", "code": ANSWERS, "student": True},
+        ]
+    )
+    yield s
+    s.close()
+
+
+def _begin(session, timeout=10.0):
+    names, errors = session.begin(2, timeout)
+    assert not errors
+    return names
+
+
+def test_student_names_are_proxies_and_plain_values(session):
+    names = _begin(session)
+    assert isinstance(names["adds_in_place"], RemoteFunction)
+    assert names["CONSTANT"] == {"k": (1, 2.5)}
+    assert "np" not in names
+    assert "activations" not in names  # bound by the instructor's cell
+    assert "os" not in names  # modules stay in the sandbox
+
+
+def test_in_place_changes_reach_the_caller_as_in_one_process(session):
+    names = _begin(session)
+    x, params = np.zeros(3), {"W": np.ones((2, 2))}
+    total = names["adds_in_place"](x, params)
+    assert type(total) is np.float64
+    assert total == 3.0
+    assert x.tolist() == [1.0, 1.0, 1.0]
+    assert params["W"][0, 0] == 2.0
+    assert params["extra"] == [1]
+    with pytest.raises(AssertionError, match="changed its argument #1 in place"):
+        checks.check_not_mutated(names["adds_in_place"], np.zeros(3), {"W": np.ones(1)})
+
+
+def test_forbidden_references_and_tampering_are_caught_in_the_sandbox(session):
+    names = _begin(session)
+    with pytest.raises(checks.IntegrityError, match=r"calls the reference .*activations\.sigmoid"):
+        checks.guarded_call(names["calls_reference"], np.zeros(2), forbid=[activations.sigmoid])
+    with pytest.raises(checks.IntegrityError, match=r"numpy\.exp was replaced"):
+        names["patches_numpy"](np.zeros(2))
+
+
+def test_exceptions_keep_their_builtin_type_never_the_students_class(session):
+    names = _begin(session)
+    with pytest.raises(ValueError, match="bad value"):
+        names["raises"]("value")
+    with pytest.raises(IndexError, match="bad index"):
+        names["raises"]("index")
+    with pytest.raises(StudentError, match="Oops: mine"):
+        names["raises_own"]()
+
+
+def test_only_plain_data_comes_back(session):
+    names = _begin(session)
+    with pytest.raises(AssertionError, match=r"is a Mine \(a subclass of numpy\.ndarray\)"):
+        names["returns_subclass"]()
+    with pytest.raises(Exception, match="the arguments of raises"):
+        names["raises"](object())
+
+
+def test_a_loop_times_out_and_the_next_test_gets_a_fresh_sandbox(session):
+    names = _begin(session, timeout=1.0)
+    start = time.monotonic()
+    with pytest.raises(StudentTimeout):
+        names["loops"]()
+    assert time.monotonic() - start < 5
+    session.end()
+    names = _begin(session)
+    assert names["CONSTANT"] == {"k": (1, 2.5)}
+
+
+def test_a_crash_ends_the_test_not_the_sandbox(session):
+    names = _begin(session)
+    with pytest.raises(StudentCrashed, match="exited with status 3"):
+        names["exits"]()
+    session.end()
+    assert _begin(session)["CONSTANT"]
+
+
+def test_a_forged_reply_is_a_protocol_violation(session):
+    names = _begin(session)
+    with pytest.raises(ProtocolViolation, match="request 999"):
+        names["forges"]()
+
+
+def test_the_sandbox_shows_no_course_file_and_no_secret(session, fixture_course, monkeypatch):
+    monkeypatch.setenv("NBGRADER_DB_URL", "postgresql://secret@host/db")
+    names = _begin(session)
+    uid, tmp, utils_file, env = names["looks_around"]()
+    assert uid == sandbox.UID
+    assert tmp == ["home", "matplotlib"]
+    assert utils_file.startswith(sandbox.LIB)
+    assert "NBGRADER_DB_URL" not in env
+    assert str(fixture_course) not in json.dumps(env)
+
+
+def test_grading_refuses_without_bubblewrap_in_one_line(tmp_path, monkeypatch, capsys):
+    from grader.__main__ import main
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+    (tmp_path / "class").mkdir()
+    assert main(["grade", str(tmp_path / "class")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "bubblewrap is not installed" in err
+    assert "--no-sandbox" in err
+    assert sys.platform.startswith("linux")
