@@ -4,8 +4,10 @@
 
 Builds, in a temporary copy of the course (its own SQLite gradebook), N students for every
 assignment in solutions/: 60 % submit the solution, 20 % the untouched release and 20 % the
-solution with every other answer left undone. Prints seconds per notebook and per student and
-the projection for 100 students. Not a test: it takes minutes.
+solution with every other answer left undone. Grades them sandboxed (``--no-sandbox`` for a
+comparison), then prints seconds per notebook and per student, the projection for 100
+students and the machine's load average before and after (other work on the machine makes
+every figure pessimistic). Not a test: it takes minutes.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--no-sandbox", action="store_true", help="grade without bubblewrap (for comparison)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         course = pipeline.copy_course(ROOT, Path(tmp) / "course")
@@ -53,10 +58,11 @@ def main() -> None:
                     out = subs / f"student{i:03d}" / assignment / path.name
                     out.parent.mkdir(parents=True, exist_ok=True)
                     out.write_text(nbs.dumps(nb), encoding="utf-8")
+        load_before = os.getloadavg()[0]
         start = time.monotonic()
-        results, _grader = grade_class(
-            course, subs, Options(jobs=args.jobs, progress=lambda s: print(s, file=sys.stderr))
-        )
+        options = Options(jobs=args.jobs, progress=lambda s: print(s, file=sys.stderr))
+        options.sandbox = not args.no_sandbox
+        results, _grader = grade_class(course, subs, options)
         elapsed = time.monotonic() - start
         n_notebooks = sum(len(p) for p in assignments.values()) * args.students
         failed = [r for r in results if r.status != "graded"]
@@ -71,6 +77,10 @@ def main() -> None:
             "seconds_per_student": round(per_student, 2),
             "projected_minutes_100_students": round(per_student * 100 / 60, 1),
             "not_graded": len(failed),
+            "sandboxed": not args.no_sandbox,
+            # Other work on the machine makes every figure pessimistic: say how busy it was.
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+            "cores": os.cpu_count(),
         }
         print(json.dumps(figures, indent=1))
 

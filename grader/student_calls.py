@@ -29,6 +29,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
+import linecache
 import os
 import resource
 import selectors
@@ -135,13 +136,29 @@ def _prepare() -> None:
 
 
 def _describe(error: BaseException) -> dict:
+    """The student's exception as plain data, with the check harness's explanation of where
+    it happened (``student_trace``: the student's frames; ``student_locals``: array shapes)."""
     tb = traceback.extract_tb(error.__traceback__)
     where = [f"{f.filename}:{f.lineno} in {f.name}" for f in tb if f.filename.startswith("<")]
+    trace, shapes = [], {}
+    with contextlib.suppress(Exception):
+        from utils.exercises.harness import _describe as explain
+
+        tb = error.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+            tb = tb.tb_next  # the frames of this server are not the student's
+        explain(error.with_traceback(tb))
+        trace = [[str(name), str(line)] for name, line in getattr(error, "student_trace", [])]
+        shapes = {
+            str(k): [int(n) for n in v] for k, v in getattr(error, "student_locals", {}).items()
+        }
     return {
         "type": type(error).__name__,
         "module": type(error).__module__,
         "message": str(error)[:4000],
         "where": where[-3:],
+        "trace": trace,
+        "locals": shapes,
     }
 
 
@@ -168,8 +185,11 @@ def _student_names(blocks: list[dict], prefix: int) -> tuple[dict, dict, list[st
     errors = []
     for block in blocks[:prefix]:
         before = dict(namespace)
+        filename = f"<{block['label']}>"
+        lines = block["code"].splitlines(True)
+        linecache.cache[filename] = (len(block["code"]), None, lines, filename)  # for tracebacks
         try:
-            exec(compile(block["code"], f"<{block['label']}>", "exec"), namespace)
+            exec(compile(block["code"], filename, "exec"), namespace)
         except BaseException as error:  # a broken answer must not stop the others
             errors.append(f"{block['label']}: {type(error).__name__}: {error}"[:500])
         changed = {k for k, v in namespace.items() if k not in before or before[k] is not v}
@@ -291,7 +311,22 @@ _BUILTIN_EXCEPTIONS = {
 
 def _rebuild_error(error: dict) -> BaseException:
     """The student's exception as an exception of the same built-in type (checks catch
-    ``ValueError`` and ``IndexError`` to explain them), never as the student's own class."""
+    ``ValueError`` and ``IndexError`` to explain them), never as the student's own class;
+    with the harness's ``student_trace`` and ``student_locals`` when they are well formed."""
+    rebuilt = _rebuild_type(error)
+    trace, shapes = error.get("trace"), error.get("locals")
+    if type(trace) is list and all(
+        type(t) is list and len(t) == 2 and all(type(x) is str for x in t) for t in trace
+    ):
+        rebuilt.student_trace = [tuple(t) for t in trace]
+    if type(shapes) is dict and all(
+        type(v) is list and all(type(n) is int for n in v) for v in shapes.values()
+    ):
+        rebuilt.student_locals = {str(k): tuple(v) for k, v in shapes.items()}
+    return rebuilt
+
+
+def _rebuild_type(error: dict) -> BaseException:
     kind, message = str(error.get("type", "Error")), str(error.get("message", ""))
     if kind == "IntegrityError" and error.get("module") == "utils.checks":
         from utils.checks import IntegrityError

@@ -48,6 +48,8 @@ def raises_own():
     class Oops(Exception):
         pass
     raise Oops("mine")
+def multiplies(W, x):
+    return W @ x
 def loops():
     while True:
         pass
@@ -137,6 +139,14 @@ def test_exceptions_keep_their_builtin_type_never_the_students_class(session):
         names["raises"]("index")
     with pytest.raises(StudentError, match="Oops: mine"):
         names["raises_own"]()
+
+
+def test_errors_carry_the_harness_explanation(session):
+    names = _begin(session)
+    with pytest.raises(ValueError, match="matmul") as info:
+        names["multiplies"](np.ones((2, 3)), np.ones((2, 3)))
+    assert info.value.student_trace == [("multiplies", "return W @ x")]
+    assert info.value.student_locals == {"W": (2, 3), "x": (2, 3)}
 
 
 def test_only_plain_data_comes_back(session):
