@@ -237,7 +237,8 @@ class ClassGrader:
             + (f", shard {shard[0]}/{shard[1]}" if shard != (1, 1) else "")
         )
         with tempfile.TemporaryDirectory(prefix="seqgrade-") as staging:
-            self.code, self.lib = self.sources.stage(Path(staging))
+            self.staging = Path(staging)  # the services' code and the sandbox's files
+            self.code, self.lib = self.sources.stage(self.staging)
             ng_results, clean_results = self._schedule(ng_jobs, clean_jobs, t0)
         self._merge(results, ng_results, clean_results)
         self.sources.verify()

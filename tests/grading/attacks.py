@@ -14,9 +14,12 @@ command. Every attack today's sandbox stops is here, written as a determined stu
 
 from __future__ import annotations
 
+import os
+import time
+
 # In the command line of every process an attack starts, so that a test can prove that none
-# of them outlived grading.
-MARKER = "seq-attack-process"
+# of them outlived grading (unique to this test run: other runs may be going on).
+MARKER = f"seq-attack-process-{os.getpid()}-{time.time_ns()}"
 
 # Where a hostile notebook looks for the course: around its working directory, around the
 # course package it imports, and around every process it can see in /proc.

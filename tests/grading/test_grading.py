@@ -105,7 +105,7 @@ def graded(fixture_course, tmp_path_factory):
         "root": root,
         "files_before": before,
         "files_after": _fingerprints(root),
-        "left_running": _processes_with(MARKER, str(root), "seqgrade-"),
+        "left_running": _processes_with(MARKER, str(root), str(grader.staging)),
         "results": by_student,
         "report": report,
         "progress": lines,
