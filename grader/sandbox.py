@@ -14,10 +14,10 @@ system holds only what running a notebook needs, read-only:
   of a call needs, made from the sources verified at the start of grading
   (:mod:`grader.trusted_sources`), mounted at :data:`LIB`;
 
-plus a private, empty, writable ``/tmp`` (the home directory and working directory are in
-it). ``solutions/``, the gradebook, ``grader/``, the reports and every other student's files
-are simply not there. Memory and time limits are set by the caller (``RLIMIT_AS`` is inherited;
-the grader kills the sandbox when a time budget runs out).
+plus a private, empty, writable ``/tmp`` of at most :data:`TMP_BYTES` (the home directory
+and working directory are in it). ``solutions/``, the gradebook, ``grader/``, the reports and
+every other student's files are simply not there. Memory and time limits are set by the
+caller (``RLIMIT_AS`` is inherited; the grader kills the sandbox when a time budget runs out).
 
 :class:`Sandbox` builds the command lines; :func:`probe` says whether bwrap works here.
 """
@@ -36,6 +36,7 @@ LIB = "/opt/course/lib"  # the course package copy, inside the sandbox
 HOME = "/tmp/home"
 MPL_DIR = "/tmp/matplotlib"
 UID = GID = 65534  # nobody
+TMP_BYTES = 256 * 1024 * 1024  # the private /tmp is memory: a submission may not fill the host's
 
 # Files of /etc that programs in the sandbox read (all optional).
 ETC_FILES = ("ld.so.cache", "localtime", "fonts", "mime.types", "nsswitch.conf")
@@ -150,7 +151,7 @@ class Sandbox:
         for folder in _python_dirs():
             self._refuse_repository(folder)
             args += ["--ro-bind", str(folder), str(folder)]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         args += ["--dir", HOME, "--dir", MPL_DIR, "--ro-bind", str(self.lib), LIB]
         if self.fontlist is not None and self.fontlist.exists():
             args += ["--ro-bind", str(self.fontlist), f"{MPL_DIR}/{self.fontlist.name}"]

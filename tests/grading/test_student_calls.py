@@ -70,6 +70,16 @@ def forges():
 def looks_around():
     import utils
     return [os.getuid(), sorted(os.listdir("/tmp")), utils.__file__, sorted(os.environ)]
+def fills_tmp():
+    written = 0
+    try:
+        with open("/tmp/big", "wb") as f:
+            while written < 1024:
+                f.write(b"x" * (1 << 20))
+                written += 1
+    except OSError as error:
+        return [written, str(error)]
+    return [written, ""]
 CONSTANT = {"k": (1, 2.5)}
 """
 
@@ -191,6 +201,12 @@ def test_the_sandbox_shows_no_course_file_and_no_secret(session, fixture_course,
     assert utils_file.startswith(sandbox.LIB)
     assert "NBGRADER_DB_URL" not in env
     assert str(fixture_course) not in json.dumps(env)
+
+
+def test_the_private_tmp_cannot_fill_the_host_memory(session):
+    written, error = _begin(session)["fills_tmp"]()
+    assert written <= sandbox.TMP_BYTES >> 20
+    assert "No space left" in error
 
 
 def test_grading_refuses_without_bubblewrap_in_one_line(tmp_path, monkeypatch, capsys):
