@@ -174,3 +174,49 @@ def gate_parameters(parameters: Mapping, n_x: int, gates, extras=(), where: str 
         p[name] = get_param(parameters, name, where)
         check_shape(name, p[name], ("n_a", 1), sizes)
     return p, n_a
+
+
+class Steps:
+    """A sequence that the outermost call has already checked, in step layout (n, T_x, m).
+
+    ``utils.deep``, ``utils.bidirectional`` and ``utils.layer`` pass their inputs and upstream
+    gradients to each other, and to the kernels, wrapped in ``Steps``, so that a stack of
+    layers checks ``x`` (and ``da``) and converts it to the kernels' layout once, at the
+    outer call, instead of again at every level. A layer function given a ``Steps`` skips
+    those checks and returns its sequence outputs (states, dx) as ``Steps`` too. The array
+    may be any view with that shape (e.g. time reversed); it is never written to.
+
+    A wrapper instead of separate private functions: every layer still runs through its
+    public function, so what a public function does (and the exercises' checks, which
+    detect calls of the reference functions) covers the stacked path too.
+    """
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray):
+        self.array = array
+
+
+def sequence_in(name: str, x) -> tuple[np.ndarray, bool]:
+    """``(x in step layout, given as Steps)``: a ``Steps`` is unwrapped as it is; anything
+    else is checked (:func:`check_sequence`) and viewed as (n, T_x, m), without a copy."""
+    if isinstance(x, Steps):
+        return x.array, True
+    return check_sequence(name, x).transpose(0, 2, 1), False
+
+
+def gradient_in(name: str, d, expected: tuple, sizes: Mapping[str, int]):
+    """``(d in step layout, given as Steps)`` for an upstream gradient of lecture shape
+    ``expected`` (e.g. ``("n_a", "m", "T_x")``): a ``Steps`` is unwrapped as it is; anything
+    else is converted and shape-checked (:func:`check_shape`), then viewed as (n, T_x, m)."""
+    if isinstance(d, Steps):
+        return d.array, True
+    d = as_float_array(name, d)
+    check_shape(name, d, expected, sizes)
+    return d.transpose(0, 2, 1), False
+
+
+def sequence_out(steps: np.ndarray, as_steps: bool):
+    """A sequence output in the caller's layout: ``Steps`` back to a caller that passed
+    ``Steps``, else a new contiguous array in the lecture layout (n, m, T_x)."""
+    return Steps(steps) if as_steps else to_lecture_layout(steps)

@@ -15,7 +15,9 @@ Gradients mirror that: ``{"forward": {"dWaa": ..., "da0": ...}, "backward": {...
 (``dc0`` too for the LSTM), which is what ``utils.optim`` optimisers expect.
 
 Each direction is one ``utils.layer`` layer (any cell, the fast kernels); ``cell`` and the
-cell's ``options`` (activation / variant / peephole) are passed on to it.
+cell's ``options`` (activation / variant / peephole) are passed on to it. ``x`` and ``da``
+are checked here, once, and passed to the layers as ``utils._validate.Steps`` (a
+``utils.deep`` stack passes them in as ``Steps`` already, and gets ``Steps`` back).
 
 PyTorch: ``bidirectional=True`` layers concatenate [forward; backward] features in the same
 order; the ``*_reverse`` weights are our ``"backward"`` parameters (same per-cell weight map).
@@ -25,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils._validate import check_sequence
-from utils.layer import layer_backward, layer_forward
+from utils._validate import Steps, gradient_in, sequence_in, sequence_out
+from utils.layer import layer_backward, layer_forward, output_shape
 
 __all__ = ["bidirectional_backward", "bidirectional_forward"]
 
@@ -45,25 +47,26 @@ def bidirectional_forward(x, parameters, cell="rnn", a0=None, c0=None, **options
     - a: (2 n_a, m, T_x) = [a_fwd; a_bwd] at every step.
     - cache: for ``bidirectional_backward``.
     """
-    x = check_sequence("x", x)
+    x_steps, as_steps = sequence_in("x", x)  # (n_x, T_x, m): time is axis 1 here
     for direction in ("forward", "backward"):
         if direction not in parameters:
             raise KeyError(f"bidirectional parameters need a {direction!r} dict")
     a0, c0 = a0 or {}, c0 or {}
     a_fwd, cache_fwd = layer_forward(
-        cell, x, parameters["forward"], a0.get("forward"), c0.get("forward"), **options
+        cell, Steps(x_steps), parameters["forward"], a0.get("forward"), c0.get("forward"), **options
     )
-    x_reversed = x[:, :, ::-1]  # the backward direction reads x<T_x> first
+    x_reversed = x_steps[:, ::-1]  # the backward direction reads x<T_x> first
     a_rev, cache_bwd = layer_forward(
         cell,
-        x_reversed,
+        Steps(x_reversed),
         parameters["backward"],
         a0.get("backward"),
         c0.get("backward"),
         **options,
     )
-    a = np.concatenate([a_fwd, a_rev[:, :, ::-1]], axis=0)  # put a_bwd<t> back at step t
-    return a, (a_fwd.shape[0], cache_fwd, cache_bwd)
+    a_fwd, a_rev = a_fwd.array, a_rev.array
+    a = np.concatenate([a_fwd, a_rev[:, ::-1]], axis=0)  # put a_bwd<t> back at step t
+    return sequence_out(a, as_steps), (a_fwd.shape[0], cache_fwd, cache_bwd)
 
 
 def bidirectional_backward(da, cache):
@@ -73,12 +76,10 @@ def bidirectional_backward(da, cache):
     grads hold d + its parameters and its da0 (and dc0).
     """
     n_a, cache_fwd, cache_bwd = cache
-    da = np.asarray(da)
-    if da.ndim != 3 or da.shape[0] != 2 * n_a:
-        raise ValueError(
-            f"da must have shape (2 n_a, m, T_x) with 2 n_a = {2 * n_a}, got {da.shape}"
-        )
-    g_fwd = layer_backward(da[:n_a], cache_fwd)
-    g_bwd = layer_backward(da[n_a:, :, ::-1], cache_bwd)  # in the order that direction ran
-    dx = g_fwd.pop("dx") + g_bwd.pop("dx")[:, :, ::-1]  # both directions read every x<t>
-    return {"forward": g_fwd, "backward": g_bwd, "dx": dx}
+    _, m, T_x = output_shape(cache_fwd)
+    sizes = {"2 n_a": 2 * n_a, "m": m, "T_x": T_x}
+    da_steps, as_steps = gradient_in("da", da, ("2 n_a", "m", "T_x"), sizes)  # (2 n_a, T_x, m)
+    g_fwd = layer_backward(Steps(da_steps[:n_a]), cache_fwd)
+    g_bwd = layer_backward(Steps(da_steps[n_a:, ::-1]), cache_bwd)  # in the order it ran
+    dx = g_fwd.pop("dx").array + g_bwd.pop("dx").array[:, ::-1]  # both read every x<t>
+    return {"forward": g_fwd, "backward": g_bwd, "dx": sequence_out(dx, as_steps)}

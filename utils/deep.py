@@ -14,6 +14,10 @@ state is an (n_a, m) array, or ``{"forward": ..., "backward": ...}`` when bidire
 
 The output head (``utils.rnn.dense_forward`` + ``utils.losses``) goes on top of the last layer.
 
+``x`` (forward) and ``da`` (backward) are checked and converted to the kernels' step layout
+once, here; the layers pass them to each other as ``utils._validate.Steps`` (see
+``utils.layer``), and only the result is converted back.
+
 PyTorch: ``nn.RNN/LSTM(num_layers=L, bidirectional=...)`` layer l is our ``f"layer{l+1}"``,
 with the per-cell weight maps of ``utils.rnn`` and ``utils.lstm`` (``*_l{l}`` and
 ``*_l{l}_reverse``).
@@ -21,9 +25,9 @@ with the per-cell weight maps of ``utils.rnn`` and ``utils.lstm`` (``*_l{l}`` an
 
 from __future__ import annotations
 
-from utils._validate import check_sequence
+from utils._validate import Steps, gradient_in, sequence_in, sequence_out
 from utils.bidirectional import bidirectional_backward, bidirectional_forward
-from utils.layer import layer_backward, layer_forward
+from utils.layer import layer_backward, layer_forward, output_shape
 
 __all__ = ["deep_backward", "deep_forward"]
 
@@ -49,10 +53,10 @@ def deep_forward(x, parameters, cell="rnn", bidirectional=False, a0=None, c0=Non
     - a: states of the top layer, (n_a, m, T_x) or (2 n_a, m, T_x) if bidirectional.
     - cache: for ``deep_backward``.
     """
-    x = check_sequence("x", x)
+    x_steps, as_steps = sequence_in("x", x)
     a0, c0 = a0 or {}, c0 or {}
     caches = []
-    inputs = x  # a[0] = x
+    inputs = Steps(x_steps)  # a[0] = x, checked once for the whole stack
     for name in _layer_names(parameters):
         if bidirectional:
             inputs, cache = bidirectional_forward(
@@ -63,7 +67,7 @@ def deep_forward(x, parameters, cell="rnn", bidirectional=False, a0=None, c0=Non
                 cell, inputs, parameters[name], a0.get(name), c0.get(name), **options
             )
         caches.append((name, cache))
-    return inputs, (bidirectional, caches)
+    return sequence_out(inputs.array, as_steps), (bidirectional, caches)
 
 
 def deep_backward(da, cache):
@@ -73,6 +77,12 @@ def deep_backward(da, cache):
     parameters and its da0 (dc0), per direction if bidirectional.
     """
     bidirectional, caches = cache
+    top = caches[-1][1]  # the top layer's cache: (n_a, cache_fwd, cache_bwd) if bidirectional
+    n_a, m, T_x = output_shape(top[1] if bidirectional else top)
+    rows = "2 n_a" if bidirectional else "n_a"
+    sizes = {rows: 2 * n_a if bidirectional else n_a, "m": m, "T_x": T_x}
+    da_steps, as_steps = gradient_in("da", da, (rows, "m", "T_x"), sizes)
+    da = Steps(da_steps)  # checked once for the whole stack
     grads = {}
     for name, layer_cache in reversed(caches):
         if bidirectional:
@@ -81,5 +91,5 @@ def deep_backward(da, cache):
             g = layer_backward(da, layer_cache)
         da = g.pop("dx")  # the layer's input gradient is the layer below's output gradient
         grads[name] = g
-    grads["dx"] = da
+    grads["dx"] = sequence_out(da.array, as_steps)
     return grads

@@ -26,11 +26,11 @@ import numpy as np
 
 from utils._validate import (
     as_float_array,
-    check_sequence,
     check_shape,
     common_dtype,
-    to_lecture_layout,
-    to_steps_layout,
+    gradient_in,
+    sequence_in,
+    sequence_out,
 )
 from utils.gru import VARIANTS, gru_parameters
 from utils.kernels._fast import const, sigmoid_
@@ -68,13 +68,16 @@ def gru_forward(x, a0, parameters, variant="full"):
     array (``out=``) instead of allocating a new one: at small sizes NumPy's fixed cost per
     call dominates. h, which the matmuls read, has time second: then h[:, :T_x] is one
     (n_a, T_x m) matrix for the weight gradient, without a copy.
+
+    ``x`` may also be a ``utils._validate.Steps`` (a checked sequence in step layout, from
+    ``utils.layer``); ``a`` is then returned as ``Steps`` too.
     """
-    x = check_sequence("x", x)
-    n_x, m, T = x.shape
+    x_steps, as_steps = sequence_in("x", x)
+    n_x, T, m = x_steps.shape
     p, n_a = gru_parameters(parameters, n_x, variant, "gru_forward")
     a0 = as_float_array("a0", a0)
     check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
-    dtype = common_dtype(x, a0, *p.values())
+    dtype = common_dtype(x_steps, a0, *p.values())
     p = {k: v.astype(dtype, copy=False) for k, v in p.items()}
     gates_order = _stacked(variant)
     k, n = len(gates_order), n_a
@@ -82,7 +85,7 @@ def gru_forward(x, a0, parameters, variant="full"):
     W = np.concatenate([p["W" + g] for g in gates_order])  # (k n_a, n_a + n_x)
     b = np.concatenate([p["b" + g] for g in gates_order])
     W_h, W_x = W[:, :n_a], W[:, n_a:]
-    x_flat = to_steps_layout(x.astype(dtype, copy=False)).reshape(n_x, T * m)
+    x_flat = np.ascontiguousarray(x_steps, dtype=dtype).reshape(n_x, T * m)
     zx = W_x @ x_flat  # input half of all gates, all steps in one matmul
     zx += b
     zx = zx.reshape(k * n, T, m).transpose(1, 0, 2)  # (T_x, k n_a, m) view: zx[t] is step t
@@ -129,7 +132,7 @@ def gru_forward(x, a0, parameters, variant="full"):
         "W_x": W_x,
         "variant": variant,
     }
-    return to_lecture_layout(h[:, 1:]), cache
+    return sequence_out(h[:, 1:], as_steps), cache
 
 
 BLOCK_SIZE = 16384  # gru_backward: about this many numbers per (n_a, m) array of a block
@@ -175,6 +178,9 @@ def gru_backward(da, cache):
 
     Returns a dict: dx (n_x, m, T_x), da0 (n_a, m), and dWu, dbu, dWc, dbc (+ dWr, dbr unless
     simplified, + dbcr for reset_after).
+
+    ``da`` may also be a ``utils._validate.Steps`` (checked, step layout); dx is then
+    returned as ``Steps`` too.
     """
     x_flat, h, gates, rec = cache["x_flat"], cache["h"], cache["gates"], cache["rec"]
     W_h, W_x, variant = cache["W_h"], cache["W_x"], cache["variant"]
@@ -182,9 +188,9 @@ def gru_backward(da, cache):
     T, n_x, n, dtype = T1 - 1, x_flat.shape[0], n_a, h.dtype
     gates_order = _stacked(variant)
     k = len(gates_order)
-    da = as_float_array("da", da)
-    check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T})
-    da_steps = da.astype(dtype, copy=False).transpose(2, 0, 1)  # (T_x, n_a, m) view
+    sizes = {"n_a": n_a, "m": m, "T_x": T}
+    da_steps, as_steps = gradient_in("da", da, ("n_a", "m", "T_x"), sizes)
+    da_steps = da_steps.astype(dtype, copy=False).transpose(1, 0, 2)  # (T_x, n_a, m) view
 
     # dz: dL/d(pre-activation) of each gate block, time second (one matmul after the loop).
     # reset_after: the recurrent matmul sees [dzr; dzu; Γr dzc], and dzc is kept apart.
@@ -233,7 +239,7 @@ def gru_backward(da, cache):
         dzx, grads = dz_flat, {}
     dW_x = dzx @ x_flat.T
     db = dzx.sum(axis=1, keepdims=True)
-    grads["dx"] = to_lecture_layout((W_x.T @ dzx).reshape(n_x, T, m))
+    grads["dx"] = sequence_out((W_x.T @ dzx).reshape(n_x, T, m), as_steps)
     grads["da0"] = dc_next
     for i, g in enumerate(gates_order):
         rows = slice(i * n, (i + 1) * n)

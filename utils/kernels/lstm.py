@@ -23,10 +23,13 @@ from __future__ import annotations
 import numpy as np
 
 from utils._validate import (
+    Steps,
     as_float_array,
-    check_sequence,
     check_shape,
     common_dtype,
+    gradient_in,
+    sequence_in,
+    sequence_out,
     to_lecture_layout,
 )
 from utils.kernels._fast import const, sigmoid_
@@ -62,17 +65,19 @@ def lstm_forward(x, a0, c0, parameters, peephole=False):
     array (``out=``) instead of allocating a new one: at small sizes NumPy's fixed cost per
     call dominates. ax, which the matmuls read, has time second: then ax[:, :T_x] is one
     (n_a + n_x, T_x m) matrix for the weight gradient, without a copy.
+
+    ``x`` may also be a ``utils._validate.Steps`` (a checked sequence in step layout, from
+    ``utils.layer``); ``a`` and ``c`` are then returned as ``Steps`` too.
     """
-    x = check_sequence("x", x)
-    n_x, m, T = x.shape
+    x_steps, as_steps = sequence_in("x", x)
+    n_x, T, m = x_steps.shape
     p, n_a = lstm_parameters(parameters, n_x, peephole, "lstm_forward")
     a0 = as_float_array("a0", a0)
     check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
     c0 = np.zeros_like(a0) if c0 is None else as_float_array("c0", c0)
     check_shape("c0", c0, ("n_a", "m"), {"n_a": n_a, "m": m})
-    dtype = common_dtype(x, a0, c0, *p.values())
+    dtype = common_dtype(x_steps, a0, c0, *p.values())
     p = {k: v.astype(dtype, copy=False) for k, v in p.items()}
-    x = x.astype(dtype, copy=False)
     n = n_a
 
     # Blocks o, f, u, c: the three sigmoid gates are adjacent (one call activates them all),
@@ -81,7 +86,7 @@ def lstm_forward(x, a0, c0, parameters, peephole=False):
     b = np.concatenate([p["b" + g] for g in GATES])  # (4 n_a, 1)
 
     ax = np.empty((n_a + n_x, T + 1, m), dtype=dtype)  # [a<t-1>; x<t>] for every step
-    ax[n_a:, :T] = x.transpose(0, 2, 1)  # x<t> under a<t-1>
+    ax[n_a:, :T] = x_steps  # x<t> under a<t-1>
     ax[n_a:, T] = 0  # no input after the last step; ax[:n_a, T] holds a<T>
     ax[:n_a, 0] = a0
     cs = np.empty((T + 1, n_a, m), dtype=dtype)  # c<0..T>
@@ -121,6 +126,8 @@ def lstm_forward(x, a0, c0, parameters, peephole=False):
         "p": p,
         "peephole": peephole,
     }
+    if as_steps:
+        return Steps(ax[:n_a, 1:]), Steps(cs[1:].transpose(1, 0, 2)), cache
     return to_lecture_layout(ax[:n_a, 1:]), _lecture(cs[1:]), cache
 
 
@@ -164,6 +171,9 @@ def lstm_backward(da, dc, cache):
 
     Returns a dict: dx (n_x, m, T_x), da0 (n_a, m), dc0 (n_a, m), dWf, dWu, dWo, dWc,
     dbf, dbu, dbo, dbc and, with peepholes, dpf, dpu, dpo.
+
+    ``da`` (and ``dc``) may also be ``utils._validate.Steps`` (checked, step layout); dx is
+    then returned as ``Steps`` too.
     """
     ax, cs, tanh_c, gates = cache["ax"], cache["cs"], cache["tanh_c"], cache["gates"]
     W, p, peephole = cache["W"], cache["p"], cache["peephole"]
@@ -171,13 +181,11 @@ def lstm_backward(da, dc, cache):
     T, n_x, n, dtype = T1 - 1, ax.shape[0] - n_a, n_a, cs.dtype
     W_h, W_x = W[:, :n_a], W[:, n_a:]  # act on a<t-1> and on x<t>
     sizes = {"n_a": n_a, "m": m, "T_x": T}
-    da = as_float_array("da", da)
-    check_shape("da", da, ("n_a", "m", "T_x"), sizes)
-    da_steps = da.astype(dtype, copy=False).transpose(2, 0, 1)  # (T_x, n_a, m) view
+    da_steps, as_steps = gradient_in("da", da, ("n_a", "m", "T_x"), sizes)
+    da_steps = da_steps.astype(dtype, copy=False).transpose(1, 0, 2)  # (T_x, n_a, m) view
     if dc is not None:
-        dc = as_float_array("dc", dc)
-        check_shape("dc", dc, ("n_a", "m", "T_x"), sizes)
-        dc_steps = dc.astype(dtype, copy=False).transpose(2, 0, 1)
+        dc_steps, _ = gradient_in("dc", dc, ("n_a", "m", "T_x"), sizes)
+        dc_steps = dc_steps.astype(dtype, copy=False).transpose(1, 0, 2)
 
     dz = np.empty((4 * n, T, m), dtype=dtype)  # dL/d(pre-activations), blocks o, f, u, c
     dz4 = dz.reshape(4, n_a, T, m)  # the same array, one block per index
@@ -209,7 +217,7 @@ def lstm_backward(da, dc, cache):
     dW = dz_flat @ ax[:, :T].reshape(n_a + n_x, T * m).T  # (views, no copies)
     db = dz_flat.sum(axis=1, keepdims=True)
     grads = {
-        "dx": to_lecture_layout((W_x.T @ dz_flat).reshape(n_x, T, m)),
+        "dx": sequence_out((W_x.T @ dz_flat).reshape(n_x, T, m), as_steps),
         "da0": da_next,
         "dc0": dc_next,
     }

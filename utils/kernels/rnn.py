@@ -27,11 +27,13 @@ import numpy as np
 from utils._validate import (
     as_float_array,
     check_option,
-    check_sequence,
     check_shape,
     common_dtype,
+    gradient_in,
     output_parameters,
     rnn_parameters,
+    sequence_in,
+    sequence_out,
     to_lecture_layout,
     to_steps_layout,
 )
@@ -82,17 +84,20 @@ def rnn_layer_forward(x, a0, parameters, activation="tanh"):
       x_steps (n_x, T_x, m) inputs in step layout,
       h (n_a, T_x + 1, m) states a<0..T_x> in step layout (h[:, 0] = a0),
       Waa, Wax, activation.
+
+    ``x`` may also be a ``utils._validate.Steps`` (a checked sequence in step layout, from
+    ``utils.layer``); ``a`` is then returned as ``Steps`` too.
     """
     check_option("activation", activation, ACTIVATIONS)
-    x = check_sequence("x", x)
-    n_x, m, T = x.shape
+    x_steps, as_steps = sequence_in("x", x)
+    n_x, T, m = x_steps.shape
     Waa, Wax, ba, n_a = rnn_parameters(parameters, n_x, "rnn_layer_forward")
     a0 = as_float_array("a0", a0)
     check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
-    dtype = common_dtype(x, a0, Waa, Wax, ba)
+    dtype = common_dtype(x_steps, a0, Waa, Wax, ba)
     Waa, Wax, ba = (p.astype(dtype, copy=False) for p in (Waa, Wax, ba))
 
-    x_steps = to_steps_layout(x.astype(dtype, copy=False))  # (n_x, T, m)
+    x_steps = np.ascontiguousarray(x_steps, dtype=dtype)  # (n_x, T, m)
     # Input part of every pre-activation at once: Wax x<t> + ba for all t, one matmul.
     zx = (Wax @ x_steps.reshape(n_x, T * m) + ba).reshape(n_a, T, m)
 
@@ -102,9 +107,8 @@ def rnn_layer_forward(x, a0, parameters, activation="tanh"):
         z = Waa @ h[:, t] + zx[:, t]  # recurrent part + precomputed input part
         h[:, t + 1] = _activate(z, activation)
 
-    a = to_lecture_layout(h[:, 1:])
     cache = {"x_steps": x_steps, "h": h, "Waa": Waa, "Wax": Wax, "activation": activation}
-    return a, cache
+    return sequence_out(h[:, 1:], as_steps), cache
 
 
 def rnn_forward(x, a0, parameters, activation="tanh"):
@@ -137,16 +141,22 @@ def rnn_backward(da, cache):
 
     Returns a dict:
       dx (n_x, m, T_x), da0 (n_a, m), dWax (n_a, n_x), dWaa (n_a, n_a), dba (n_a, 1).
+
+    ``da`` may also be a ``utils._validate.Steps`` (checked, step layout); dx is then
+    returned as ``Steps`` too.
     """
     h = cache["h"]
     n_a, T1, m = h.shape
-    da = as_float_array("da", da)
-    check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T1 - 1})
-    return _backward(to_steps_layout(da.astype(h.dtype, copy=False)), cache)
+    sizes = {"n_a": n_a, "m": m, "T_x": T1 - 1}
+    da_steps, as_steps = gradient_in("da", da, ("n_a", "m", "T_x"), sizes)
+    grads = _backward(np.ascontiguousarray(da_steps, dtype=h.dtype), cache)
+    grads["dx"] = sequence_out(grads["dx"], as_steps)
+    return grads
 
 
 def _backward(da_steps, cache):
-    """``rnn_backward`` with da already checked and in step layout (n_a, T_x, m)."""
+    """``rnn_backward`` with da already checked and in step layout (n_a, T_x, m); returns dx
+    in step layout (n_x, T_x, m)."""
     x_steps, h, Waa, Wax = cache["x_steps"], cache["h"], cache["Waa"], cache["Wax"]
     activation = cache["activation"]
     n_a, T1, m = h.shape
@@ -161,7 +171,7 @@ def _backward(da_steps, cache):
     # Weight gradients summed over all time steps and the batch: one matmul each.
     dz_flat = dz.reshape(n_a, T * m)
     return {
-        "dx": to_lecture_layout((Wax.T @ dz_flat).reshape(n_x, T, m)),
+        "dx": (Wax.T @ dz_flat).reshape(n_x, T, m),
         "da0": da_next,
         "dWax": dz_flat @ x_steps.reshape(n_x, T * m).T,
         "dWaa": dz_flat @ h[:, :T].reshape(n_a, T * m).T,  # a<t-1> for t = 1..T
@@ -185,6 +195,7 @@ def bptt(dz, cache):
     check_shape("dz", dz, ("n_y", "m", "T_x"), {"n_y": n_y, "m": m, "T_x": T})
     dz_flat = to_steps_layout(dz.astype(h.dtype, copy=False)).reshape(n_y, T * m)
     grads = _backward((Wya.T @ dz_flat).reshape(n_a, T, m), cache)  # z<t> = Wya a<t> + by
+    grads["dx"] = to_lecture_layout(grads["dx"])
     grads["dWya"] = dz_flat @ h[:, 1:].reshape(n_a, T * m).T  # a<t> for t = 1..T, a view
     grads["dby"] = dz_flat.sum(axis=1, keepdims=True)
     return grads
