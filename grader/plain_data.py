@@ -27,7 +27,7 @@ import numpy as np
 
 MAX_DEPTH = 64
 MAX_ITEMS = 1_000_000  # containers and scalars in one value
-MAX_BYTES = 256 * 1024 * 1024  # array payload in one value
+MAX_BYTES = 32 * 1024 * 1024  # array payload in one value (base64 must fit in a message)
 
 # Exact NumPy scalar types of the allowed kinds (bool, signed, unsigned, float, complex).
 _NUMPY_SCALARS = {np.dtype(code).type for code in "?bhilqBHILQefdgFDG"}

@@ -44,7 +44,7 @@ from typing import Any
 
 from grader import plain_data
 
-MAX_LINE = 512 * 1024 * 1024
+MAX_LINE = 64 * 1024 * 1024  # a reply may not flood the trusted process (arrays: MAX_BYTES)
 START_TIMEOUT = 60.0
 
 
