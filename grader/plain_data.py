@@ -72,6 +72,11 @@ def _refusal(value: Any, where: str) -> NotPlainData:
             )
     if isinstance(value, np.generic):
         return NotPlainData(f"{where} is a NumPy {name}; return a number, bool or str")
+    if "argument" in where:  # the checks' own inputs: a limit of the sandbox, said so
+        return NotPlainData(
+            f"{where} is a {name}, which cannot be sent into the grading sandbox (only NumPy "
+            "arrays, numbers, strings, and lists, tuples and dicts of these can)"
+        )
     return NotPlainData(
         f"{where} is a {name}; return NumPy arrays, numbers, strings, or lists, tuples and "
         "dicts of these"
