@@ -519,7 +519,9 @@ def _gradient_proof(call, rng):
             return float(np.sum(w * a))
 
         try:
-            assert_gradients_close(f, {"x": x, **p}, grads, threshold=THRESHOLD)
+            # Fourth-order differences: ~50x more margin below the threshold than the classic
+            # stencil for LSTM cells, whose smallest true gradients are ~1e-5.
+            assert_gradients_close(f, {"x": x, **p}, grads, threshold=THRESHOLD, order=4)
         except (AssertionError, KeyError, ValueError) as error:
             raise AssertionError(
                 f"gradient check of brnn_backward ({cell} cell) failed (worst relative error "

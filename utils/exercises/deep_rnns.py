@@ -485,7 +485,7 @@ def _check_grads(name, got, want, case):
 def _stack_proof(call, rng):
     """An asserted gradient check of deep_rnn_backward through three layers."""
     for cell in ("rnn", "gru"):
-        n_x, n_a, m, T_x = 3, 2, 2, 4
+        n_x, n_a, m, T_x = 3, 4, 2, 4
         p = random_deep_parameters(rng, cell, n_x, [n_a] * 3)
         x = rng.standard_normal((n_x, m, T_x))
         a0 = _a0(rng, p, m, cell)
@@ -505,7 +505,10 @@ def _stack_proof(call, rng):
 
         try:
             with_a0 = {**grads, "a0": {f"d{k}": grads[k]["da0"] for k in p}}
-            assert_gradients_close(f, {"x": x, "a0": a0, **p}, with_a0, threshold=THRESHOLD)
+            # Fourth-order differences: through three layers some true gradients are ~1e-6,
+            # where the classic stencil's rounding noise alone is ~1e-5 relative.
+            at = {"x": x, "a0": a0, **p}
+            assert_gradients_close(f, at, with_a0, threshold=THRESHOLD, order=4)
         except (AssertionError, KeyError, ValueError, TypeError) as error:
             raise AssertionError(
                 f"gradient check of deep_rnn_backward ({cell} cells) failed (worst relative "
