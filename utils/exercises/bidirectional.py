@@ -25,7 +25,7 @@ import numpy as np
 
 from utils import bidirectional, init
 from utils.checks import check_close
-from utils.exercises.harness import Case, Exercise, Mistake, Output
+from utils.exercises.harness import Case, Exercise, Mistake, Output, default_tolerance
 from utils.gradcheck import assert_gradients_close
 
 __all__ = [
@@ -462,11 +462,7 @@ def _check_direction(direction):
         missing = [k for k in want if k not in got]
         if missing:
             raise AssertionError(f"{name} must hold {sorted(want)}; missing {missing}")
-        tol = (
-            {"rtol": 2e-4, "atol": 2e-5}
-            if want[next(iter(want))].dtype == np.float32
-            else {"rtol": 1e-6, "atol": 1e-9}
-        )
+        tol = default_tolerance(case, got)
         for key, value in want.items():
             have = got[key]
             if (
