@@ -95,10 +95,7 @@ def step_backward(da_next, cache):
     cell, inner = cache
     if cell == "rnn":
         return rnn.rnn_cell_backward(da_next, inner)
-    grads = dict(gru.gru_cell_backward(da_next, inner))
-    if "dc_prev" in grads:  # the GRU's state is called c in utils.gru (a = c)
-        grads["da_prev"] = grads.pop("dc_prev")
-    return grads
+    return gru.gru_cell_backward(da_next, inner)
 
 
 # --------------------------------------------------------------------------------------------

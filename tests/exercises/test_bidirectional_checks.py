@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from utils import bidirectional
-from utils.bidirectional import layer_backward, layer_forward
 from utils.checks import IntegrityError
 from utils.exercises import bidirectional as ex
+from utils.layer import layer_backward, layer_forward
 
 SEEDS = [0, 1, 7]
 

@@ -11,7 +11,7 @@ Contracts checked here (the notebook states them), with ``cell`` one of "rnn", "
   exactly ``utils.bidirectional.bidirectional_backward``.
 
 The one readable reference is ``utils.bidirectional``; the mistakes are built from its building
-block, the any-cell ``layer_forward`` / ``layer_backward``, with one thing switched.
+block, the any-cell ``utils.layer.layer_forward`` / ``layer_backward``, with one thing switched.
 
 Provided (not graded): :func:`word_boundary_lines` and :func:`boundary_batch`, the notebook's
 tagging task (where does a word end, in a text without spaces?).
@@ -23,7 +23,7 @@ import re
 
 import numpy as np
 
-from utils import bidirectional, init
+from utils import bidirectional, init, layer
 from utils.checks import check_close
 from utils.exercises.harness import Case, Exercise, Mistake, Output, default_tolerance
 from utils.gradcheck import assert_gradients_close
@@ -92,7 +92,7 @@ def boundary_batch(lines: list[list[str]]):
 
 def _layer(x, parameters, cell):
     """The any-cell layer of ``utils``: states (n_a, m, T_x) and its cache."""
-    return bidirectional.layer_forward(cell, x, parameters)
+    return layer.layer_forward(cell, x, parameters)
 
 
 def random_cell_parameters(rng: np.random.Generator, cell: str, n_x: int, n_a: int) -> dict:
@@ -366,8 +366,8 @@ def _backward_reference(case: Case):
 def _direction_grads(case: Case, da_fwd, da_bwd):
     """Each direction's layer_backward on the given upstream gradients."""
     _, cache_fwd, cache_bwd = case.args["cache"]
-    g_fwd = bidirectional.layer_backward(da_fwd, cache_fwd)
-    g_bwd = bidirectional.layer_backward(da_bwd, cache_bwd)
+    g_fwd = layer.layer_backward(da_fwd, cache_fwd)
+    g_bwd = layer.layer_backward(da_bwd, cache_bwd)
     return g_fwd, g_bwd
 
 
