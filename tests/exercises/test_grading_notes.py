@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from utils.exercises import notation, rnn_forward
+from utils.exercises import bidirectional, deep_rnns, notation, rnn_forward
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = [
     (notation, "solutions/01_notation/notation.ipynb"),
     (rnn_forward, "solutions/02_rnn_forward/rnn_forward.ipynb"),
+    (bidirectional, "solutions/08_bidirectional/bidirectional.ipynb"),
+    (deep_rnns, "solutions/09_deep_rnns/deep_rnns.ipynb"),
 ]
 
 

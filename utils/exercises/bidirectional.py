@@ -29,6 +29,7 @@ from utils.exercises.harness import Case, Exercise, Mistake, Output, default_tol
 from utils.gradcheck import assert_gradients_close
 
 __all__ = [
+    "EXERCISES",
     "LETTERS",
     "boundary_batch",
     "check_brnn_backward",
@@ -546,3 +547,5 @@ BRNN_BACKWARD = Exercise(
 )
 
 check_brnn_backward = BRNN_BACKWARD.checker()
+
+EXERCISES = (BRNN_FORWARD, BRNN_BACKWARD)

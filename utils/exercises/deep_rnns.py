@@ -27,6 +27,7 @@ from utils.exercises.harness import Case, Exercise, Mistake, Output, default_tol
 from utils.gradcheck import assert_gradients_close
 
 __all__ = [
+    "EXERCISES",
     "check_deep_head_forward",
     "check_deep_rnn_backward",
     "check_deep_rnn_forward",
@@ -731,3 +732,5 @@ HEAD_BACKWARD = Exercise(
 )
 
 check_head_backward = HEAD_BACKWARD.checker()
+
+EXERCISES = (DEEP_RNN_FORWARD, DEEP_RNN_BACKWARD, DEEP_HEAD_FORWARD, HEAD_BACKWARD)
