@@ -8,8 +8,8 @@ functions and writes back only what they decide.
   ignored); when the answer changed it is kept too, but *flagged* for a person to look at
   again; when the answer cell is gone the grade is flagged as orphaned. Nothing is dropped
   silently.
-- :func:`pick_submission`: a newer submission replaces an older one, never the reverse; equal
-  or unknown times are reported, and the copy already graded is kept.
+- :func:`pick_submission`: a newer submission replaces an older one, never the reverse; unknown
+  times are reported, and the copy already graded is kept.
 - :func:`score_changes`: the dry-run diff of one student (which scores would change).
 """
 
@@ -119,9 +119,9 @@ def pick_submission(
 ) -> Pick:
     """Whether the incoming copy of a submission replaces the one already graded.
 
-    The newer copy wins. Equal times: the graded copy stays (regrading the same work is
-    harmless, but both are reported). Unknown times: an incoming copy with a time replaces one
-    without (and says so); an incoming copy without a time never replaces a graded one.
+    The newer copy wins. Equal times: the same submission, graded again. Unknown times: an
+    incoming copy with a time replaces one without (and says so); an incoming copy without a
+    time never replaces a graded one.
     """
     if not existing_present:
         return Pick(True, "first submission")
@@ -146,8 +146,8 @@ def pick_submission(
         )
     if incoming > existing:
         return Pick(True, f"newer submission ({_when(incoming)}) replaces {_when(existing)}")
-    if incoming == existing:
-        return Pick(False, f"same submission time ({_when(existing)}); the graded copy is kept")
+    if incoming == existing:  # the same submission (e.g. collected again): grade it again
+        return Pick(True, f"same submission time ({_when(existing)}); graded again")
     return Pick(
         False,
         f"older copy ({_when(incoming)}) ignored; the graded submission of {_when(existing)} "

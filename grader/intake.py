@@ -26,7 +26,9 @@ a changed kernelspec is reset. Every repair becomes a note in the report.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
+import os
 import shutil
 import tempfile
 import warnings
@@ -36,13 +38,19 @@ from pathlib import Path
 
 import nbformat
 
+from grader import handgrades
 from grader import notebooks as nbs
+from grader import term as term_mod
 from grader.term import STUDENT_ID_RE as STUDENT_RE
 from grader.term import student_id_problem
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 MAX_ZIP_BYTES = 2 * 1024**3
 IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store"}
+# nbgrader's own files in STUDENT/ASSIGNMENT/: kept with the submission (release_feedback needs
+# both; timestamp.txt is the submission time).
+NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
+TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's own
 
 
 @dataclass
@@ -61,6 +69,7 @@ class Intake:
     problems: list[str] = field(default_factory=list)  # files that could not be placed
     # Assignments someone in the whole class submitted (also when only a shard is staged).
     assignments: list[str] = field(default_factory=list)
+    kept: list[tuple[str, str]] = field(default_factory=list)  # newer copy already staged
 
 
 # --------------------------------------------------------------------------------------------
@@ -68,7 +77,7 @@ class Intake:
 # --------------------------------------------------------------------------------------------
 
 
-def _safe_extract(archive: Path, target: Path) -> None:
+def _safe_extract(archive: Path, target: Path, tz=None) -> None:
     with zipfile.ZipFile(archive) as zf:
         total = 0
         for info in zf.infolist():
@@ -79,7 +88,10 @@ def _safe_extract(archive: Path, target: Path) -> None:
             total += info.file_size
             if total > MAX_ZIP_BYTES:
                 raise ValueError(f"{archive}: more than {MAX_ZIP_BYTES >> 30} GiB uncompressed")
-            zf.extract(info, target)
+            path = zf.extract(info, target)
+            if not info.is_dir():  # keep the entry's time: it is the submission time we know
+                when = term_mod.zip_entry_time(info, tz).timestamp()
+                os.utime(path, (when, when))
 
 
 def _files(root: Path) -> list[Path]:
@@ -131,54 +143,98 @@ class _Layout:
         return f"too deep: {rel} (expected STUDENT/ASSIGNMENT/NOTEBOOK.ipynb)"
 
 
+@dataclass
+class Located:
+    found: dict = field(default_factory=dict)  # (student, assignment, notebook) -> [paths]
+    timestamps: dict = field(default_factory=dict)  # (student, assignment) -> timestamp.txt
+    extras: dict = field(default_factory=dict)  # (student, assignment) -> [nbgrader's files]
+    problems: list[str] = field(default_factory=list)
+    misnamed: dict = field(default_factory=dict)  # (student, assignment) -> [reasons]
+
+
 def locate(folder: Path, expected: dict[str, list[str]]) -> tuple[dict, dict, list[str]]:
     """Map files under ``folder`` to (student, assignment, notebook)."""
+    located = locate_all(folder, expected)
+    return located.found, located.timestamps, located.problems
+
+
+def locate_all(
+    folder: Path, expected: dict[str, list[str]], selected: set[str] | None = None
+) -> Located:
+    """Like :func:`locate`, keeping nbgrader's ``submission_secret.txt`` and, per student, the
+    files that could not be placed (a misnamed file is that student's problem, not "nothing
+    was submitted"). With ``selected``, notebooks of the other assignments are recognised and
+    skipped, never graded as one of the selected ones."""
     layout = _Layout(expected)
-    found: dict[tuple[str, str, str], list[Path]] = {}
-    timestamps: dict[tuple[str, str], Path] = {}
-    problems: list[str] = []
+    selected = set(expected) if selected is None else set(selected)
+    out = Located()
     leftovers: dict[str, list[Path]] = {}  # student folder -> unplaced notebooks
+    skipped: dict[str, list[str]] = {}
     for path in _files(folder):
         rel = path.relative_to(folder)
-        if path.name == "timestamp.txt" and len(rel.parts) == 3:
-            timestamps[(rel.parts[0], rel.parts[1])] = path
+        if path.name in NBGRADER_FILES and len(rel.parts) == 3:
+            key = (rel.parts[0], rel.parts[1])
+            if path.name == "timestamp.txt":
+                out.timestamps[key] = path
+            else:
+                out.extras.setdefault(key, []).append(path)
             continue
         if path.suffix != ".ipynb":
-            problems.append(f"{rel}: ignored (not a .ipynb file)")
+            out.problems.append(f"{rel}: ignored (not a .ipynb file)")
             continue
         placed = layout.place(rel)
         if isinstance(placed, str):
             if len(rel.parts) in (2, 3):
                 leftovers.setdefault(str(Path(*rel.parts[:-1])), []).append(path)
             else:
-                problems.append(f"{rel}: {placed}")
+                out.problems.append(f"{rel}: {placed}")
             continue
         student = placed[0]
-        if not STUDENT_RE.match(student):
-            problems.append(f"{rel}: {student_id_problem(student)}")
+        problem = student_id_problem(student)
+        if problem:
+            out.problems.append(f"{rel}: {problem}")
             continue
-        found.setdefault(placed, []).append(path)
+        if placed[1] not in selected:
+            skipped.setdefault(placed[1], []).append(str(rel))
+            continue
+        out.found.setdefault(placed, []).append(path)
+    for assignment, files in sorted(skipped.items()):
+        out.problems.append(
+            f"skipped {len(files)} notebook(s) of {assignment} (not graded in this run: "
+            f"--assignment {' '.join(sorted(selected))}): {', '.join(files[:5])}"
+            + (" ..." if len(files) > 5 else "")
+        )
     # A student folder with one oddly named notebook, for an assignment with one notebook.
     for where, paths in leftovers.items():
         parts = Path(where).parts
         student = parts[0]
-        candidates = [parts[1]] if len(parts) == 2 and parts[1] in expected else list(expected)
+        if len(parts) == 2 and parts[1] in expected and parts[1] not in selected:
+            continue  # an assignment folder that is not graded in this run
+        candidates = [parts[1]] if len(parts) == 2 and parts[1] in expected else sorted(selected)
         single = [a for a in candidates if len(expected[a]) == 1]
-        taken = {a for (s, a, _n) in found if s == student}
+        taken = {a for (s, a, _n) in out.found if s == student}
         free = [a for a in single if a not in taken]
-        if len(paths) == 1 and len(free) == 1 and STUDENT_RE.match(student):
+        valid = STUDENT_RE.match(student) is not None
+        if len(paths) == 1 and len(free) == 1 and valid:
             key = (student, free[0], expected[free[0]][0])
-            found.setdefault(key, []).append(paths[0])
-            problems.append(
+            out.found.setdefault(key, []).append(paths[0])
+            out.problems.append(
                 f"{paths[0].relative_to(folder)}: graded as {free[0]}/{key[2]}.ipynb "
                 "(renamed notebook)"
             )
-        else:
-            for path in paths:
-                problems.append(
-                    f"{path.relative_to(folder)}: {layout.place(path.relative_to(folder))}"
+            continue
+        for path in paths:
+            rel = path.relative_to(folder)
+            reason = f"{rel}: {layout.place(rel)}"
+            out.problems.append(reason)
+            if not valid:
+                continue
+            for assignment in [a for a in candidates if a not in taken]:
+                names = ", ".join(f"{n}.ipynb" for n in expected[assignment])
+                out.misnamed.setdefault((student, assignment), []).append(
+                    f"misnamed file {path.name!r} (expected {names})"
                 )
-    return found, timestamps, problems
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,44 +354,70 @@ def repair(nb, release_nb) -> tuple[nbformat.NotebookNode, list[str]]:
 # --------------------------------------------------------------------------------------------
 
 
+def _when(text: bytes | None) -> dt.datetime | None:
+    return term_mod.parse_timestamp(text.decode("utf-8", "replace")) if text else None
+
+
+def _existing(folder: Path) -> tuple[dict[str, str], dt.datetime | None]:
+    """The notebooks already staged for a submission, and its time (from timestamp.txt)."""
+    if not folder.is_dir():
+        return {}, None
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.ipynb"))}
+    stamp = folder / "timestamp.txt"
+    return texts, (_when(stamp.read_bytes()) if stamp.exists() else None)
+
+
 def intake(
     source: Path,
     submitted_dir: Path,
     release_dir: Path,
     expected: dict[str, list[str]],
     keep_student=None,
+    selected: set[str] | None = None,
+    tz=None,
+    replace: bool = False,
 ) -> Intake:
-    """Locate, check, repair and stage every submission under ``submitted_dir`` (only the
-    students for whom ``keep_student(student)`` is true, when it is given)."""
+    """Locate, check, repair and stage every submission under ``submitted_dir``.
+
+    Only the students for whom ``keep_student(student)`` is true, when it is given; only the
+    ``selected`` assignments (the others' notebooks are recognised and skipped). A submission
+    already staged is replaced only by a newer one (:func:`grader.handgrades.pick_submission`;
+    times from ``timestamp.txt``, else the zip entry or file time, read in ``tz``), unless
+    ``replace``. Every staged submission gets a ``timestamp.txt`` and keeps nbgrader's
+    ``submission_secret.txt``, so ``nbgrader release_feedback`` works after grading.
+    """
     source = Path(source).resolve()
     submitted_dir = Path(submitted_dir).resolve()
     result = Intake()
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp:
         if source.is_file() and zipfile.is_zipfile(source):
-            _safe_extract(source, Path(tmp))
+            _safe_extract(source, Path(tmp), tz)
             root = Path(tmp)
             tops = [p for p in root.iterdir() if p.name not in IGNORED_PARTS]
+            located = locate_all(root, expected, selected)
             if len(tops) == 1 and tops[0].is_dir():
-                inner = locate(tops[0], expected)
-                outer = locate(root, expected)
-                found, stamps, problems = inner if len(inner[0]) > len(outer[0]) else outer
-            else:
-                found, stamps, problems = locate(root, expected)
+                inner = locate_all(tops[0], expected, selected)
+                located = inner if len(inner.found) > len(located.found) else located
         elif source.is_dir():
-            found, stamps, problems = locate(source, expected)
+            located = locate_all(source, expected, selected)
         else:
             raise FileNotFoundError(f"{source}: not a folder or a .zip file")
-        result.problems = problems
+        result.problems = located.problems
         result.assignments = sorted(
-            {a for _s, a, _n in found} | {a for _s, a in stamps if a in expected}
+            {a for _s, a, _n in located.found}
+            | {a for _s, a in located.timestamps if a in expected}
         )
         if keep_student is not None:
-            found = {k: v for k, v in found.items() if keep_student(k[0])}
-            stamps = {k: v for k, v in stamps.items() if keep_student(k[0])}
+            located.found = {k: v for k, v in located.found.items() if keep_student(k[0])}
+            for table in (located.timestamps, located.extras, located.misnamed):
+                for key in [k for k in table if not keep_student(k[0])]:
+                    del table[key]
         # Read everything before touching submitted_dir (it may be the input itself).
         loaded: dict[tuple[str, str, str], tuple] = {}
-        for key, paths in found.items():
+        newest: dict[tuple[str, str], float] = {}
+        for key, paths in located.found.items():
             path = max(paths, key=lambda p: p.stat().st_mtime)
+            newest[key[:2]] = max(newest.get(key[:2], 0.0), path.stat().st_mtime)
             notes = []
             if len(paths) > 1:
                 others = ", ".join(str(p.name) for p in paths if p != path)
@@ -345,9 +427,10 @@ def intake(
                 )
             nb, error = load(path)
             loaded[key] = (path, nb, error, notes)
-        stamp_text = {k: p.read_bytes() for k, p in stamps.items()}
-        for key in stamps:  # an assignment folder without its notebook
-            if key[1] in expected:
+        stamp_text = {k: p.read_bytes() for k, p in located.timestamps.items()}
+        extra_files = {k: {p.name: p.read_bytes() for p in v} for k, v in located.extras.items()}
+        for key in located.timestamps:  # an assignment folder without its notebook
+            if key[1] in expected and (selected is None or key[1] in selected):
                 result.submissions.setdefault(key, {})
         releases: dict[tuple[str, str], nbformat.NotebookNode] = {}
         for (student, assignment, name), (path, nb, error, notes) in sorted(loaded.items()):
@@ -362,18 +445,45 @@ def intake(
             entry.notes += repair_notes
             entry.staged = submitted_dir / student / assignment / f"{name}.ipynb"
             entry.text = nbs.dumps(nb)
-        # Stage: replace each (student, assignment) folder completely.
-        for (student, assignment), notebooks in result.submissions.items():
+        # Stage: replace each (student, assignment) folder completely, unless what is staged
+        # there is newer.
+        for key, notebooks in result.submissions.items():
+            student, assignment = key
             folder = submitted_dir / student / assignment
+            incoming = _when(stamp_text.get(key))
+            if incoming is None and key in newest:
+                incoming = dt.datetime.fromtimestamp(newest[key], dt.UTC)
+                stamp_text[key] = incoming.strftime(TIMESTAMP_FORMAT).encode()
+            old_texts, old_time = _existing(folder)
+            new_texts = {n: e.text for n, e in notebooks.items() if e.text is not None}
+            if old_texts and new_texts and old_texts != new_texts and not replace:
+                pick = handgrades.pick_submission(old_time, incoming)
+                note = next(iter(notebooks), "")
+                if not pick.take_incoming:
+                    result.kept.append(key)
+                    for name, entry in notebooks.items():
+                        entry.error, entry.text = None, None
+                        entry.staged = folder / f"{name}.ipynb"
+                        entry.notes = [pick.reason]
+                    continue
+                if pick.report:
+                    notebooks[note].notes.append(pick.reason)
             if folder.exists():
                 shutil.rmtree(folder)
             folder.mkdir(parents=True)
             for entry in notebooks.values():
                 if entry.staged is not None:
                     entry.staged.write_text(entry.text, encoding="utf-8")
-            if (student, assignment) in stamp_text:
-                (folder / "timestamp.txt").write_bytes(stamp_text[(student, assignment)])
-        # Missing notebooks of a submitted assignment.
+            if key in stamp_text:
+                (folder / "timestamp.txt").write_bytes(stamp_text[key])
+            for name, data in extra_files.get(key, {}).items():
+                (folder / name).write_bytes(data)
+        # Missing notebooks of a submitted assignment; misnamed files of a student.
+        for key, reasons in located.misnamed.items():
+            if key not in result.submissions:
+                result.submissions[key] = {
+                    name: NotebookIntake(error="; ".join(reasons)) for name in expected[key[1]]
+                }
         for (_student, assignment), notebooks in result.submissions.items():
             for name in expected[assignment]:
                 if name not in notebooks:

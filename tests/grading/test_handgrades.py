@@ -61,7 +61,7 @@ T1 = T0 + dt.timedelta(hours=5)
     [
         (T0, T1, True, False, "newer submission"),
         (T1, T0, False, True, "older copy"),  # the late resubmission is never lost
-        (T0, T0, False, False, "same submission time"),
+        (T0, T0, True, False, "same submission time"),  # the same submission, again
         (None, T1, True, True, "no submission time"),
         (T0, None, False, True, "no submission time"),
         (None, None, False, True, "unknown for both"),
