@@ -1,0 +1,101 @@
+"""The class view at the top of ``report.md``: how the class did, and what needs a person.
+
+- per assignment: how many were graded, mean and median of the graded scores;
+- per test cell: the pass rate across the graded submissions (a test nobody passes is more
+  likely a problem with the exercise than with the class);
+- *needs attention*: submissions not graded (and why), zeros, misnamed or skipped files, late
+  work, answers still to grade by hand, hand grades whose answer changed;
+- similarity flags (:mod:`grader.similarity`), for a person to judge.
+
+Pure: works on the grading results (objects with the attributes of
+:class:`grader.score_policy.SubmissionResult`) and plain data.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else f"{round(x, 2):g}"
+
+
+def assignment_stats(results) -> list[str]:
+    by_assignment = defaultdict(list)
+    for r in results:
+        by_assignment[r.assignment].append(r)
+    lines = [
+        "| assignment | submissions | graded | pending hand grading | not graded | mean | median |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for assignment, rows in sorted(by_assignment.items()):
+        scores = [r.score for r in rows if r.score is not None and r.status != "not graded"]
+        submitted = [r for r in rows if r.status != "no submission"]
+        lines.append(
+            f"| {assignment} | {len(submitted)} | "
+            f"{sum(r.status == 'graded' for r in rows)} | "
+            f"{sum(r.status == 'pending hand grading' for r in rows)} | "
+            f"{sum(r.status == 'not graded' for r in rows)} | "
+            f"{_fmt(statistics.mean(scores)) if scores else ''} / {_fmt(rows[0].max_score)} | "
+            f"{_fmt(statistics.median(scores)) if scores else ''} |"
+        )
+    return lines
+
+
+def pass_rates(results) -> list[str]:
+    """``assignment notebook cell: passed/graded (rate)`` for every automatically graded test."""
+    counts: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+    for r in results:
+        if r.status == "not graded":
+            continue
+        for c in r.cells:
+            if c.status in ("passed", "failed", "overridden"):
+                entry = counts[(r.assignment, c.notebook, c.grade_id)]
+                entry[0] += c.status == "passed"
+                entry[1] += 1
+    lines = ["| assignment | notebook | test | passed | rate |", "|---|---|---|---|---|"]
+    for (assignment, notebook, gid), (passed, total) in sorted(counts.items()):
+        lines.append(
+            f"| {assignment} | {notebook} | {gid} | {passed}/{total} | {passed / total:.0%} |"
+        )
+    return lines
+
+
+def needs_attention(results, late: dict | None = None) -> list[str]:
+    """One line per submission a person should look at, with why."""
+    late = late or {}
+    lines = []
+    for r in sorted(results, key=lambda r: (r.student, r.assignment)):
+        why = []
+        if r.status == "not graded":
+            why.append(f"not graded: {r.reason}")
+        elif r.status == "pending hand grading":
+            why.append(r.reason or "answers to grade by hand")
+        if r.status != "not graded" and r.score == 0 and r.status != "no submission":
+            why.append("scored 0")
+        for _name, note in r.notes:
+            lowered = note.lower()
+            if any(
+                word in lowered
+                for word in ("misnamed", "renamed", "skipped", "older copy", "answer changed")
+            ):
+                why.append(note)
+        if late.get((r.student, r.assignment)):
+            why.append(late[(r.student, r.assignment)])
+        if why:
+            lines.append(f"- **{r.student}** {r.assignment}: " + "; ".join(why))
+    return lines
+
+
+def section(results, flags=(), late: dict | None = None) -> list[str]:
+    """The class-view section of ``report.md``."""
+    lines = ["## Class view", "", *assignment_stats(results), ""]
+    rates = pass_rates(results)
+    if len(rates) > 2:
+        lines += ["### Pass rate per test", "", *rates, ""]
+    attention = needs_attention(results, late)
+    lines += ["### Needs attention", ""] + (attention or ["(nothing)"]) + [""]
+    lines += ["### Similarity flags (for a person to judge; never a penalty)", ""]
+    lines += [f"- {flag.describe()}" for flag in flags] or ["(none)"]
+    return [*lines, ""]
