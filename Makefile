@@ -17,12 +17,13 @@ EXTRAS ?= dev
 # Jupyter refuses to run as root unless told to (containers, CI machines).
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: lab test setup lint release full-repo help
+.PHONY: lab test setup lint release grade-by-hand full-repo help
 
 help:
 	@echo "make lab     set up .venv and open the course in JupyterLab (student mode)"
 	@echo "make test    set up .venv and run lint, unit tests, notebooks and pipeline checks"
 	@echo "make release regenerate notebooks/ from solutions/ (instructors)"
+	@echo "make grade-by-hand  open nbgrader's formgrader on the course (instructors)"
 
 # The environment is rebuilt whenever pyproject.toml changes.
 $(VENV)/.installed-$(EXTRAS): pyproject.toml
@@ -49,6 +50,10 @@ lint: full-repo setup
 
 test: lint
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest --nbval --nbval-current-env tests solutions notebooks
+
+# Instructors: JupyterLab with nbgrader's formgrader (not student mode), on the course root.
+grade-by-hand: full-repo setup
+	$(BIN)/python -m grader grade-by-hand --port=$(PORT) -- $(LAB_ARGS)
 
 release: full-repo setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m grader release

@@ -41,5 +41,6 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",
     "grader.feedback.StripGradeCellTracebacks",
+    "grader.feedback.StripModelAnswers",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -4,13 +4,18 @@ release            normalise solutions/ and regenerate notebooks/ (+ the gradebo
 normalize          strip outputs and run metadata from solutions/ (--check: only report)
 check              CI checks: drift, leaks, validation, autograde round trip
 grade SUBMISSIONS  grade a class: a submitted/ folder, a flat folder or a .zip
-feedback           write feedback for every graded submission (leak-checked)
+grade-by-hand      open nbgrader's formgrader (instructors) to grade written answers
+feedback           write feedback for every graded submission (leak-checked; refuses while
+                   answers are still to be graded by hand, unless --force)
+export             grader/reports/export.csv (status and reason per student and assignment)
+                   and canvas.csv (one row per student, for an LMS), from the gradebook
 bundle OUT         the student bundle (a folder, or a zip if OUT ends in .zip)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -62,8 +67,17 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="run student code without bubblewrap (UNSAFE; every report says so)",
     )
+    p = sub.add_parser("grade-by-hand", help="open the formgrader to grade written answers")
+    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("lab_args", nargs="*", help="more JupyterLab options (after --)")
     p = sub.add_parser("feedback", help="generate feedback for graded submissions")
     p.add_argument("--assignment", action="append")
+    p.add_argument(
+        "--force", action="store_true", help="write feedback even with answers not graded by hand"
+    )
+    p = sub.add_parser("export", help="export.csv and canvas.csv from the gradebook")
+    p.add_argument("--reports", type=Path, default=None, help="default: grader/reports/")
+    p.add_argument("--term", type=Path, default=None, help="default: grader/term.toml")
     p = sub.add_parser("bundle", help="build the student bundle")
     p.add_argument("out", type=Path)
     args = parser.parse_args(argv)
@@ -134,9 +148,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "feedback":
         from grader import feedback
 
+        def warn(text: str) -> None:
+            print(text, file=sys.stderr)
+
         return _report(
-            feedback.generate(root, args.assignment), "feedback written to grader/feedback/"
+            feedback.generate(root, args.assignment, force=args.force, warn=warn),
+            "feedback written to grader/feedback/",
         )
+    if args.command == "grade-by-hand":
+        from grader import handgrading
+
+        command = handgrading.formgrader_command(root, args.port, args.lab_args)
+        print("grading by hand: " + " ".join(command), file=sys.stderr, flush=True)
+        os.chdir(root)  # the formgrader reads nbgrader_config.py from the working directory
+        os.execve(command[0], command, handgrading.formgrader_env())
+    if args.command == "export":
+        from grader import export
+
+        try:
+            paths, rows = export.export(root, args.reports, args.term)
+        except ValueError as error:  # a bad term file or roster
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        for line in export.summary(rows):
+            print(line)
+        print("written: " + ", ".join(str(p) for p in paths))
+        return 0
     if args.command == "bundle":
         from grader import bundle
 

@@ -5,7 +5,11 @@ course config (``nbgrader_config.py``) removes them with ``ClearHiddenTests`` an
 ``ClearMarkScheme``, but the traceback of a failed hidden test still prints the failing hidden
 lines. :class:`StripGradeCellTracebacks` reduces every error in a test cell to
 ``ErrorName: message``, so only the check's own message (written to reveal no hidden value)
-reaches the student.
+reaches the student. :class:`StripModelAnswers` removes the model answers and rubrics that
+:func:`grader.handgrading.add_model_answers` shows graders in the autograded notebooks.
+
+:func:`generate` refuses while any answer is still to be graded by hand (feedback would show
+"Score: 0.0" for it), unless ``force`` is given, and then says loudly what is ungraded.
 """
 
 from __future__ import annotations
@@ -36,9 +40,41 @@ class StripGradeCellTracebacks(Preprocessor):
         return cell, resources
 
 
-def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
-    """Generate feedback for every autograded submission; return problems (failures and
-    leaks of hidden tests or mark schemes)."""
+class StripModelAnswers(Preprocessor):
+    """Remove the graders' model-answer cells (tagged ``grader-model-answer``)."""
+
+    enabled = Bool(True, help="Remove model answers shown to graders").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from grader.handgrading import MODEL_ANSWER_TAG
+
+        nb.cells = [
+            c for c in nb.cells if MODEL_ANSWER_TAG not in c.get("metadata", {}).get("tags", [])
+        ]
+        return nb, resources
+
+
+def ungraded(db_url: str, assignments: list[str]) -> list[str]:
+    """``"student assignment: notebook/cell, ..."`` for every submission with answers that
+    still need grading by hand."""
+    from grader.export import read_gradebook
+
+    lines = []
+    for (student, assignment), graded in sorted(read_gradebook(db_url, assignments).items()):
+        if graded.pending:
+            cells = ", ".join(f"{c.notebook}/{c.grade_id}" for c in graded.pending)
+            lines.append(f"{student} {assignment}: {cells}")
+    return lines
+
+
+def generate(
+    root: Path,
+    assignments: list[str] | None = None,
+    force: bool = False,
+    warn=print,
+) -> list[str]:
+    """Generate feedback for every autograded submission; return problems (failures, leaks
+    of hidden tests or mark schemes, and answers not yet graded by hand unless ``force``)."""
     from grader import pipeline
     from grader.nbgrader_api import Course
 
@@ -46,9 +82,17 @@ def generate(root: Path, assignments: list[str] | None = None) -> list[str]:
     problems = []
     sources = pipeline.source_notebooks(root)
     autograded = course.path("autograded")
-    for assignment in assignments or sorted(sources):
-        if not any(autograded.glob(f"*/{assignment}")):
-            continue
+    todo = [a for a in assignments or sorted(sources) if any(autograded.glob(f"*/{a}"))]
+    pending = ungraded(course.db_url, todo)
+    if pending and not force:
+        return [f"not graded by hand yet: {line}" for line in pending] + [
+            f"refusing to write feedback while {len(pending)} submission(s) have answers to "
+            "grade by hand (python -m grader grade-by-hand); --force writes it anyway, showing "
+            "those answers as 0"
+        ]
+    for line in pending:
+        warn(f"WARNING: feedback shows 0 for answers not graded by hand yet: {line}")
+    for assignment in todo:
         result = course.generate_feedback(assignment)
         if not result["success"]:
             problems.append(f"{assignment}: generate_feedback failed: {result['error']}")
