@@ -29,6 +29,7 @@ class HandGrade:
     manual_score: float | None = None
     comment: str = ""
     extra_credit: float | None = None
+    pending: bool = False  # still marked "needs manual grade" before the regrade
 
     @property
     def key(self) -> tuple[str, str]:

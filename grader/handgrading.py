@@ -73,6 +73,7 @@ def snapshot(gb, autograded_dir: Path, student: str, assignment: str) -> list[hg
                     grade.manual_score if grade is not None else None,
                     comments.get(name, ""),
                     grade.extra_credit if grade is not None else None,
+                    bool(grade.needs_manual_grade) if grade is not None else False,
                 )
             )
     return [g for g in found if g.given]
@@ -103,8 +104,9 @@ def restore(
         if grade is not None:
             grade.manual_score = g.manual_score
             grade.extra_credit = g.extra_credit
-            if g in plan.keep:  # unchanged answer: done, if it has a score
-                grade.needs_manual_grade = grade.manual_score is None and grade.auto_score is None
+            if g in plan.keep:  # unchanged answer: as it was (done, if it has a score)
+                unscored = grade.manual_score is None and grade.auto_score is None
+                grade.needs_manual_grade = g.pending or unscored
             else:  # changed answer: a person must look again
                 grade.needs_manual_grade = True
         if g.comment:

@@ -1,0 +1,112 @@
+"""``grade --dry-run``: what a regrade would change, per student, without changing anything.
+
+The course (sources, release, nbgrader's submitted and autograded folders and, for SQLite, the
+gradebook itself) is copied to a scratch folder and graded there exactly as a real run would
+(hand grades restored, newer submissions kept); then every cell's score in the copy is compared
+with the real gradebook. Nothing in the course is written. With a PostgreSQL gradebook the
+copy starts from an empty gradebook, so hand-graded cells show as ungraded (the preview says
+so).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import shutil
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+
+from grader import handgrades
+
+
+def _sqlite_path(url: str) -> Path | None:
+    return Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str):
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
+
+
+def _scores(root: Path) -> dict:
+    from grader.pipeline import gradebook_scores
+
+    return gradebook_scores(root)
+
+
+def preview(root: Path, submissions: Path, options, copy_dirs=None) -> tuple[list[str], list]:
+    """(lines to print, the results the regrade would report).
+
+    ``copy_dirs``: the course folders to copy (default: sources, release, submitted and
+    autograded); ``options``: the grading options (``reports`` is redirected into the copy).
+    """
+    from grader.grade import grade_class
+    from grader.nbg import Course
+
+    root = Path(root).resolve()
+    db_url = Course(root).db_url
+    before = _scores(root)
+    lines = []
+    with tempfile.TemporaryDirectory(prefix="grade-dry-run-") as tmp:
+        copy = Path(tmp) / "course"
+        copy.mkdir()
+        shutil.copy2(root / "nbgrader_config.py", copy / "nbgrader_config.py")
+        for path in copy_dirs:
+            path = Path(path)
+            if path.exists():
+                shutil.copytree(path, copy / path.relative_to(root), symlinks=True)
+        (copy / "grader").mkdir(exist_ok=True)
+        db = copy / "grader" / "gradebook.db"
+        source_db = _sqlite_path(db_url)
+        if source_db is not None and source_db.exists():
+            shutil.copy2(source_db, db)
+        else:
+            lines.append(
+                "note: the gradebook is not SQLite; the preview starts from an empty gradebook, "
+                "so hand-graded cells show as ungraded"
+            )
+        opts = dataclasses.replace(options, reports=copy / "grader" / "reports")
+        with _env("NBGRADER_DB_URL", f"sqlite:///{db}"):
+            results, _grader = grade_class(copy, Path(submissions).resolve(), opts)
+            after = _scores(copy)
+    lines += diff_lines(before, after, results)
+    return lines, results
+
+
+def diff_lines(before: dict, after: dict, results) -> list[str]:
+    """Per student: the cells whose score would change, and each submission's notes."""
+    by_student: dict[str, list[str]] = defaultdict(list)
+    graded = {(r.student, r.assignment) for r in results}
+    for student, assignment in sorted(graded):
+        old = {
+            (k[2], k[3]): v[0] for k, v in before.items() if k[0] == student and k[1] == assignment
+        }
+        new = {
+            (k[2], k[3]): v[0] for k, v in after.items() if k[0] == student and k[1] == assignment
+        }
+        changes = handgrades.score_changes(old, new)
+        total = handgrades.total_change(
+            sum(v or 0 for v in old.values()) if old else None,
+            sum(v or 0 for v in new.values()) if new else None,
+        )
+        by_student[student].append(f"  {assignment}: {total}")
+        by_student[student] += [f"    {line}" for line in changes]
+    for r in results:
+        for _name, note in r.notes:
+            if any(w in note for w in ("older copy", "answer changed", "graded by hand")):
+                by_student[r.student].append(f"    {r.assignment}: {note}")
+    lines = ["dry run: nothing was written; a regrade would give"]
+    for student in sorted(by_student):
+        lines.append(f"{student}:")
+        lines += by_student[student]
+    return lines
