@@ -1,0 +1,88 @@
+"""The JupyterHub round trip over a local exchange folder: release, fetch and submit (as the
+student), collect, grade, hand grade, feedback, release_feedback, fetch_feedback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import fixture_course as fc
+import pytest
+
+from grader import notebooks as nbs
+from grader import pipeline
+
+pytestmark = pytest.mark.slow
+
+
+def _nbgrader(args, cwd: Path, user: str | None = None) -> str:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    if user:  # nbgrader's exchange takes the student id from the login name
+        env.update(USER=user, LOGNAME=user)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "nbgrader"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{out}"
+    return out
+
+
+def test_feedback_goes_back_through_the_exchange(tmp_path, monkeypatch):
+    from grader import feedback
+    from grader.grade import Options, grade_class
+    from grader.nbgrader_api import Course
+
+    root = fc.make_course(tmp_path / "course")
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    with open(root / "nbgrader_config.py", "a", encoding="utf-8") as f:
+        f.write(f"\nc.Exchange.root = {str(exchange)!r}  # the hub's shared exchange\n")
+    monkeypatch.setenv("NBGRADER_DB_URL", "sqlite:///" + str(root / "grader" / "gradebook.db"))
+    assert not pipeline.release(root)
+    a = fc.ASSIGNMENT
+    student_args = ["--course=seqmodels", f"--Exchange.root={exchange}"]
+
+    _nbgrader(["release_assignment", a], root)
+    home = tmp_path / "ana"
+    home.mkdir()
+    _nbgrader(["fetch_assignment", a, *student_args], home, "ana")
+    fetched = home / a / f"{fc.NOTEBOOK}.ipynb"
+    src = nbs.read(root / "solutions" / a / f"{fc.NOTEBOOK}.ipynb")
+    fetched.write_text(nbs.dumps(pipeline.solved_copy(src, nbs.read(fetched))), encoding="utf-8")
+    _nbgrader(["submit", a, *student_args], home, "ana")
+    _nbgrader(["collect", a], root)
+    collected = root / "grader" / "submitted" / "ana" / a
+    assert (collected / "submission_secret.txt").exists()
+
+    results, _ = grade_class(
+        root, root / "grader" / "submitted", Options(jobs=1, timeout=120, cell_timeout=3)
+    )
+    assert [(r.student, r.status) for r in results] == [("ana", "pending hand grading")]
+    for name in ("submission_secret.txt", "timestamp.txt"):  # kept through grading
+        assert (collected / name).exists(), name
+    warnings.simplefilter("ignore")
+    gb = Course(root).gradebook()
+    try:
+        for gid in ("explain", "task_saturation"):
+            grade = gb.find_grade(gid, fc.NOTEBOOK, a, "ana")
+            grade.manual_score, grade.needs_manual_grade = 1.0, False
+        gb.db.commit()
+    finally:
+        gb.close()
+    assert feedback.generate(root, [a]) == []
+    _nbgrader(["release_feedback", a], root)
+    _nbgrader(["fetch_feedback", a, *student_args], home, "ana")
+    pages = list((home / a / "feedback").glob(f"*/{fc.NOTEBOOK}.html"))
+    assert len(pages) == 1
+    html = pages[0].read_text(encoding="utf-8")
+    assert "Score: 9.0 / 9.0" in html or "9.0 / 9.0" in html
+    assert "For graders only" not in html  # the model answers stay with the graders
+    assert "BEGIN HIDDEN TESTS" not in html
