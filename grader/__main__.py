@@ -4,6 +4,8 @@ release            normalise solutions/ and regenerate notebooks/ (+ the gradebo
 normalize          strip outputs and run metadata from solutions/ (--check: only report)
 check              CI checks: drift, leaks, validation, autograde round trip
 grade SUBMISSIONS  grade a class: a submitted/ folder, a flat folder or a .zip
+                   (--assignment A, --student ID: only those, merged into the class reports;
+                   --dry-run: print what a regrade would change, write nothing)
 grade-by-hand      open nbgrader's formgrader (instructors) to grade written answers
 feedback           write feedback for every graded submission (leak-checked; refuses while
                    answers are still to be graded by hand, unless --force)
@@ -66,6 +68,17 @@ def main(argv: list[str] | None = None) -> int:
         "--no-sandbox",
         action="store_true",
         help="run student code without bubblewrap (UNSAFE; every report says so)",
+    )
+    p.add_argument(
+        "--student",
+        action="append",
+        help="grade only this student (repeatable; merged into the class reports)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print per student what would change; write nothing"
+    )
+    p.add_argument(
+        "--replace", action="store_true", help="let older copies replace newer staged submissions"
     )
     p = sub.add_parser("grade-by-hand", help="open the formgrader to grade written answers")
     p.add_argument("--port", type=int, default=8888)
@@ -135,9 +148,17 @@ def main(argv: list[str] | None = None) -> int:
             progress=progress,
             reports=args.reports,
             sandbox=not args.no_sandbox,
+            students=args.student,
+            replace=args.replace,
         )
         try:
             options.shard = parse_shard(args.shard)
+            if args.dry_run:
+                from grader.preview import preview
+
+                lines, _results = preview(root, args.submissions, options)
+                print("\n".join(lines))
+                return 0
             results, grader = grade_class(root, args.submissions, options)
         except (ValueError, SandboxUnavailable) as error:
             print(f"error: {error}", file=sys.stderr)

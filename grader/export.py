@@ -147,7 +147,7 @@ def build_rows(
             graded, outcome = gradebook.get(key), outcomes.get(key)
             row = Row(student, assignment, "no submission", max_score)
             row.submitted = (graded.timestamp if graded else None) or times.get(key)
-            if outcome is not None and outcome.status not in ("graded", "no submission"):
+            if outcome is not None and outcome.status == "not graded":
                 row.status, row.reason = "not graded", outcome.reason or outcome.status
             elif graded is not None and graded.cells:
                 row.score = sum(c.score for c in graded.cells)
@@ -161,6 +161,7 @@ def build_rows(
                 else:
                     row.status = "graded"
                 if outcome is not None and outcome.reason and outcome.status == "graded":
+                    # grading's own notes on a graded submission (the gradebook decides pending)
                     row.reason = "; ".join(filter(None, [row.reason, outcome.reason]))
             else:
                 row.reason = (outcome.reason if outcome else "") or "nothing was submitted"
@@ -287,7 +288,7 @@ def submission_times(submitted_dir: Path) -> dict[tuple[str, str], dt.datetime |
 
 def export(root: Path, reports: Path | None = None, term_file: Path | None = None):
     """Write ``export.csv`` and ``canvas.csv``; return (paths, rows)."""
-    from grader.nbg import load_config
+    from grader.nbgrader_api import load_config
 
     root = Path(root).resolve()
     cd = load_config(root).CourseDirectory

@@ -32,13 +32,14 @@ from pathlib import Path
 
 import nbformat
 
-from grader import gradebook, reports, sandbox
+from grader import classview, gradebook, handgrading, history, reports, sandbox, similarity
 from grader import intake as intake_mod
 from grader import notebooks as nbs
 from grader import score_policy as policy
+from grader import term as term_mod
 from grader.layout import CourseLayout
 from grader.scheduler import JobSpec, Scheduler
-from grader.score_policy import SubmissionResult
+from grader.score_policy import CellResult, SubmissionResult
 from grader.trusted_sources import TrustedSources
 from grader.worker_protocol import Service
 
@@ -50,6 +51,8 @@ class Options:
     cell_timeout: float = 20.0  # seconds per test cell in the re-grade
     memory_mb: int = 4096  # address-space limit per process (kernels and sandboxes included)
     assignments: list[str] | None = None  # grade only these
+    students: list[str] | None = None  # grade only these (merged into the class reports)
+    replace: bool = False  # let an older copy replace a newer staged submission
     progress: Callable[[str], None] | None = None
     reports: Path | None = None  # default: grader/reports next to grader/submitted
     sandbox: bool = True  # False only with an explicit --no-sandbox
@@ -125,11 +128,25 @@ class ClassGrader:
                     f"cannot grade safely: {why} (or pass --no-sandbox to grade unsandboxed)"
                 )
         self.sources = TrustedSources(self.layout)
+        # Every assignment, so that a notebook of another one is recognised (and skipped).
         self.expected = {
             a: [p.stem for p in nbs.notebook_files(self.layout.source / a)]
             for a in nbs.assignments(self.layout.source)
-            if not options.assignments or a in options.assignments
         }
+        unknown = sorted(set(options.assignments or []) - set(self.expected))
+        if unknown:
+            raise ValueError(
+                f"--assignment {unknown}: not an assignment (have {sorted(self.expected)})"
+            )
+        self.selected = set(options.assignments) if options.assignments else None
+        for student in options.students or []:
+            problem = term_mod.student_id_problem(student)
+            if problem:
+                raise ValueError(f"--student: {problem}")
+        self.term = term_mod.load_term(self.layout.submitted.parent / "term.toml")
+        self.hand: dict = {}  # (student, assignment) -> hand grades before this run
+        self.backups: dict = {}  # (student, assignment) -> hand grades saved before removal
+        self.flags: list = []
         self.source_nbs = {
             (a, n): nbformat.reads(
                 self.sources.text(self.layout.source / a / f"{n}.ipynb"), as_version=4
@@ -202,12 +219,20 @@ class ClassGrader:
             )
         submissions = self._keep_originals(Path(submissions))
         shard = self.options.shard
+        only = set(self.options.students or [])
+
+        def keep(student: str) -> bool:
+            return (shard == (1, 1) or in_shard(student, shard)) and (not only or student in only)
+
         taken = intake_mod.intake(
             submissions,
             self.submitted_dir,
             self.layout.release,
             self.expected,
-            keep_student=(lambda s: in_shard(s, shard)) if shard != (1, 1) else None,
+            keep_student=keep if (shard != (1, 1) or only) else None,
+            selected=self.selected,
+            tz=self.term.timezone,
+            replace=self.options.replace,
         )
         for problem in taken.problems:
             self.say(f"intake: {problem}")
@@ -236,18 +261,31 @@ class ClassGrader:
             f"{len({s for s, _ in results})} students with {self.options.jobs} workers"
             + (f", shard {shard[0]}/{shard[1]}" if shard != (1, 1) else "")
         )
+        # Hand grades and comments, with the answers they were given for, before nbgrader
+        # overwrites the autograded notebooks (restored in _hand_grades).
+        with gradebook.opened(self.root) as gb:
+            for student, assignment in results:
+                self.hand[(student, assignment)] = handgrading.snapshot(
+                    gb, self.layout.autograded, student, assignment
+                )
         with tempfile.TemporaryDirectory(prefix="seqgrade-") as staging:
             self.staging = Path(staging)  # the services' code and the sandbox's files
             self.code, self.lib = self.sources.stage(self.staging)
             ng_results, clean_results = self._schedule(ng_jobs, clean_jobs, t0)
         self._merge(results, ng_results, clean_results)
+        self._hand_grades(results)
         self.sources.verify()
         self.elapsed = time.monotonic() - t0
         self._add_missing(results, taken.assignments)
         final = sorted(results.values(), key=lambda r: (r.student, r.assignment))
         self.timing = self._timing(final)
+        self.flags = self._similarity(final)
+        if only or self.selected:  # one student or assignment: the rest of the class stays
+            final = history.merge(history.load(self.reports, SubmissionResult, CellResult), final)
+        history.save(self.reports, final)
         reports.write_reports(self.reports, final, self.problems, self.timing)
-        return final
+        self._class_view(final)
+        return [r for r in final if (r.student, r.assignment) in results]
 
     def _max(self, assignment: str) -> float:
         return sum(
@@ -388,10 +426,101 @@ class ClassGrader:
                 res.score = policy.total(cells)
 
     def _forget(self, gb, assignment: str, student: str) -> None:
-        """Remove a submission's grades and autograded copy (nothing stale may remain)."""
+        """Remove a submission's grades and autograded copy (nothing stale may remain). Its
+        hand grades are saved first (grader/reports/hand-grades/), so none is ever lost."""
+        saved = handgrading.backup(
+            self.reports / "hand-grades", student, assignment, self.hand.get((student, assignment))
+        )
+        if saved is not None:
+            self.backups[(student, assignment)] = saved
         shutil.rmtree(self.layout.autograded / student / assignment, ignore_errors=True)
         shutil.rmtree(self.layout.feedback / student / assignment, ignore_errors=True)
         gradebook.remove_submission(gb, assignment, student)
+
+    def _hand_grades(self, results) -> None:
+        """Restore hand grades after the regrade, mark cells still to grade by hand, and show
+        graders the model answers beside the answers."""
+        with gradebook.opened(self.root) as gb:
+            for key, res in results.items():
+                student, assignment = key
+                if key in self.backups:
+                    res.notes.append(
+                        (
+                            "",
+                            f"hand grades saved to {self.backups[key]} before the submission "
+                            "was removed from the gradebook",
+                        )
+                    )
+                if res.status != "graded":
+                    continue
+                old = self.hand.get(key) or []
+                if old:
+                    plan = handgrading.restore(gb, self.layout.autograded, student, assignment, old)
+                    res.notes += [("", note) for note in plan.notes()]
+                    if plan.keep:
+                        res.notes.append(
+                            ("", f"{len(plan.keep)} hand grade(s) kept (answer unchanged)")
+                        )
+                pending = handgrading.mark_manual_cells(gb, assignment, student, res.cells)
+                res.score = policy.total(res.cells)
+                if pending:
+                    res.status = "pending hand grading"
+                    res.reason = f"{pending} answer(s) still to grade by hand"
+                for name in self.expected[assignment]:
+                    path = self.layout.autograded / student / assignment / f"{name}.ipynb"
+                    if path.exists():
+                        nb = nbs.read(path)
+                        if handgrading.add_model_answers(nb, self.source_nbs[(assignment, name)]):
+                            path.write_text(nbs.dumps(nb), encoding="utf-8")
+
+    def _similarity(self, final) -> list:
+        """Similarity flags per assignment (for a person to judge, never a penalty)."""
+        utils_dir = self.root / "utils"
+        refs = similarity.reference_functions(utils_dir) if utils_dir.is_dir() else None
+        flags = []
+        for assignment in sorted({r.assignment for r in final}):
+            answers, templates = {}, {}
+            for name in self.expected[assignment]:
+                release = self.layout.release / assignment / f"{name}.ipynb"
+                if release.exists():
+                    for cell in nbs.read(release).cells:
+                        if nbs.is_solution(cell) and cell.cell_type == "code":
+                            templates[nbs.grade_id(cell)] = cell.source
+            for r in final:
+                if r.assignment != assignment or r.status == "not graded":
+                    continue
+                for name in self.expected[assignment]:
+                    staged = self.submitted_dir / r.student / assignment / f"{name}.ipynb"
+                    if not staged.exists():
+                        continue
+                    nb = nbs.read(staged)
+                    answers.setdefault(r.student, {}).update(
+                        {
+                            nbs.grade_id(c): c.source
+                            for c in nb.cells
+                            if nbs.grade_id(c) in templates and c.cell_type == "code"
+                        }
+                    )
+            flags += similarity.compare(assignment, answers, templates, refs)
+        return flags
+
+    def _class_view(self, final) -> None:
+        late = {}
+        for r in final:
+            stamp = self.submitted_dir / r.student / r.assignment / "timestamp.txt"
+            due = term_mod.deadline(self.term, r.student, r.assignment)
+            if stamp.exists() and due is not None and r.status != "no submission":
+                when = term_mod.parse_timestamp(stamp.read_text(encoding="utf-8", errors="replace"))
+                lateness = term_mod.lateness(when, due, self.term.penalty)
+                if lateness.status == "late":
+                    late[(r.student, r.assignment)] = lateness.reason
+        path = self.reports / "report.md"
+        text = path.read_text(encoding="utf-8")
+        head, sep, rest = text.partition("\n## ")
+        view = "\n".join(classview.section(final, self.flags, late))
+        path.write_text(
+            head + "\n" + view + sep.lstrip("\n") + rest if sep else text + view, encoding="utf-8"
+        )
 
     def _add_missing(self, results, assignments) -> None:
         """A student who submitted something, but not an assignment others submitted."""

@@ -193,3 +193,26 @@ def formgrader_env() -> dict[str, str]:
     env.pop("JUPYTER_CONFIG_PATH", None)  # `make lab`'s student mode hides the formgrader
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return env
+
+
+def mark_manual_cells(gb, assignment: str, student: str, cells) -> int:
+    """Give the hand-graded cells of a result their state in the gradebook: the score a
+    person gave ("graded by hand"), or "pending hand grading". Returns how many are pending."""
+    from nbgrader.api import MissingEntry
+
+    pending = 0
+    for cell in cells:
+        if cell.status not in ("manual", "pending"):
+            continue
+        try:
+            grade = gb.find_grade(cell.grade_id, cell.notebook, assignment, student)
+        except MissingEntry:
+            continue
+        if grade.needs_manual_grade:
+            cell.status, cell.final, cell.reason = "pending", None, "pending hand grading"
+            pending += 1
+        else:
+            cell.status, cell.final = "manual", float(grade.score or 0.0)
+            by = "graded by hand" if grade.manual_score is not None else "unanswered (scored 0)"
+            cell.reason = by
+    return pending

@@ -8,8 +8,8 @@ that the notebook kernels inherit. Every kernel runs in the sandbox (:mod:`grade
 
 - ``{"op": "generate", "assignment": A}``: put the source (with hidden tests) into the
   gradebook, generating into a throw-away folder (``notebooks/`` is not touched);
-- ``{"op": "autograde", "assignment": A, "student": S}``: forget the old grades of (A, S),
-  autograde, and return the per-cell scores read back from the gradebook.
+- ``{"op": "autograde", "assignment": A, "student": S}``: autograde (automatic scores are
+  replaced, hand grades kept) and return the per-cell scores read back from the gradebook.
 
 The parent kills the worker (and its kernels) when a job overruns, and starts a new one.
 """
@@ -38,8 +38,9 @@ def handle(course, job: dict) -> dict:
         result.update(success=run["success"], error=run["error"], log=_tail(run["log"]))
     elif op == "autograde":
         assignment, student = job["assignment"], job["student"]
-        with gradebook.opened(course.root, course) as gb:
-            gradebook.remove_submission(gb, assignment, student)
+        # No remove_submission here: nbgrader's autograde replaces every automatic score and
+        # keeps hand grades and comments, which grader.grade restores or flags afterwards
+        # (a submission that cannot be graded is removed there, its hand grades saved first).
         run = course.autograde(assignment, student)
         with gradebook.opened(course.root, course) as gb:
             scores = gradebook.submission_scores(gb, assignment, student)

@@ -51,7 +51,7 @@ def preview(root: Path, submissions: Path, options, copy_dirs=None) -> tuple[lis
     autograded); ``options``: the grading options (``reports`` is redirected into the copy).
     """
     from grader.grade import grade_class
-    from grader.nbg import Course
+    from grader.nbgrader_api import Course
 
     root = Path(root).resolve()
     db_url = Course(root).db_url
@@ -61,10 +61,20 @@ def preview(root: Path, submissions: Path, options, copy_dirs=None) -> tuple[lis
         copy = Path(tmp) / "course"
         copy.mkdir()
         shutil.copy2(root / "nbgrader_config.py", copy / "nbgrader_config.py")
+        if copy_dirs is None:
+            from grader.layout import CourseLayout
+
+            layout = CourseLayout.of(root)
+            copy_dirs = [layout.source, layout.release, layout.submitted, layout.autograded]
+            copy_dirs += [layout.submitted.parent / n for n in ("term.toml", "roster.csv")]
         for path in copy_dirs:
             path = Path(path)
-            if path.exists():
-                shutil.copytree(path, copy / path.relative_to(root), symlinks=True)
+            target = copy / path.relative_to(root)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir():
+                shutil.copytree(path, target, symlinks=True)
+            elif path.exists():
+                shutil.copy2(path, target)
         (copy / "grader").mkdir(exist_ok=True)
         db = copy / "grader" / "gradebook.db"
         source_db = _sqlite_path(db_url)
