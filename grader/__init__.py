@@ -18,6 +18,13 @@ Student code runs only in the sandbox: :mod:`grader.sandbox` (bubblewrap),
 :mod:`grader.sandboxed_kernel` (nbgrader's kernel in it), :mod:`grader.student_calls` (calling
 a student's function in it from trusted test code), :mod:`grader.plain_data` (the only values
 that cross).
+
+The term around grading: :mod:`grader.term` (deadlines, extensions, penalty, roster, the
+student id rule), :mod:`grader.handgrades` (what a regrade keeps, which copy wins; pure) and
+:mod:`grader.handgrading` (the same on the gradebook, model answers, the formgrader command),
+:mod:`grader.history` (one student's regrade merged into the class), :mod:`grader.preview`
+(``grade --dry-run``), :mod:`grader.similarity` and :mod:`grader.classview` (the class view
+of ``report.md``), :mod:`grader.export` and :mod:`grader.lms` (the export and LMS names).
 """
 
 from pathlib import Path
