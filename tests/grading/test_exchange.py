@@ -15,6 +15,7 @@ import pytest
 
 from grader import notebooks as nbs
 from grader import pipeline
+from grader.handgrading import MODEL_ANSWER_TAG
 
 pytestmark = pytest.mark.slow
 
@@ -71,6 +72,15 @@ def test_feedback_goes_back_through_the_exchange(tmp_path, monkeypatch):
     assert [(r.student, r.status) for r in results] == [(STUDENT, "pending hand grading")]
     for name in ("submission_secret.txt", "timestamp.txt"):  # kept through grading
         assert (collected / name).exists(), name
+    # What the formgrader shows: the model answer and rubric right after each written answer.
+    graded_nb = nbs.read(root / "grader" / "autograded" / STUDENT / a / f"{fc.NOTEBOOK}.ipynb")
+    after = {
+        nbs.grade_id(graded_nb.cells[i - 1]): cell.source
+        for i, cell in enumerate(graded_nb.cells)
+        if MODEL_ANSWER_TAG in cell.metadata.get("tags", [])
+    }
+    assert sorted(after) == ["explain", "task_saturation"]
+    assert "Full marks for naming saturation" in after["task_saturation"]
     warnings.simplefilter("ignore")
     gb = Course(root).gradebook()
     try:
