@@ -198,7 +198,7 @@ def test_cell_backward_rejects_an_error_no_hint_names():
     _fails(ex.check_rnn_cell_backward, wrong, "dxt from rnn_cell_backward")
 
 
-# --- rnn_backward ----------------------------------------------------------------------------
+# --- bptt ------------------------------------------------------------------------------------
 
 
 def sequence_backward(dz, caches, accumulate=True, carry=True, reverse=True, mutate=False):
@@ -237,10 +237,10 @@ def sequence_backward_vectorised(dz, caches):
     return {**grads, **total, "dx": dx, "da0": da_next}
 
 
-def test_rnn_backward_accepts_correct_variants():
+def test_bptt_accepts_correct_variants():
     for variant in (sequence_backward, sequence_backward_vectorised):
         for seed in SEEDS:
-            ex.check_rnn_backward(variant, seed=seed)
+            ex.check_bptt(variant, seed=seed)
 
 
 @pytest.mark.parametrize(
@@ -276,41 +276,24 @@ def test_rnn_backward_accepts_correct_variants():
         "dWya-from-a_prev",
     ],
 )
-def test_rnn_backward_rejects(wrong, match):
-    _fails(ex.check_rnn_backward, wrong, match)
+def test_bptt_rejects(wrong, match):
+    _fails(ex.check_bptt, wrong, match)
 
 
-def test_rnn_backward_rejects_calling_the_reference():
+def test_bptt_rejects_calling_the_reference():
     def wrong(dz, caches):
         g = sequence_backward(dz, caches)
         rnn.rnn_cell_backward(np.zeros_like(caches[0][0][0]), caches[0][0])
         return g
 
-    _fails(ex.check_rnn_backward, wrong, "calls the reference implementation")
-
-
-def test_private_reference_matches_the_library():
-    rng = np.random.default_rng(0)
-    p = ex.random_parameters(rng, 3, 5, 4)
-    x, a0, dz = (
-        rng.standard_normal((3, 2, 6)),
-        rng.standard_normal((5, 2)),
-        rng.standard_normal((4, 2, 6)),
-    )
-    _, _, caches = ex.rnn_forward(x, a0, p)
-    a, layer_cache = rnn.rnn_layer_forward(x, a0, p)
-    da, dWya, dby = rnn.dense_backward(dz, (a, p["Wya"]))
-    want = {**rnn.rnn_backward(da, layer_cache), "dWya": dWya, "dby": dby}
-    got = ex._sequence_backward(dz, caches)
-    for key, value in want.items():
-        np.testing.assert_allclose(got[key], value, rtol=1e-10, atol=1e-12)
+    _fails(ex.check_bptt, wrong, "calls the reference implementation")
 
 
 # --- loss_and_gradients, train_step, truncated_bptt ------------------------------------------
 
 
 def loss_and_gradients(x, y, mask, a0, p, scale=True, use_mask=True, sign=1.0, loss_none=False):
-    _, y_hat, caches = ex.rnn_forward(x, a0, p)
+    _, y_hat, caches = rnn.rnn_forward(x, a0, p)
     m = x.shape[1]
     Y = np.eye(y_hat.shape[0])[y].transpose(2, 0, 1)
     dz = sign * (y_hat - Y) * (mask[None] if use_mask else 1.0) / (m if scale else 1)
@@ -358,7 +341,7 @@ def test_train_step_accepts_the_correct_version():
     ("kwargs", "match"),
     [
         ({"sign": 1.0}, "moves against the gradient"),
-        ({"skip": ("Wya", "by")}, "'Wya' was not updated|Wya was not updated"),
+        ({"skip": ("Wya", "by")}, r"new_parameters\['Wya'\] .*this parameter was not updated"),
         ({"in_place": True}, "changed its argument parameters in place"),
     ],
     ids=["ascent", "output-layer-frozen", "in-place"],
@@ -377,7 +360,7 @@ def truncated(x, y, mask, a0, p, k, carry=True, stop=True, accumulate=True, tran
         )
         total += loss
         grads = {n: (grads[n] if accumulate else 0.0) + g[n] for n in names}
-        a_carry = ex.rnn_forward(x[:, :, part], a_carry if carry else a0, p)[0][:, :, -1]
+        a_carry = rnn.rnn_forward(x[:, :, part], a_carry if carry else a0, p)[0][:, :, -1]
     if not stop:
         grads = {n: v for n, v in loss_and_gradients(x, y, mask, a0, p)[1].items() if n in names}
     return total, grads, a_carry.T if transpose_a else a_carry
@@ -393,7 +376,7 @@ def test_truncated_bptt_accepts_the_correct_version():
     [
         ({"carry": False}, "carry the hidden state across chunks"),
         ({"stop": False}, "flowed past the truncation boundary"),
-        ({"accumulate": False}, "add up the gradients of every chunk"),
+        ({"accumulate": False}, "add up the losses and the gradients of every chunk"),
         ({"transpose_a": True}, r"a_last .* has shape \(\d+, \d+\), expected \(n_a, m\)"),
     ],
     ids=["state-reset", "gradient-not-stopped", "last-chunk-only", "a_last-transposed"],
@@ -453,7 +436,7 @@ def _scale_dWaa(grads):
     ("check", "correct", "spoil", "name"),
     [
         (ex.check_rnn_cell_backward, cell_backward, _scale_dWaa, "rnn_cell_backward"),
-        (ex.check_rnn_backward, sequence_backward, _scale_dWaa, "rnn_backward"),
+        (ex.check_bptt, sequence_backward, _scale_dWaa, "bptt"),
         (
             ex.check_loss_and_gradients,
             loss_and_gradients,
@@ -461,10 +444,121 @@ def _scale_dWaa(grads):
             "loss_and_gradients",
         ),
     ],
-    ids=["rnn_cell_backward", "rnn_backward", "loss_and_gradients"],
+    ids=["rnn_cell_backward", "bptt", "loss_and_gradients"],
 )
 def test_gradient_check_is_asserted(check, correct, spoil, name):
     for seed in SEEDS:
         wrong = _wrong_in_last_call(check, correct, spoil, seed)
         with pytest.raises(AssertionError, match=f"gradient check of {name}.*failed"):
             check(wrong, seed=seed)
+
+
+# --- hints for silent mistakes and for errors, fitted to each exercise -----------------------
+
+
+def test_loss_and_gradients_names_a_one_hot_built_by_reshape():
+    def wrong(x, y, mask, a0, p):
+        _, y_hat, caches = rnn.rnn_forward(x, a0, p)
+        n_y, m, T = y_hat.shape
+        Y = np.eye(n_y)[y].reshape(n_y, m, T)  # the right entries in the wrong places
+        return loss_vectorised(y_hat, y, mask), sequence_backward((y_hat - Y) * mask / m, caches)
+
+    _fails(ex.check_loss_and_gradients, wrong, r"reshape\(n_y, m, T\).*\.transpose\(2, 0, 1\)")
+
+
+@pytest.mark.parametrize(
+    "dby",
+    [
+        lambda dz: dz.sum(axis=1, keepdims=True),  # (n_y, 1, T_x)
+        lambda dz: dz.sum(axis=1),  # (n_y, T_x)
+    ],
+    ids=["keepdims", "no-keepdims"],
+)
+def test_bptt_names_dby_not_summed_over_time(dby):
+    def wrong(dz, caches):
+        return {**sequence_backward(dz, caches), "dby": dby(dz)}
+
+    _fails(ex.check_bptt, wrong, r"dby.* has shape .*summed over the batch but not over time")
+
+
+def _da0_from(kind):
+    def wrong(dz, caches):
+        cell_caches, x = caches
+        grads = sequence_backward(dz, caches)
+        Wya = cell_caches[0][3]["Wya"]
+        T_x = dz.shape[2]
+        later = sequence_backward(dz[:, :, 1:], (cell_caches[1:], x[:, :, 1:])) if T_x > 1 else None
+        if kind == "gradient-at-a1":  # da_t of step 0, before its cell backward
+            grads["da0"] = Wya.T @ dz[:, :, 0] + (later["da0"] if later else 0)
+        elif kind == "first-processed":  # da_prev of step T_x - 1
+            last_step = ([cell_caches[-1]], x[:, :, -1:])
+            grads["da0"] = sequence_backward(dz[:, :, -1:], last_step)["da0"]
+        return grads
+
+    return wrong
+
+
+@pytest.mark.parametrize(
+    ("kind", "match"),
+    [
+        ("gradient-at-a1", r"da0.*wrong step: this is dJ/da<1>, what enters the first step"),
+        ("first-processed", r"da0.*wrong step: this is the da_prev of the last step"),
+    ],
+    ids=["gradient-at-a1", "first-processed"],
+)
+def test_bptt_names_da0_taken_at_the_wrong_step(kind, match):
+    _fails(ex.check_bptt, _da0_from(kind), match)
+
+
+def test_bptt_names_a_loop_that_stops_before_the_first_step():
+    def wrong(dz, caches):
+        cell_caches, x = caches
+        grads = sequence_backward(dz[:, :, 1:], (cell_caches[1:], x[:, :, 1:]))
+        grads["dx"] = np.concatenate([np.zeros_like(x[:, :, :1]), grads["dx"]], axis=2)
+        return grads
+
+    _fails(ex.check_bptt, wrong, r"first step \(t = 0\) is never backpropagated")
+
+
+def test_bptt_index_error_gets_the_backward_time_hint():
+    def wrong(dz, caches):
+        for t in range(dz.shape[2], 0, -1):  # off by one: starts at T_x
+            dz[:, :, t].sum()
+        return sequence_backward(dz, caches)
+
+    _fails(ex.check_bptt, wrong, r"IndexError in wrong.*reversed\(range\(T_x\)\)")
+
+
+def test_sequence_loss_float_mask_as_index_is_not_a_time_loop_problem():
+    """The 0/1 float mask used as an index: sequence_loss has no time loop and no x."""
+
+    def wrong(y_hat, y, mask=None):
+        step_losses = -np.log(np.take_along_axis(y_hat, y[None], axis=0)[0])
+        if mask is not None:
+            step_losses = step_losses[mask]  # fine for bool, IndexError for 0/1 floats
+        return float(step_losses.sum() / y.shape[0])
+
+    for seed in SEEDS:
+        with pytest.raises(AssertionError) as failure:
+            ex.check_sequence_loss(wrong, seed=seed)
+        message = str(failure.value)
+        assert "0/1 float mask" in message
+        assert "IndexError" in message
+        assert "a 0/1 float array cannot index" in message
+        assert "time loop" not in message
+        assert "x[:, :, 0]" not in message
+
+
+def test_sequence_loss_mask_on_the_wrong_axis_lists_the_operands_shapes():
+    def wrong(y_hat, y, mask=None):
+        mask = np.ones(y.shape) if mask is None else mask
+        logp = np.log(y_hat) * mask.T  # the mask is (m, T): it aligns with y_hat's last two axes
+        return float(-(logp * np.eye(y_hat.shape[0])[y].transpose(2, 0, 1)).sum() / y.shape[0])
+
+    with pytest.raises(AssertionError) as failure:
+        ex.check_sequence_loss(wrong)  # seed 0: n_y, m, T = 5, 3, 4
+    message = str(failure.value)
+    assert "cannot be combined elementwise" in message
+    assert "y_hat (5, 3, 4)" in message
+    assert "mask (3, 4)" in message
+    assert "x[:, :, 0]" not in message

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from utils.exercises import bidirectional, deep_rnns, notation, rnn_forward
+from utils.exercises import bidirectional, bptt, deep_rnns, notation, rnn_forward
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = [
     (notation, "solutions/01_notation/notation.ipynb"),
     (rnn_forward, "solutions/02_rnn_forward/rnn_forward.ipynb"),
+    (bptt, "solutions/03_bptt/bptt.ipynb"),
     (bidirectional, "solutions/08_bidirectional/bidirectional.ipynb"),
     (deep_rnns, "solutions/09_deep_rnns/deep_rnns.ipynb"),
 ]

@@ -1,92 +1,110 @@
-"""Checks for assignment 03 — backpropagation through time, plus two helpers it provides.
+"""Checks for assignment 03 — backpropagation through time, plus the toy data of its demo.
 
-Contracts checked here (the notebook states them):
+Each exercise is data for the harness (:mod:`utils.exercises.harness`). ``rnn_cell_backward``
+and ``bptt`` have exactly the contracts of :mod:`utils.rnn` (the reference); the other
+exercises' references are built from ``utils.rnn``, ``utils.losses`` and ``utils.optim``. Every
+known mistake is the reference run with one thing switched (a cache entry, a slice of the
+time steps, the targets, the sign of the learning rate). Contracts (the notebook states them):
 
-- ``sequence_loss(y_hat, y, mask=None) -> float``: ``(1/m) sum_i sum_t mask[i, t] L<t>_i`` with
+- ``sequence_loss(y_hat, y, mask=None) -> float``: ``(1/m) sum_i sum_t mask[i, t] L<t>_i``,
   ``L<t>_i = -log y_hat[y[i, t], i, t]`` (nats; summed over time, averaged over the batch).
-- ``rnn_cell_backward(da_next, cache) -> dict(dxt, da_prev, dWax, dWaa, dba)`` for the cache
-  ``(a_next, a_prev, xt, parameters, activation)`` of notebook 02.
-- ``rnn_backward(dz, caches) -> dict(dx, da0, dWax, dWaa, dba, dWya, dby)`` where ``dz`` is
-  dL/dz<t> for the output scores ``z<t> = Wya a<t> + by``, shape (n_y, m, T_x), and
-  ``caches = (cell_caches, x)`` from :func:`rnn_forward`.
+- ``rnn_cell_backward(da_next, cache) -> {dxt, da_prev, dWax, dWaa, dba}``.
+- ``bptt(dz, caches) -> {dx, da0, dWax, dWaa, dba, dWya, dby}`` from ``dz`` = dJ/dz<t>,
+  ``z<t> = Wya a<t> + by``, (n_y, m, T_x), and ``caches = (cell_caches, x)`` of ``rnn_forward``.
 - ``loss_and_gradients(x, y, mask, a0, parameters) -> (loss, grads)``.
 - ``train_step(x, y, mask, a0, parameters, learning_rate) -> (loss, new_parameters)``.
 - ``truncated_bptt(x, y, mask, a0, parameters, chunk_length) -> (loss, grads, a_last)``.
 
-Provided (not graded): :func:`rnn_forward` (notebook 02's forward pass, same caches) and
-:func:`make_delay_task` (the toy data of the training demo).
+Provided (not graded): :func:`make_delay_task`, the toy data of the training demo.
 """
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from utils import losses, optim, rnn
-from utils.checks import check_close, check_type
-from utils.exercises._common import (
-    call,
-    compare,
-    random_parameters,
-    shape_ok,
-    sizes,
-    tolerances,
-    unpack,
-)
+from utils.activations import relu_backward, tanh_backward
+from utils.exercises._common import random_parameters, sizes
+from utils.exercises.harness import Case, Exercise, Mistake, Output
 from utils.gradcheck import assert_gradients_close
-from utils.kernels import rnn as kernels
 
 __all__ = [
+    "EXERCISES",
+    "check_bptt",
     "check_loss_and_gradients",
-    "check_rnn_backward",
     "check_rnn_cell_backward",
     "check_sequence_loss",
     "check_train_step",
     "check_truncated_bptt",
     "make_delay_task",
-    "rnn_forward",
+    "random_parameters",
 ]
 
+ASSIGNMENT = 3
 PARAMETER_NAMES = ("Waa", "Wax", "ba", "Wya", "by")
+CACHE_FIELDS = ("a_next", "a_prev", "xt", "parameters", "activation")
+PARAMETER_GRADS = tuple("d" + name for name in PARAMETER_NAMES)
 THRESHOLD = 1e-6  # gradient-check pass level (worst relative error), as the notebook states
-_BACKWARD_REFERENCES = [
-    rnn.rnn_cell_backward,
-    rnn.rnn_backward,
-    rnn.dense_backward,
-    rnn.rnn_model_backward,
-    rnn.rnn_model_forward,
-    rnn.bptt,
-    kernels.rnn_backward,
-    kernels.bptt,
-    kernels.rnn_model_backward,
-    kernels.rnn_model_forward,
-    losses.cross_entropy,
-    losses.softmax_cross_entropy,
-    optim.SGD,
-]
+LOSS_FORBIDDEN = ("utils.losses.cross_entropy", "utils.losses.softmax_cross_entropy")
+FORBIDDEN = (
+    "utils.rnn.rnn_cell_backward",
+    "utils.rnn.rnn_backward",
+    "utils.rnn.bptt",
+    "utils.rnn.dense_backward",
+    "utils.rnn.rnn_model_forward",
+    "utils.rnn.rnn_model_backward",
+    "utils.kernels.rnn.rnn_backward",
+    "utils.kernels.rnn.bptt",
+    "utils.kernels.rnn.rnn_model_forward",
+    "utils.kernels.rnn.rnn_model_backward",
+    *LOSS_FORBIDDEN,
+    "utils.optim.SGD",
+)
+SHAPES = {
+    "x": "(n_x, m, T_x)",
+    "xt": "(n_x, m)",
+    "a0": "(n_a, m)",
+    "a_prev": "(n_a, m)",
+    "a_next": "(n_a, m)",
+    "da_next": "(n_a, m)",
+    "da_prev": "(n_a, m)",
+    "y_hat": "(n_y, m, T_x)",
+    "y": "(m, T_x)",
+    "mask": "(m, T_x)",
+    "dz": "(n_y, m, T_x)",
+    "Waa": "(n_a, n_a)",
+    "Wax": "(n_a, n_x)",
+    "ba": "(n_a, 1)",
+    "Wya": "(n_y, n_a)",
+    "by": "(n_y, 1)",
+}
+GRADIENT_OUTPUTS = (
+    Output("dWya", shape="(n_y, n_a)"),
+    Output("dby", shape="(n_y, 1)"),
+    Output("dWax", shape="(n_a, n_x)"),
+    Output("dWaa", shape="(n_a, n_a)"),
+    Output("dba", shape="(n_a, 1)"),
+)
+SEQUENCE_OUTPUTS = (
+    *GRADIENT_OUTPUTS,
+    Output("dx", shape="(n_x, m, T_x)"),
+    Output("da0", shape="(n_a, m)"),
+)
+BACKWARD_TIME_HINT = (
+    "Off-by-one in the time loop? The steps run right to left, t = T_x - 1 down to 0 "
+    "(reversed(range(T_x))); dz[:, :, t] and cell_caches[t] belong to step t."
+)
+LABELS_HINT = (
+    "y holds integer labels (m, T): y[i, t] is the true class of example i at step t, so the "
+    "probability to pick is y_hat[y[i, t], i, t] (np.eye(n_y)[y] has shape (m, T, n_y))."
+)
 
 
 # --------------------------------------------------------------------------------------------
-# Provided helpers
+# Provided helper
 # --------------------------------------------------------------------------------------------
-
-
-def rnn_forward(x, a0, parameters, activation="tanh"):
-    """Notebook 02's forward pass (provided here so notebook 03 does not depend on your copy).
-
-    Returns ``a`` (n_a, m, T_x), ``y_hat`` (n_y, m, T_x) and ``caches = (cell_caches, x)``,
-    where ``cell_caches[t] = (a_next, a_prev, xt, parameters, activation)`` for step t.
-    """
-    _, m, T_x = np.shape(x)
-    n_a, n_y = parameters["Waa"].shape[0], parameters["Wya"].shape[0]
-    a, y_hat, cell_caches = np.zeros((n_a, m, T_x)), np.zeros((n_y, m, T_x)), []
-    a_prev = a0
-    for t in range(T_x):
-        a_prev, y_hat[:, :, t], cache = rnn.rnn_cell_forward(
-            x[:, :, t], a_prev, parameters, activation
-        )
-        a[:, :, t] = a_prev
-        cell_caches.append(cache)
-    return a, y_hat, (cell_caches, x)
 
 
 def make_delay_task(
@@ -112,47 +130,29 @@ def make_delay_task(
 
 
 # --------------------------------------------------------------------------------------------
-# Shared helpers
+# Shared
 # --------------------------------------------------------------------------------------------
 
 
-def _grads_dict(label, got, keys):
-    check_type(f"the result of {label}", got, dict)
-    missing = [k for k in keys if k not in got]
-    if missing:
-        raise AssertionError(
-            f"{label} must return a dict with the keys {list(keys)}; missing {missing}"
-        )
+def _sizes(n_x, n_a, n_y, m, **more):
+    return {"n_x": n_x, "n_a": n_a, "n_y": n_y, "m": m, **more}
 
 
-def _assert_gradcheck(label, f, at, grads, names=None):
+def _gradient_check(name: str, f, at: dict, grads) -> None:
+    """An asserted gradient check: fails naming the exercise and the threshold."""
     try:
-        assert_gradients_close(f, at, grads, threshold=THRESHOLD, names=names)
-    except AssertionError as error:
+        assert_gradients_close(f, at, grads, threshold=THRESHOLD)
+    except (AssertionError, KeyError, ValueError, TypeError) as error:
         raise AssertionError(
-            f"gradient check of {label} failed (worst relative error must be <= {THRESHOLD:g}; "
+            f"gradient check of {name} failed (worst relative error must be <= {THRESHOLD:g}; "
             f"the analytic gradients disagree with finite differences):\n{error}"
         ) from None
 
 
-def _one_hot_targets(y, n_y):
-    return np.eye(n_y)[y].transpose(2, 0, 1)
-
-
-def _loss_value(label, loss):
-    """The loss as a 0-d float array; a non-number fails naming its type."""
-    if isinstance(loss, np.ndarray) and loss.size == 1:
-        loss = loss.reshape(())
-    if not isinstance(loss, float | np.floating) and not (
-        isinstance(loss, np.ndarray) and np.issubdtype(loss.dtype, np.floating)
-    ):
-        raise AssertionError(f"{label} should be a float, got {type(loss).__name__}: {loss!r:.80}")
-    return np.asarray(loss, dtype=float)
-
-
-def _check_loss(label, loss, want, hint=None):
-    name = f"the loss from {label}"
-    check_close(name, _loss_value(name, loss), want, hint=hint)
+def _model_loss(x, y, mask, a0, parameters):
+    """The reference loss and gradients of one batch, and the hidden states."""
+    loss, a, cache = rnn.rnn_model_forward(x, a0, parameters, y, mask)
+    return loss, rnn.rnn_model_backward(cache), a
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,36 +160,8 @@ def _check_loss(label, loss, want, hint=None):
 # --------------------------------------------------------------------------------------------
 
 
-def _loss_variants(y_hat, y, mask):
-    m = y_hat.shape[1]
-    picked = -np.log(np.take_along_axis(y_hat, y[None], axis=0)[0])  # (m, T): L<t>_i
-    w = np.ones_like(picked) if mask is None else np.asarray(mask, dtype=float)
-    return [
-        ("padded steps must not count: multiply each L<t> by the mask", picked.sum() / m),
-        (
-            "the total loss sums L<t> over time and divides by m only; do not average over the "
-            "time steps or the real tokens",
-            (picked * w).sum(1).mean() / y.shape[1],
-        ),
-        ("average over the m examples (divide by m)", (picked * w).sum()),
-        (
-            "the course's loss sums over time and averages over sequences, not over real tokens",
-            (picked * w).sum() / max(w.sum(), 1),
-        ),
-        (
-            "take -log of the probability of the true class only",
-            -(np.log(y_hat).sum(0) * w).sum() / m,
-        ),
-        ("the loss is -log(probability): the sign is wrong", -(picked * w).sum() / m),
-    ]
-
-
-def check_sequence_loss(sequence_loss, seed: int = 0) -> None:
-    """``sequence_loss(y_hat, y, mask=None)``: masked cross-entropy in nats, summed over time,
-    averaged over the batch."""
-    rng = np.random.default_rng(seed)
+def _loss_cases(rng: np.random.Generator, seed: int) -> list[Case]:
     n_y, m, T = (5, 3, 4) if seed == 0 else tuple(int(v) for v in rng.integers(2, 8, size=3))
-    forbid = [losses.cross_entropy, losses.softmax_cross_entropy]
 
     def probabilities(shape):
         return rng.dirichlet(np.ones(shape[0]), size=shape[1:]).transpose(2, 0, 1)
@@ -197,7 +169,7 @@ def check_sequence_loss(sequence_loss, seed: int = 0) -> None:
     padded = np.ones((m, T), dtype=bool)
     padded[0, T // 2 :] = False
     padded[-1, 1:] = False
-    cases = [
+    rows = [
         ("no mask", probabilities((n_y, m, T)), None),
         ("all-ones mask", probabilities((n_y, m, T)), np.ones((m, T), dtype=bool)),
         ("padded batch, bool mask", probabilities((n_y, m, T)), padded),
@@ -205,285 +177,417 @@ def check_sequence_loss(sequence_loss, seed: int = 0) -> None:
         ("T = 1, m = 1", probabilities((n_y, 1, 1)), None),
         ("float32", probabilities((n_y, m, T)).astype(np.float32), padded),
     ]
-    for what, y_hat, mask in cases:
+    cases = []
+    for what, y_hat, mask in rows:
         n_y_, m_, T_ = y_hat.shape
         y = rng.integers(0, n_y_, size=(m_, T_))
         if mask is not None:
             # Padded steps give their label a tiny probability: ignoring the mask shows.
-            y_hat = y_hat.copy()
             for i, t in zip(*np.nonzero(~np.asarray(mask, dtype=bool)), strict=True):
                 y_hat[:, i, t] = 1.0
                 y_hat[y[i, t], i, t] = 1e-3
                 y_hat[:, i, t] /= y_hat[:, i, t].sum()
-        label = f"sequence_loss(y_hat, y, mask) [{what}]"
         args = {"y_hat": y_hat, "y": y, "mask": mask}
-        got = call(sequence_loss, label, args, {"y_hat": y_hat.shape, "y": y.shape}, forbid)
-        got = _loss_value(f"the result of {label}", got)
-        y64 = y_hat.astype(np.float64)
-        want = losses.cross_entropy(y64, y, mask)
-        variants = [(h, np.asarray(v)) for h, v in _loss_variants(y64, y, mask)]
-        compare(f"the loss from {label}", got, np.asarray(want), variants, tolerances(y_hat))
+        cases.append(Case(what, args, {"n_y": n_y_, "m": m_, "T": T_, "T_x": T_}))
+    return cases
+
+
+def _loss(case: Case, y=None, mask="same", reduction="per_sequence") -> float:
+    """The reference loss (float64), with the targets, the mask or the reduction switched."""
+    args = case.args
+    mask = args["mask"] if isinstance(mask, str) else mask
+    y = args["y"] if y is None else y
+    return losses.cross_entropy(args["y_hat"].astype(np.float64), y, mask, reduction)
+
+
+def _per_real_token(case: Case):
+    mask = case.args["mask"]
+    real = case.args["y"].size if mask is None else float(np.sum(mask))
+    return _loss(case, reduction="sum") / max(real, 1.0)
+
+
+def _all_classes(case: Case):
+    """Every class counted as if it were the target: y switched to all-ones 'one-hot'."""
+    return _loss(case, y=np.ones(case.args["y_hat"].shape))
+
+
+SEQUENCE_LOSS = Exercise(
+    name="sequence_loss",
+    assignment=ASSIGNMENT,
+    number=1,
+    arguments=("y_hat", "y", "mask"),
+    returns=(Output("loss", kind="float"),),
+    reference=_loss,
+    cases=_loss_cases,
+    mistakes=(
+        Mistake(
+            "padded steps must not count: multiply each L<t> by the mask",
+            lambda c: _loss(c, mask=None),
+        ),
+        Mistake(
+            "the total loss sums L<t> over time and divides by m only; do not average over the "
+            "time steps or the real tokens",
+            lambda c: _loss(c) / c.args["y"].shape[1],
+        ),
+        Mistake("average over the m examples (divide by m)", lambda c: _loss(c, reduction="sum")),
+        Mistake(
+            "the course's loss sums over time and averages over sequences, not over real tokens",
+            _per_real_token,
+        ),
+        Mistake("take -log of the probability of the true class only", _all_classes),
+        Mistake("the loss is -log(probability): the sign is wrong", lambda c: -_loss(c)),
+    ),
+    forbidden=LOSS_FORBIDDEN,
+    shapes={"y_hat": "(n_y, m, T)", "y": "(m, T)", "mask": "(m, T)"},
+    index_hint=LABELS_HINT,
+    doc="``sequence_loss(y_hat, y, mask=None)``: masked cross-entropy in nats, summed over "
+    "time, averaged over the batch.",
+)
 
 
 # --------------------------------------------------------------------------------------------
 # Exercise 2 — rnn_cell_backward
 # --------------------------------------------------------------------------------------------
 
-CELL_KEYS = ("dxt", "da_prev", "dWax", "dWaa", "dba")
 
-
-def _cell_backward(
-    da, cache, derivative="output", a_for_dWaa="a_prev", transpose=True, reduce="sum"
-):
-    a_next, a_prev, xt, p, activation = cache
-    if activation == "relu":
-        dz = da * (a_next > 0)
-    elif derivative == "output":
-        dz = da * (1 - a_next**2)
-    elif derivative == "pre-activation":
-        dz = da * (1 - np.tanh(a_next) ** 2)
-    else:
-        dz = da
-    Waa = p["Waa"].T if transpose else p["Waa"]
-    return {
-        "dxt": p["Wax"].T @ dz,
-        "da_prev": Waa @ dz,
-        "dWax": dz @ xt.T,
-        "dWaa": dz @ (a_prev if a_for_dWaa == "a_prev" else a_next).T,
-        "dba": dz.sum(1, keepdims=True) if reduce == "sum" else dz.mean(1, keepdims=True),
-    }
-
-
-def _cell_variants(da, cache, key):
-    a_next, _, _, _, activation = cache
-    out = [
-        (
-            "the tanh derivative is 1 - a_next**2: a_next is already tanh(z), so do not apply tanh "
-            "to it again (that is the derivative at the pre-activation, evaluated at the output)",
-            _cell_backward(da, cache, derivative="pre-activation")[key],
-        ),
-        (
-            "backpropagate through the activation: dz = da_next * (1 - a_next**2) for tanh",
-            _cell_backward(da, cache, derivative="none")[key],
-        ),
-        (
-            "dWaa = dz a_prev^T: the recurrent weight multiplies a_prev, not a_next",
-            _cell_backward(da, cache, a_for_dWaa="a_next")[key],
-        ),
-        ("da_prev = Waa^T dz (transpose Waa)", _cell_backward(da, cache, transpose=False)[key]),
-        (
-            "dba sums dz over the batch (axis 1), it does not average",
-            _cell_backward(da, cache, reduce="mean")[key],
-        ),
-    ]
-    if activation == "relu":
-        tanh_cache = (*cache[:4], "tanh")
-        out.insert(
-            0,
-            (
-                "the cache says activation='relu': use relu's derivative (a_next > 0)",
-                _cell_backward(da, tanh_cache)[key],
-            ),
-        )
-    if key == "dba":
-        dz = da * ((1 - a_next**2) if activation == "tanh" else (a_next > 0))
-        out.append(("dba sums dz over the batch: dz.sum(axis=1, keepdims=True)", dz))
-        dba = _cell_backward(da, cache)["dba"]
-        out.append(("dba must keep the shape (n_a, 1): sum(axis=1, keepdims=True)", dba[:, 0]))
-        out.append(("dba sums dz over the batch (axis 1) only, one entry per unit", dba.sum()))
-    return out
-
-
-def check_rnn_cell_backward(rnn_cell_backward, seed: int = 0) -> None:
-    """``rnn_cell_backward(da_next, cache)`` returns dxt, da_prev, dWax, dWaa, dba; checked
-    against the reference on isolation and random cases, and by an asserted gradient check."""
-    rng = np.random.default_rng(seed)
+def _cell_cases(rng: np.random.Generator, seed: int) -> list[Case]:
     n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
     x_rand, a_rand = rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m))
     da_rand = rng.standard_normal((n_a, m))
     one_unit = np.zeros((n_a, m))
     one_unit[n_a // 2, :] = 1.0
-    cases = [
-        ("da_next = 0 except one unit", x_rand, a_rand, one_unit, "tanh"),
-        ("xt = 0: dWax must be zero", np.zeros((n_x, m)), a_rand, da_rand, "tanh"),
-        ("a_prev = 0: dWaa must be zero", x_rand, np.zeros((n_a, m)), da_rand, "tanh"),
-        ("random", x_rand, a_rand, da_rand, "tanh"),
-        ("relu", x_rand, a_rand, da_rand, "relu"),
-        ("random", rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m)), da_rand, "tanh"),
-    ]
-    f32 = tuple(v.astype(np.float32) for v in (x_rand, a_rand, da_rand))
+    x2, a2 = rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m))
+    x32, a32, da32 = (v.astype(np.float32) for v in (x_rand, a_rand, da_rand))
     p32 = {k: v.astype(np.float32) for k, v in p.items()}
-    shapes = {"da_next": (n_a, m), "a_prev": (n_a, m), "xt": (n_x, m), "Waa": (n_a, n_a)}
-    shapes.update({"Wax": (n_a, n_x)})
-    names = {
-        "dxt": "(n_x, m)",
-        "da_prev": "(n_a, m)",
-        "dWax": "(n_a, n_x)",
-        "dWaa": "(n_a, n_a)",
-        "dba": "(n_a, 1)",
-    }
-    for what, xt, a_prev, da, activation in [*cases, ("float32", *f32, "tanh")]:
-        params = p32 if what == "float32" else p
+    rows = [
+        ("da_next = 0 except one unit", x_rand, a_rand, one_unit, "tanh", p),
+        ("xt = 0: dWax must be zero", np.zeros((n_x, m)), a_rand, da_rand, "tanh", p),
+        ("a_prev = 0: dWaa must be zero", x_rand, np.zeros((n_a, m)), da_rand, "tanh", p),
+        ("random", x_rand, a_rand, da_rand, "tanh", p),
+        ("relu", x_rand, a_rand, da_rand, "relu", p),
+        ("random", x2, a2, da_rand, "tanh", p),
+        ("float32", x32, a32, da32, "tanh", p32),
+    ]
+    cases = []
+    for what, xt, a_prev, da, activation, params in rows:
         _, _, cache = rnn.rnn_cell_forward(xt, a_prev, params, activation)
-        label = f"rnn_cell_backward(da_next, cache) [{what}, activation={activation!r}]"
-        args = {"da_next": da, "cache": cache}
-        got = call(rnn_cell_backward, label, args, shapes, _BACKWARD_REFERENCES)
-        _grads_dict(label, got, CELL_KEYS)
-        want = rnn.rnn_cell_backward(da, cache)
-        a_next64, a_prev64, xt64 = (v.astype(np.float64) for v in cache[:3])
-        p64 = {k: v.astype(np.float64) for k, v in params.items()}
-        cache64 = (a_next64, a_prev64, xt64, p64, activation)
-        tol = tolerances(da, *got.values())
-        for key in ("dba", "dWax", "dWaa", "dxt", "da_prev"):
-            variants = _cell_variants(da.astype(np.float64), cache64, key)
-            compare(f"{key} from {label}", got[key], want[key], variants, tol, names[key])
-    # The proof: analytic gradients agree with finite differences (float64).
+        cases.append(
+            Case(
+                f"{what}, activation={activation!r}",
+                {"da_next": da, "cache": cache},
+                _sizes(n_x, n_a, n_y, m),
+            )
+        )
+    return cases
+
+
+def _cell(case: Case, da_next=None, **switch):
+    """The reference on the case, with cache entries switched (a_next=, a_prev=, xt=,
+    parameters=, activation=)."""
+    fields = dict(zip(CACHE_FIELDS, case.args["cache"], strict=True))
+    fields.update(switch)
+    da = case.args["da_next"] if da_next is None else da_next
+    return rnn.rnn_cell_backward(da, tuple(fields.values()))
+
+
+def _activation(case: Case) -> str:
+    return case.args["cache"][4]
+
+
+def _dz(case: Case) -> np.ndarray:
+    """dz = da_next * g'(z), from the library's activation backward."""
+    backward = tanh_backward if _activation(case) == "tanh" else relu_backward
+    return backward(case.args["da_next"], case.args["cache"][0])
+
+
+def _without_derivative(case: Case):
+    """dz = da_next: a cached a_next for which g' is 1 everywhere (0 for tanh, 1 for relu)."""
+    a_next = case.args["cache"][0]
+    return _cell(
+        case, a_next=np.zeros_like(a_next) if _activation(case) == "tanh" else 1 + 0 * a_next
+    )
+
+
+def _tanh_of_output(case: Case):
+    """1 - tanh(a_next)**2: the derivative evaluated as if a_next were the pre-activation."""
+    if _activation(case) != "tanh":
+        return None
+    return _cell(case, a_next=np.tanh(case.args["cache"][0]))
+
+
+def _cell_dba(case: Case):
+    return _cell(case)["dba"]
+
+
+def _cell_proof(call, rng: np.random.Generator) -> None:
+    """f = sum(w * a_next) for fixed random w, so da_next = w; float64, tanh and relu."""
+    n_x, n_a, n_y, m = 3, 5, 4, 2
+    p = random_parameters(rng, n_x, n_a, n_y)
     xt, a_prev = rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m))
     for activation in ("tanh", "relu"):
-        weights = rng.standard_normal((n_a, m))  # f = sum(weights * a_next): da_next = weights
+        w = rng.standard_normal((n_a, m))
+        _, _, cache = rnn.rnn_cell_forward(xt, a_prev, p, activation)
+        label = f"gradient check, activation={activation!r}"
+        grads = call(Case(label, {"da_next": w, "cache": cache}, _sizes(n_x, n_a, n_y, m)))
 
-        def f(v, activation=activation, weights=weights):
+        def f(v, activation=activation, w=w):
             q = {**p, "Waa": v["Waa"], "Wax": v["Wax"], "ba": v["ba"]}
-            a_next, _, _ = rnn.rnn_cell_forward(v["xt"], v["a_prev"], q, activation)
-            return float(np.sum(weights * a_next))
+            return float(np.sum(w * rnn.rnn_cell_forward(v["xt"], v["a_prev"], q, activation)[0]))
 
         at = {"xt": xt, "a_prev": a_prev, "Waa": p["Waa"], "Wax": p["Wax"], "ba": p["ba"]}
-        _, _, cache = rnn.rnn_cell_forward(xt, a_prev, p, activation)
-        args = {"da_next": weights, "cache": cache}
-        grads = call(rnn_cell_backward, "rnn_cell_backward", args, shapes, _BACKWARD_REFERENCES)
-        _assert_gradcheck(f"rnn_cell_backward (activation={activation!r})", f, at, grads)
+        _gradient_check(f"rnn_cell_backward (activation={activation!r})", f, at, grads)
+
+
+RNN_CELL_BACKWARD = Exercise(
+    name="rnn_cell_backward",
+    assignment=ASSIGNMENT,
+    number=2,
+    arguments=("da_next", "cache"),
+    packing="dict",
+    returns=(
+        Output("dba", shape="(n_a, 1)"),
+        Output("dWax", shape="(n_a, n_x)"),
+        Output("dWaa", shape="(n_a, n_a)"),
+        Output("dxt", shape="(n_x, m)"),
+        Output("da_prev", shape="(n_a, m)"),
+    ),
+    reference=lambda case: rnn.rnn_cell_backward(**case.args),
+    cases=_cell_cases,
+    mistakes=(
+        Mistake(
+            "the cache says activation='relu': use relu's derivative (a_next > 0)",
+            lambda c: _cell(c, activation="tanh") if _activation(c) == "relu" else None,
+        ),
+        Mistake(
+            "the tanh derivative is 1 - a_next**2: a_next is already tanh(z), so do not apply tanh "
+            "to it again (that is the derivative at the pre-activation, evaluated at the output)",
+            _tanh_of_output,
+        ),
+        Mistake(
+            "backpropagate through the activation: dz = da_next * (1 - a_next**2) for tanh",
+            _without_derivative,
+        ),
+        Mistake(
+            "dWaa = dz a_prev^T: the recurrent weight multiplies a_prev, not a_next",
+            lambda c: _cell(c, a_prev=c.args["cache"][0]),
+            outputs=("dWaa",),
+        ),
+        Mistake(
+            "da_prev = Waa^T dz (transpose Waa)",
+            lambda c: _cell(
+                c, parameters={**c.args["cache"][3], "Waa": c.args["cache"][3]["Waa"].T}
+            ),
+            outputs=("da_prev",),
+        ),
+        Mistake(
+            "dba sums dz over the batch (axis 1), it does not average",
+            lambda c: _cell(c, da_next=c.args["da_next"] / c.args["da_next"].shape[1]),
+            outputs=("dba",),
+        ),
+        Mistake(
+            "dba sums dz over the batch: dz.sum(axis=1, keepdims=True)", lambda c: {"dba": _dz(c)}
+        ),
+        Mistake(
+            "dba must keep the shape (n_a, 1): sum(axis=1, keepdims=True)",
+            lambda c: {"dba": _cell_dba(c)[:, 0]},
+        ),
+        Mistake(
+            "dba sums dz over the batch (axis 1) only, one entry per unit",
+            lambda c: {"dba": _cell_dba(c).sum()},
+        ),
+    ),
+    forbidden=FORBIDDEN,
+    shapes={**SHAPES, "dz": "(n_a, m)", "dxt": "(n_x, m)"},
+    proofs=(_cell_proof,),
+    doc="``rnn_cell_backward(da_next, cache)`` returns dxt, da_prev, dWax, dWaa, dba; checked "
+    "against the reference and by an asserted gradient check.",
+)
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 3 — rnn_backward
+# Exercise 3 — bptt
 # --------------------------------------------------------------------------------------------
 
-SEQ_KEYS = ("dx", "da0", "dWax", "dWaa", "dba", "dWya", "dby")
 
-
-def _sequence_backward(dz, caches, accumulate=True, carry=True, reverse=True, dWya_from="a_next"):
-    """Reference BPTT on the lecture's caches, with switches that reproduce known mistakes."""
-    cell_caches, x = caches
-    p = cell_caches[0][3]
-    n_x, m, T_x = x.shape
-    g = {k: np.zeros_like(p[k[1:]], dtype=float) for k in ("dWaa", "dWax", "dba", "dWya", "dby")}
-    g["dx"] = np.zeros((n_x, m, T_x))
-    da_next = np.zeros_like(cell_caches[0][1], dtype=float)
-    for t in reversed(range(T_x)) if reverse else range(T_x):
-        a_next, a_prev = cell_caches[t][0], cell_caches[t][1]
-        dzt = dz[:, :, t]
-        step = {
-            "dWya": dzt @ (a_next if dWya_from == "a_next" else a_prev).T,
-            "dby": dzt.sum(1, keepdims=True),
-        }
-        da = p["Wya"].T @ dzt + (da_next if carry else 0.0)
-        cell = _cell_backward(da, cell_caches[t])
-        step.update({k: cell[k] for k in ("dWaa", "dWax", "dba")})
-        for k, v in step.items():
-            g[k] = g[k] + v if accumulate else v
-        g["dx"][:, :, t] = cell["dxt"]
-        da_next = cell["da_prev"]
-    g["da0"] = da_next
-    return g
-
-
-def _sequence_variants(dz, caches, key):
-    out = [
-        (
-            "accumulate the gradients over time (+=): this one holds a single time step's "
-            "contribution (overwritten at every step)",
-            _sequence_backward(dz, caches, accumulate=False)[key],
-        ),
-        (
-            "da<t> is missing the term from step t+1: add the da_prev returned by step t+1 to "
-            "Wya^T dz<t>",
-            _sequence_backward(dz, caches, carry=False)[key],
-        ),
-        (
-            "scan the time steps right to left (reversed(range(T_x))): step t needs the "
-            "gradient of step t+1's first",
-            _sequence_backward(dz, caches, reverse=False)[key],
-        ),
-        (
-            "dWya = sum_t dz<t> a<t>^T uses the state a<t> (a_next), not a<t-1>",
-            _sequence_backward(dz, caches, dWya_from="a_prev")[key],
-        ),
-    ]
-    if key == "da0":
-        out.append(
-            ("da0 is the da_prev of the first step, not zeros", np.zeros_like(caches[0][0][1]))
-        )
-    return out
-
-
-def _model_loss_fn(weights, activation):
-    """f(v) = sum(weights * z) with z the output scores of the RNN run on the values in v."""
-
-    def f(v):
-        params = {k: v[k] for k in PARAMETER_NAMES}
-        a, _ = rnn.rnn_layer_forward(v["x"], v["a0"], params, activation)
-        z, _ = rnn.dense_forward(a, params["Wya"], params["by"])
-        return float(np.sum(weights * z))
-
-    return f
-
-
-def check_rnn_backward(rnn_backward, seed: int = 0) -> None:
-    """``rnn_backward(dz, caches)``: gradients of every parameter, of x and of a0, through the
-    output layer and back through time; checked against the reference and by an asserted
-    gradient check."""
-    rng = np.random.default_rng(seed)
+def _bptt_cases(rng: np.random.Generator, seed: int) -> list[Case]:
     n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
     lengths = [4, 1, 6] if seed == 0 else [int(rng.integers(2, 8)), 1]
-    names = {
-        "dx": "(n_x, m, T_x)",
-        "da0": "(n_a, m)",
-        "dWax": "(n_a, n_x)",
-        "dWaa": "(n_a, n_a)",
-        "dba": "(n_a, 1)",
-        "dWya": "(n_y, n_a)",
-        "dby": "(n_y, 1)",
-    }
-    cases = [(T, "tanh") for T in lengths] + [(lengths[0], "relu")]
-    for T_x, activation in cases:
-        x, a0 = rng.standard_normal((n_x, m, T_x)), rng.standard_normal((n_a, m))
-        dz = rng.standard_normal((n_y, m, T_x))
-        _, _, caches = rnn_forward(x, a0, p, activation)
-        label = f"rnn_backward(dz, caches) [T_x={T_x}, activation={activation!r}]"
-        shapes = {
-            "dz": dz.shape,
-            "x": x.shape,
-            "Wya": (n_y, n_a),
-            "Waa": (n_a, n_a),
-            "Wax": (n_a, n_x),
-        }
-        got = call(rnn_backward, label, {"dz": dz, "caches": caches}, shapes, _BACKWARD_REFERENCES)
-        _grads_dict(label, got, SEQ_KEYS)
-        a, layer_cache = rnn.rnn_layer_forward(x, a0, p, activation)
-        da, dWya, dby = rnn.dense_backward(dz, (a, p["Wya"]))
-        want = {**rnn.rnn_backward(da, layer_cache), "dWya": dWya, "dby": dby}
-        tol = tolerances(*got.values())
-        for key in ("dWya", "dby", "dWax", "dWaa", "dba", "dx", "da0"):
-            variants = _sequence_variants(dz, caches, key)
-            compare(f"{key} from {label}", got[key], want[key], variants, tol, names[key])
-    # The proof: a gradient check through the whole unrolled network (float64).
-    T_x = 3
+    p32 = {k: v.astype(np.float32) for k, v in p.items()}
+    rows = [(T, "tanh", p) for T in lengths]
+    rows += [(lengths[0], "relu", p), (lengths[0], "tanh", p32)]
+    cases = []
+    for T_x, activation, params in rows:
+        dtype = params["Waa"].dtype
+        x = rng.standard_normal((n_x, m, T_x)).astype(dtype)
+        a0 = rng.standard_normal((n_a, m)).astype(dtype)
+        dz = rng.standard_normal((n_y, m, T_x)).astype(dtype)
+        _, _, caches = rnn.rnn_forward(x, a0, params, activation)
+        what = f"T_x={T_x}, activation={activation!r}" + (
+            ", float32" if dtype == np.float32 else ""
+        )
+        cases.append(Case(what, {"dz": dz, "caches": caches}, _sizes(n_x, n_a, n_y, m, T_x=T_x)))
+    return cases
+
+
+def _steps(case: Case, steps: slice, cells=None) -> dict:
+    """The reference run on some of the time steps only, as if the sequence had just those
+    (``cells``: other cell caches, e.g. with a switched entry)."""
+    cell_caches, x = case.args["caches"]
+    cells = cell_caches if cells is None else cells
+    return rnn.bptt(case.args["dz"][:, :, steps], (cells[steps], x[:, :, steps]))
+
+
+def _T(case: Case) -> int:
+    return case.args["dz"].shape[2]
+
+
+def _overwritten(case: Case):
+    """Only step 0's contribution to the shared parameters: all steps minus steps 1..T-1."""
+    if _T(case) < 2:
+        return None
+    full, later = _steps(case, slice(None)), _steps(case, slice(1, None))
+    return {k: full[k] - later[k] for k in PARAMETER_GRADS}
+
+
+def _without_future(case: Case):
+    """Every step backpropagated alone: nothing flows from step t+1 into a<t>."""
+    alone = [_steps(case, slice(t, t + 1)) for t in range(_T(case))]
+    grads = {k: sum(g[k] for g in alone) for k in PARAMETER_GRADS}
+    return {**grads, "dx": np.concatenate([g["dx"] for g in alone], axis=2), "da0": alone[0]["da0"]}
+
+
+def _left_to_right(case: Case):
+    """The reference on the steps in reversed order scans them left to right."""
+    grads = _steps(case, slice(None, None, -1))
+    return {**grads, "dx": grads["dx"][:, :, ::-1]}
+
+
+def _missing_first_step(case: Case):
+    """The loop stops before t = 0 (range(T_x - 1, 0, -1))."""
+    if _T(case) < 2:
+        return None
+    later = _steps(case, slice(1, None))
+    dx = np.concatenate([np.zeros_like(later["dx"][:, :, :1]), later["dx"]], axis=2)
+    return {**later, "dx": dx}
+
+
+def _dWya_from_a_prev(case: Case):
+    cells = [(c[1], *c[1:]) for c in case.args["caches"][0]]  # a_next read as a_prev
+    return {"dWya": _steps(case, slice(None), cells)["dWya"]}
+
+
+def _dby_per_step(case: Case) -> np.ndarray:
+    """dby of each step, (n_y, 1, T_x): summed over the batch, not over time."""
+    return np.stack([_steps(case, slice(t, t + 1))["dby"] for t in range(_T(case))], axis=2)
+
+
+def _gradient_at_first_state(case: Case):
+    """dJ/da<1>, what enters the first step's backward (from its output and from step 2)."""
+    cell_caches, _ = case.args["caches"]
+    a1 = cell_caches[0][0][:, :, None]
+    from_output, _, _ = rnn.dense_backward(
+        case.args["dz"][:, :, :1], (a1, cell_caches[0][3]["Wya"])
+    )
+    from_future = _steps(case, slice(1, None))["da0"] if _T(case) > 1 else 0.0
+    return {"da0": from_output[:, :, 0] + from_future}
+
+
+DBY_HINT = (
+    "dby is summed over the batch but not over time: by serves every step, so dby = sum over t "
+    "and i of dz (dz.sum(axis=(1, 2)) as a column (n_y, 1))"
+)
+DA0_HINT = (
+    "da0 is the da_prev returned by the backward of the first step (t = 0), the last one of the "
+    "right-to-left scan"
+)
+
+
+def _bptt_proof(call, rng: np.random.Generator) -> None:
+    """f = sum(w * z) over every output score z<t> = Wya a<t> + by, so dz = w (float64)."""
+    n_x, n_a, n_y, m, T_x = 3, 5, 4, 2, 3
+    p = random_parameters(rng, n_x, n_a, n_y)
     x, a0 = rng.standard_normal((n_x, m, T_x)), rng.standard_normal((n_a, m))
     for activation in ("tanh", "relu"):
-        weights = rng.standard_normal((n_y, m, T_x))
-        _, _, caches = rnn_forward(x, a0, p, activation)
-        grads = call(
-            rnn_backward,
-            "rnn_backward",
-            {"dz": weights, "caches": caches},
-            {},
-            _BACKWARD_REFERENCES,
-        )
-        at = {"x": x, "a0": a0, **p}
-        f = _model_loss_fn(weights, activation)
-        _assert_gradcheck(f"rnn_backward (activation={activation!r})", f, at, grads)
+        w = rng.standard_normal((n_y, m, T_x))
+        _, _, caches = rnn.rnn_forward(x, a0, p, activation)
+        label = f"gradient check, activation={activation!r}"
+        sizes_ = _sizes(n_x, n_a, n_y, m, T_x=T_x)
+        grads = call(Case(label, {"dz": w, "caches": caches}, sizes_))
+
+        def f(v, activation=activation, w=w):
+            q = {k: v[k] for k in PARAMETER_NAMES}
+            a, _ = rnn.rnn_layer_forward(v["x"], v["a0"], q, activation)
+            return float(np.sum(w * rnn.dense_forward(a, q["Wya"], q["by"])[0]))
+
+        _gradient_check(f"bptt (activation={activation!r})", f, {"x": x, "a0": a0, **p}, grads)
+
+
+BPTT = Exercise(
+    name="bptt",
+    assignment=ASSIGNMENT,
+    number=3,
+    arguments=("dz", "caches"),
+    packing="dict",
+    returns=SEQUENCE_OUTPUTS,
+    reference=lambda case: rnn.bptt(**case.args),
+    cases=_bptt_cases,
+    mistakes=(
+        Mistake(
+            "accumulate the gradients over time (+=): this one holds a single time step's "
+            "contribution (overwritten at every step)",
+            _overwritten,
+        ),
+        Mistake(
+            "da<t> is missing the term from step t+1: add the da_prev returned by step t+1 to "
+            "Wya^T dz<t>",
+            _without_future,
+        ),
+        Mistake(
+            "scan the time steps right to left (reversed(range(T_x))): step t needs the "
+            "gradient of step t+1's first",
+            _left_to_right,
+        ),
+        Mistake(
+            "the first step (t = 0) is never backpropagated: the loop must run down to t = 0 "
+            "(reversed(range(T_x)), not range(T_x - 1, 0, -1))",
+            _missing_first_step,
+        ),
+        Mistake(
+            "dWya = sum_t dz<t> a<t>^T uses the state a<t> (a_next), not a<t-1>",
+            _dWya_from_a_prev,
+        ),
+        Mistake(DBY_HINT, lambda c: {"dby": _dby_per_step(c)}),
+        Mistake(DBY_HINT, lambda c: {"dby": _dby_per_step(c)[:, 0, :]}),
+        Mistake(
+            "da0 is the da_prev of the first step, not zeros",
+            lambda c: {"da0": 0 * c.args["caches"][0][0][1]},
+        ),
+        Mistake(
+            f"da0 is taken at the wrong step: this is dJ/da<1>, what enters the first step; "
+            f"{DA0_HINT}",
+            _gradient_at_first_state,
+        ),
+        Mistake(
+            f"da0 is taken at the wrong step: this is the da_prev of the last step (t = T_x - 1), "
+            f"the first one the scan processes; {DA0_HINT}",
+            lambda c: {"da0": _steps(c, slice(-1, None))["da0"]} if _T(c) > 1 else None,
+        ),
+        Mistake(
+            f"da0 is taken at the wrong step: this is the gradient that reaches a<1> from step 2; "
+            f"{DA0_HINT}",
+            lambda c: {"da0": _steps(c, slice(1, None))["da0"]} if _T(c) > 1 else None,
+        ),
+    ),
+    forbidden=FORBIDDEN,
+    shapes={**SHAPES, "dx": "(n_x, m, T_x)", "da": "(n_a, m)", "dzt": "(n_y, m)"},
+    index_hint=BACKWARD_TIME_HINT,
+    proofs=(_bptt_proof,),
+    doc="``bptt(dz, caches)``: gradients of every parameter, of x and of a0, through the output "
+    "layer and back through time; checked against the reference and by an asserted gradient "
+    "check.",
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -491,172 +595,254 @@ def check_rnn_backward(rnn_backward, seed: int = 0) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _reference_loss_and_gradients(x, y, mask, a0, p):
-    loss, a, cache = rnn.rnn_model_forward(x, a0, p, y, mask)
-    return loss, rnn.rnn_model_backward(cache), a
-
-
-def _training_case(rng, seed, T=None):
+def _training_case(rng: np.random.Generator, seed: int, T=None, **more) -> Case:
     n_x, n_a, n_y, m = sizes(rng, seed)
     p = random_parameters(rng, n_x, n_a, n_y)
     T = T or (5 if seed == 0 else int(rng.integers(2, 8)))
-    x = rng.standard_normal((n_x, m, T))
-    y = rng.integers(0, n_y, size=(m, T))
     mask = np.ones((m, T), dtype=bool)
     mask[0, T // 2 :] = False
-    return x, y, mask, rng.standard_normal((n_a, m)), p
+    args = {
+        "x": rng.standard_normal((n_x, m, T)),
+        "y": rng.integers(0, n_y, size=(m, T)),
+        "mask": mask,
+        "a0": rng.standard_normal((n_a, m)),
+        "parameters": p,
+        **more,
+    }
+    return Case(f"T_x={T}", args, _sizes(n_x, n_a, n_y, m, T_x=T, T=T))
 
 
-def _dz_variants(x, y, mask, a0, p):
-    """Gradients from the usual wrong output gradients dz."""
-    _, y_hat, caches = rnn_forward(x, a0, p)
-    m = x.shape[1]
-    Y = _one_hot_targets(y, y_hat.shape[0])
-    w = np.asarray(mask, dtype=float)[None]
-    return [
-        (
+def _batch(case: Case) -> tuple:
+    return tuple(case.args[k] for k in ("x", "y", "mask", "a0", "parameters"))
+
+
+def _loss_and_gradients(case: Case):
+    loss, grads, _ = _model_loss(*_batch(case))
+    return loss, grads
+
+
+def _grads_with(case: Case, mask="same", reduction="per_sequence", sign=1.0, targets=None):
+    """The reference gradients from a switched dz: the loss's mask, its reduction, its sign, or
+    other one-hot targets (n_y, m, T)."""
+    x, y, case_mask, a0, p = _batch(case)
+    mask = case_mask if isinstance(mask, str) else mask
+    a, caches = rnn.rnn_layer_forward(x, a0, p)
+    z, _ = rnn.dense_forward(a, p["Wya"], p["by"])
+    _, dz = losses.softmax_cross_entropy(z, y, mask, reduction)
+    if targets is not None:  # dz = (y_hat - Y) mask / m is linear in Y: swap the one-hot Y
+        dz = dz - (targets - _one_hot(y, z.shape[0])) * np.asarray(mask)[None] / y.shape[0]
+    return {"grads": rnn.bptt(sign * dz, caches)}
+
+
+def _one_hot(y: np.ndarray, n_y: int) -> np.ndarray:
+    return np.eye(n_y)[y].transpose(2, 0, 1)
+
+
+def _reshaped_one_hot(case: Case):
+    """np.eye(n_y)[y].reshape(n_y, m, T): the right entries, scrambled across the axes."""
+    y = case.args["y"]
+    n_y = case.args["parameters"]["Wya"].shape[0]
+    return _grads_with(case, targets=np.eye(n_y)[y].reshape(n_y, *y.shape))
+
+
+def _loss_gradients_cases(rng: np.random.Generator, seed: int) -> list[Case]:
+    return [_training_case(rng, seed), _training_case(rng, seed, T=1)]
+
+
+def _loss_gradients_proof(call, rng: np.random.Generator) -> None:
+    """The gradient check of the loss itself, which also proves the formula for dz."""
+    case = _training_case(rng, 0, T=3)
+    _, grads = call(case)
+    x, y, mask, a0, p = _batch(case)
+
+    def f(v):
+        return rnn.rnn_model_forward(v["x"], v["a0"], {k: v[k] for k in p}, y, mask)[0]
+
+    _gradient_check("loss_and_gradients", f, {"x": x, "a0": a0, **p}, grads)
+
+
+LOSS_AND_GRADIENTS = Exercise(
+    name="loss_and_gradients",
+    assignment=ASSIGNMENT,
+    number=4,
+    arguments=("x", "y", "mask", "a0", "parameters"),
+    packing="tuple",
+    returns=(
+        Output(
+            "loss",
+            kind="float",
+            hint=lambda got, want, case: (
+                "the loss is sequence_loss(y_hat, y, mask) on rnn_forward's y_hat"
+            ),
+        ),
+        Output("grads", kind="dict", keys=SEQUENCE_OUTPUTS),
+    ),
+    reference=_loss_and_gradients,
+    cases=_loss_gradients_cases,
+    mistakes=(
+        Mistake(
             "padded steps must not contribute to the gradient: dz = (y_hat - y) * mask / m",
-            _sequence_backward((y_hat - Y) / m, caches),
+            lambda c: _grads_with(c, mask=None),
         ),
-        (
+        Mistake(
             "dz must be divided by m: the loss is averaged over the batch",
-            _sequence_backward((y_hat - Y) * w, caches),
+            lambda c: _grads_with(c, reduction="sum"),
         ),
-        (
+        Mistake(
             "dz = (y_hat - y) * mask / m; the sign is (y_hat - y), not (y - y_hat)",
-            _sequence_backward((Y - y_hat) * w / m, caches),
+            lambda c: _grads_with(c, sign=-1.0),
         ),
+        Mistake(
+            "the one-hot targets are scrambled: np.eye(n_y)[y] has shape (m, T, n_y), and "
+            "reshape(n_y, m, T) keeps the memory order, mixing classes, examples and steps; move "
+            "the class axis first with .transpose(2, 0, 1)",
+            _reshaped_one_hot,
+        ),
+    ),
+    forbidden=FORBIDDEN,
+    shapes={**SHAPES, "y_one_hot": "(n_y, m, T_x)", "Y": "(n_y, m, T_x)"},
+    index_hint=LABELS_HINT,
+    proofs=(_loss_gradients_proof,),
+    doc="``loss_and_gradients(x, y, mask, a0, parameters)`` returns the masked sequence loss and "
+    "the dict of gradients (dWaa, dWax, dba, dWya, dby, dx, da0), proven by a gradient check.",
+)
+
+
+def _train_cases(rng: np.random.Generator, seed: int) -> list[Case]:
+    return [_training_case(rng, seed, learning_rate=lr) for lr in (0.1, 0.03)]
+
+
+def _descend(case: Case, learning_rate=None, parameters=None):
+    """The reference step: loss before the update, then SGD on a copy of the parameters."""
+    loss, grads, _ = _model_loss(*_batch(case))
+    new = copy.deepcopy(case.args["parameters"] if parameters is None else parameters)
+    lr = case.args["learning_rate"] if learning_rate is None else learning_rate
+    optim.SGD(lr).step(new, grads)
+    return loss, new
+
+
+def _loss_after_update(case: Case):
+    _, new = _descend(case)
+    x, y, mask, a0, _ = _batch(case)
+    return {"loss": rnn.rnn_model_forward(x, a0, new, y, mask)[0]}
+
+
+TRAIN_STEP = Exercise(
+    name="train_step",
+    assignment=ASSIGNMENT,
+    number=5,
+    arguments=("x", "y", "mask", "a0", "parameters", "learning_rate"),
+    packing="tuple",
+    returns=(
+        Output("loss", kind="float"),
+        Output(
+            "new_parameters",
+            kind="dict",
+            keys=tuple(Output(k, shape=SHAPES[k]) for k in PARAMETER_NAMES),
+        ),
+    ),
+    reference=_descend,
+    cases=_train_cases,
+    mistakes=(
+        Mistake("return the loss computed before the update", _loss_after_update),
+        Mistake(
+            "gradient descent moves against the gradient: W - learning_rate * dW",
+            lambda c: _descend(c, learning_rate=-c.args["learning_rate"]),
+        ),
+        Mistake(
+            "this parameter was not updated: new_parameters[k] = parameters[k] - learning_rate "
+            "* grads['d' + k] for every k",
+            lambda c: _descend(c, learning_rate=0.0),
+        ),
+    ),
+    forbidden=FORBIDDEN,
+    shapes=SHAPES,
+    doc="``train_step(x, y, mask, a0, parameters, learning_rate)`` returns (loss, new_parameters):"
+    " the loss before the update and W - learning_rate * dW for every parameter, without changing"
+    " the parameters passed in.",
+)
+
+
+def _truncated_cases(rng: np.random.Generator, seed: int) -> list[Case]:
+    base = _training_case(rng, seed, 7 if seed == 0 else int(rng.integers(5, 10)))
+    T = base.args["x"].shape[2]
+    return [
+        Case(f"T_x={T}, chunk_length={k}", {**base.args, "chunk_length": k}, base.sizes)
+        for k in (2, 3, T)
     ]
 
 
-def check_loss_and_gradients(loss_and_gradients, seed: int = 0) -> None:
-    """``loss_and_gradients(x, y, mask, a0, parameters)`` returns the masked sequence loss and
-    the dict of gradients (dWaa, dWax, dba, dWya, dby, dx, da0), proven by a gradient check."""
-    rng = np.random.default_rng(seed + 10)
-    for T in (None, 1):
-        x, y, mask, a0, p = _training_case(rng, seed, T)
-        label = f"loss_and_gradients(x, y, mask, a0, parameters) [T_x={x.shape[2]}]"
-        args = {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p}
-        result = call(loss_and_gradients, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
-        loss, grads = unpack(label, result, ("loss", "grads"))
-        want_loss, want, _ = _reference_loss_and_gradients(x, y, mask, a0, p)
-        hint = "the loss is sequence_loss(y_hat, y, mask) on rnn_forward's y_hat"
-        _check_loss(label, loss, want_loss, hint)
-        _grads_dict(label, grads, SEQ_KEYS)
-        variants = _dz_variants(x, y, mask, a0, p)
-        for key in ("dWya", "dby", "dWax", "dWaa", "dba", "dx", "da0"):
-            kv = [(h, v[key]) for h, v in variants]
-            compare(f"{key} from {label}", grads[key], want[key], kv, tolerances(grads[key]))
-    # Gradient check of the loss itself: this also proves the formula for dz.
-    x, y, mask, a0, p = _training_case(rng, seed, 3)
-    _, grads = call(
-        loss_and_gradients,
-        "loss_and_gradients",
-        {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p},
-        {},
-        _BACKWARD_REFERENCES,
-    )
-
-    def f(v):
-        return rnn.rnn_model_forward(v["x"], v["a0"], {k: v[k] for k in PARAMETER_NAMES}, y, mask)[
-            0
-        ]
-
-    _assert_gradcheck("loss_and_gradients", f, {"x": x, "a0": a0, **p}, grads)
-
-
-def check_train_step(train_step, seed: int = 0) -> None:
-    """``train_step(x, y, mask, a0, parameters, learning_rate)`` returns (loss, new_parameters):
-    the loss before the update and W - learning_rate * dW for every parameter, without changing
-    the parameters passed in."""
-    rng = np.random.default_rng(seed + 20)
-    for lr in (0.1, 0.03):
-        x, y, mask, a0, p = _training_case(rng, seed)
-        label = f"train_step(x, y, mask, a0, parameters, learning_rate={lr})"
-        args = {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p, "learning_rate": lr}
-        result = call(train_step, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
-        loss, new = unpack(label, result, ("loss", "new_parameters"))
-        check_type(f"new_parameters from {label}", new, dict)
-        want_loss, g, _ = _reference_loss_and_gradients(x, y, mask, a0, p)
-        _check_loss(label, loss, want_loss, "return the loss computed before the update")
-        for k in PARAMETER_NAMES:
-            if k not in new:
-                raise AssertionError(
-                    f"new_parameters from {label} has no {k!r}: update every parameter"
-                )
-            want = p[k] - lr * g["d" + k]
-            variants = [
-                (
-                    f"gradient descent moves against the gradient: {k} - learning_rate * d{k}",
-                    p[k] + lr * g["d" + k],
-                ),
-                (f"{k} was not updated", p[k]),
-            ]
-            compare(
-                f"new_parameters[{k!r}] from {label}", new[k], want, variants, tolerances(new[k])
-            )
-
-
-def _truncated_reference(x, y, mask, a0, p, k, carry=True, stop=True, accumulate=True):
-    T = x.shape[2]
-    total, grads, a_prev = 0.0, None, a0
+def _truncated(case: Case, carry=True, stop=True, accumulate=True):
+    """The reference: chunk after chunk, the state carried forward as a constant; with switches
+    for the known mistakes (state restarted from a0, gradients not stopped, last chunk only)."""
+    x, y, mask, a0, p = _batch(case)
+    k, T = case.args["chunk_length"], x.shape[2]
+    total, grads, a_prev = 0.0, dict.fromkeys(PARAMETER_GRADS, 0.0), a0
     for start in range(0, T, k):
-        sl = slice(start, min(start + k, T))
-        loss, g, a = _reference_loss_and_gradients(
-            x[:, :, sl], y[:, sl], mask[:, sl], a_prev if carry else a0, p
+        part = slice(start, start + k)
+        loss, g, a = _model_loss(
+            x[:, :, part], y[:, part], mask[:, part], a_prev if carry else a0, p
         )
-        total += loss
-        g = {n: g[n] for n in ("dWaa", "dWax", "dba", "dWya", "dby")}
-        grads = g if grads is None or not accumulate else {n: grads[n] + g[n] for n in g}
+        total = total + loss if accumulate else loss
+        grads = {n: (grads[n] if accumulate else 0.0) + g[n] for n in PARAMETER_GRADS}
         a_prev = a[:, :, -1]
     if not stop:
-        _, full, _ = _reference_loss_and_gradients(x, y, mask, a0, p)
-        grads = {n: full[n] for n in grads}
+        grads = {n: _model_loss(x, y, mask, a0, p)[1][n] for n in PARAMETER_GRADS}
     return total, grads, a_prev
 
 
-def check_truncated_bptt(truncated_bptt, seed: int = 0) -> None:
-    """``truncated_bptt(x, y, mask, a0, parameters, chunk_length)`` returns (loss, grads, a_last):
-    the hidden state is carried across chunks (so loss and a_last equal the full forward's),
-    while the gradients of each chunk stop at its first step (the carried state is a constant)."""
-    rng = np.random.default_rng(seed + 30)
-    x, y, mask, a0, p = _training_case(rng, seed, 7 if seed == 0 else int(rng.integers(5, 10)))
-    T = x.shape[2]
-    for k in (2, 3, T):
-        label = f"truncated_bptt(x, y, mask, a0, parameters, chunk_length={k}) [T_x={T}]"
-        args = {"x": x, "y": y, "mask": mask, "a0": a0, "parameters": p, "chunk_length": k}
-        result = call(truncated_bptt, label, args, {"x": x.shape}, _BACKWARD_REFERENCES)
-        loss, grads, a_last = unpack(label, result, ("loss", "grads", "a_last"))
-        want_loss, want, want_a = _truncated_reference(x, y, mask, a0, p, k)
-        restart = _truncated_reference(x, y, mask, a0, p, k, carry=False)
-        hint = (
-            "carry the hidden state across chunks: each chunk starts from the last state of the "
-            "previous one, not a0"
-        )
-        restarted = shape_ok(a_last, want_a) and np.allclose(a_last, restart[2])
-        check_close(
-            f"a_last from {label}",
-            a_last,
-            want_a,
-            names="(n_a, m)",
-            hint=hint if restarted else None,
-        )
-        loss = _loss_value(f"the loss from {label}", loss)
-        _check_loss(
-            label,
-            loss,
-            want_loss,
-            hint if np.isclose(loss, restart[0]) else "add up the losses of all chunks",
-        )
-        _grads_dict(label, grads, ("dWaa", "dWax", "dba", "dWya", "dby"))
-        full = _truncated_reference(x, y, mask, a0, p, k, stop=False)[1]
-        last_only = _truncated_reference(x, y, mask, a0, p, k, accumulate=False)[1]
-        variants = {
+CARRY_HINT = (
+    "carry the hidden state across chunks: each chunk starts from the last state of the previous "
+    "one, not a0"
+)
+TRUNCATED_BPTT = Exercise(
+    name="truncated_bptt",
+    assignment=ASSIGNMENT,
+    number=6,
+    arguments=("x", "y", "mask", "a0", "parameters", "chunk_length"),
+    packing="tuple",
+    returns=(
+        Output("loss", kind="float"),
+        Output("grads", kind="dict", keys=GRADIENT_OUTPUTS),
+        Output("a_last", shape="(n_a, m)"),
+    ),
+    reference=_truncated,
+    cases=_truncated_cases,
+    mistakes=(
+        Mistake(CARRY_HINT, lambda c: _truncated(c, carry=False)),
+        Mistake(
             "the gradients flowed past the truncation boundary (these are full-BPTT gradients): "
-            "each chunk's backward pass must stop at its first step": full,
-            "add up the gradients of every chunk (these are the last chunk's only)": last_only,
-            hint: restart[1],
-        }
-        for key in ("dWaa", "dWax", "dba", "dWya", "dby"):
-            kv = [(h, v[key]) for h, v in variants.items()]
-            compare(f"{key} from {label}", grads[key], want[key], kv, tolerances(grads[key]))
+            "each chunk's backward pass must stop at its first step",
+            lambda c: {"grads": _truncated(c, stop=False)[1]},
+        ),
+        Mistake(
+            "add up the losses and the gradients of every chunk (these are the last chunk's only)",
+            lambda c: _truncated(c, accumulate=False)[:2] + (None,),
+        ),
+    ),
+    forbidden=FORBIDDEN,
+    shapes=SHAPES,
+    index_hint=(
+        "The chunks are x[:, :, start:start + chunk_length], y[:, start:start + chunk_length] and "
+        "mask[:, start:start + chunk_length]: time is the last axis of each."
+    ),
+    doc="``truncated_bptt(x, y, mask, a0, parameters, chunk_length)`` returns (loss, grads, "
+    "a_last): the hidden state is carried across chunks (so loss and a_last equal the full "
+    "forward's), while the gradients of each chunk stop at its first step.",
+)
+
+
+EXERCISES = (
+    SEQUENCE_LOSS,
+    RNN_CELL_BACKWARD,
+    BPTT,
+    LOSS_AND_GRADIENTS,
+    TRAIN_STEP,
+    TRUNCATED_BPTT,
+)
+check_sequence_loss = SEQUENCE_LOSS.checker()
+check_rnn_cell_backward = RNN_CELL_BACKWARD.checker()
+check_bptt = BPTT.checker()
+check_loss_and_gradients = LOSS_AND_GRADIENTS.checker()
+check_train_step = TRAIN_STEP.checker()
+check_truncated_bptt = TRUNCATED_BPTT.checker()

@@ -368,7 +368,10 @@ def _copy_advice(value: Any) -> str:
             "new lists instead of changing the given ones (or use copy.deepcopy)"
         )
     if isinstance(value, dict):
-        return "build a new dict ({**d, key: value}) instead of assigning into the given one"
+        return (
+            "build a new dict ({**d, key: value}) with new arrays (W - lr * dW, not W -= ...) "
+            "instead of assigning into the given one or into its arrays"
+        )
     if isinstance(value, list):
         return "build a new list (e.g. sorted(x), x + [y]) instead of changing the given one"
     return "compute new arrays instead (no +=, *= or slice assignment on an argument)"
