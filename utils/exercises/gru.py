@@ -23,8 +23,18 @@ import numpy as np
 
 from utils import gru
 from utils.exercises._common import nonzero
+from utils.exercises._gated import (
+    CACHE_TOLERANCE,
+    INDEX_HINT,
+    check_cache,
+    columns_input_first,
+    draw_sizes,
+    explained,
+    float32,
+    gradcheck,
+    input_first,
+)
 from utils.exercises.harness import Case, Exercise, Mistake, Output
-from utils.gradcheck import assert_gradients_close
 
 __all__ = [
     "check_gru_backward",
@@ -35,7 +45,6 @@ __all__ = [
 ]
 
 ASSIGNMENT = 6
-THRESHOLD = 1e-6  # gradient-check pass level (worst relative error), as the notebook states
 FORBIDDEN = (
     "utils.gru.gru_cell_forward",
     "utils.gru.gru_forward",
@@ -74,7 +83,6 @@ KEY_HINT = (
     "The simplified GRU (variant='simplified') has no Wr, br: only the full GRU computes Γr; "
     "and the parameter names are Wu, Wr, Wc, bu, br, bc."
 )
-INDEX_HINT = "Off-by-one in the time loop? The steps are x[:, :, 0] .. x[:, :, T_x - 1]."
 
 
 def _names(variant):
@@ -96,20 +104,6 @@ def random_parameters(rng: np.random.Generator, n_x: int, n_a: int, variant: str
     return params
 
 
-def _sizes(rng, seed):
-    """(n_x, n_a, m), all different so that a transposition changes a shape."""
-    if seed == 0:
-        return 3, 5, 2
-    n_x, n_a, m = (int(v) for v in rng.permutation(7)[:3] + 2)
-    return n_x, n_a, m
-
-
-def _float32(tree):
-    if isinstance(tree, dict):
-        return {k: _float32(v) for k, v in tree.items()}
-    return tree.astype(np.float32)
-
-
 # --------------------------------------------------------------------------------------------
 # Mistakes shared by the forward exercises: the reference with one thing switched
 # --------------------------------------------------------------------------------------------
@@ -118,14 +112,6 @@ def _float32(tree):
 def _swapped_gate(p):
     """σ(-z) = 1 - σ(z): negating Wu, bu swaps Γu and 1 - Γu."""
     return {**p, "Wu": -p["Wu"], "bu": -p["bu"]}
-
-
-def _input_first(p, n_x):
-    """Weights that, on [c; x], compute what the given ones compute on [x; c]."""
-    return {
-        k: np.concatenate([v[:, n_x:], v[:, :n_x]], axis=1) if k[0] == "W" else v
-        for k, v in p.items()
-    }
 
 
 def _reset_after(p):
@@ -156,7 +142,7 @@ def _forward_mistakes(run):
             "the gates are computed from the wrong concatenation order: stack the memory "
             "first, [c<t-1>, x<t>] (the first n_a columns of each W act on c<t-1>)",
             lambda c: run(
-                c, _input_first(c.context["parameters"], c.sizes["n_x"]), c.context["variant"]
+                c, input_first(c.context["parameters"], c.sizes["n_x"]), c.context["variant"]
             ),
         ),
         Mistake(
@@ -201,62 +187,13 @@ def _without(run, case, bias):
     return run(case, {**p, bias: 0 * p[bias]}, case.context["variant"])
 
 
-def _explained(case, mistakes, entry, got, tol):
-    """The hint of the first mistake whose result has ``got`` where ``entry(result)`` points."""
-    for mistake in mistakes:
-        wrong = mistake.derive(case)
-        if not isinstance(wrong, tuple):
-            continue
-        value = entry(wrong)
-        if (
-            isinstance(value, np.ndarray)
-            and value.shape == got.shape
-            and np.allclose(got, value, **tol)
-        ):
-            return mistake.hint
-    return None
-
-
-def check_cache(name, got, want, case, fields, explain=None):
-    """The cache is a tuple with these fields, equal to the reference's; a wrong gate value is
-    explained by ``explain(i, got_entry)`` (the hint of a known mistake, or None)."""
-    if not isinstance(got, tuple) or len(got) != len(fields):
-        length = f" of length {len(got)}" if isinstance(got, tuple) else ""
-        raise AssertionError(
-            f"{name} should be the tuple ({', '.join(fields)}), got {type(got).__name__}{length}"
-        )
-    tol = {"rtol": 2e-4, "atol": 2e-5}
-    for i, (field, g, w) in enumerate(zip(fields, got, want, strict=True)):
-        label = f"{name}: entry {field}"
-        if field == "parameters":
-            if not isinstance(g, dict) or any(
-                k not in g or not np.allclose(g[k], v, **tol) for k, v in w.items()
-            ):
-                raise AssertionError(f"{label} should be the parameters dict that was given")
-        elif w is None:
-            if g is not None:
-                raise AssertionError(f"{label} should be None, got {type(g).__name__}")
-        elif isinstance(w, str | bool):
-            if type(g) is not type(w) or g != w:
-                raise AssertionError(f"{label} should be {w!r}, got {g!r:.60}")
-        elif not (isinstance(g, np.ndarray) and g.shape == w.shape and np.allclose(g, w, **tol)):
-            hint = explain(i, g) if explain and isinstance(g, np.ndarray) else None
-            if hint:
-                raise AssertionError(f"{label} is wrong: {hint}")
-            shape = g.shape if isinstance(g, np.ndarray) else type(g).__name__
-            raise AssertionError(
-                f"{label} is not the expected {w.shape} array (got {shape}); the cache holds "
-                f"({', '.join(fields)}) in that order"
-            )
-
-
 # --------------------------------------------------------------------------------------------
 # Exercise 1 — gru_cell_forward
 # --------------------------------------------------------------------------------------------
 
 
 def _step_cases(rng, seed):
-    n_x, n_a, m = _sizes(rng, seed)
+    n_x, n_a, m = draw_sizes(rng, seed)
     sizes = {"n_x": n_x, "n_a": n_a, "m": m}
     full = random_parameters(rng, n_x, n_a)
     simple = random_parameters(rng, n_x, n_a, "simplified")
@@ -277,7 +214,7 @@ def _step_cases(rng, seed):
         case("variant left out: the default is the full GRU", xt, a_prev, full, "full", True),
         case("simplified GRU (no Γr)", xt, a_prev, simple, "simplified"),
         case("xt = 0, simplified GRU", zx, a_prev, simple, "simplified"),
-        case("float32", _float32(xt), _float32(a_prev), _float32(full), "full"),
+        case("float32", float32(xt), float32(a_prev), float32(full), "full"),
     ]
     if seed != 0:
         one = {"xt": xt[:, :1], "a_prev": a_prev[:, :1], "parameters": full, "variant": "full"}
@@ -304,14 +241,14 @@ CELL_FORWARD_MISTAKES = _forward_mistakes(_cell)
 
 
 def _check_cell_cache(name, got, want, case):
-    tol = {"rtol": 2e-4, "atol": 2e-5}
+    tol = CACHE_TOLERANCE
     check_cache(
         name,
         got,
         want,
         case,
         CACHE_FIELDS,
-        lambda i, g: _explained(case, CELL_FORWARD_MISTAKES, lambda r: r[1][i], g, tol),
+        lambda i, g: explained(case, CELL_FORWARD_MISTAKES, lambda r: r[1][i], g, tol),
     )
 
 
@@ -341,7 +278,7 @@ GRU_CELL_FORWARD = Exercise(
 
 
 def _sequence_cases(rng, seed):
-    n_x, n_a, m = _sizes(rng, seed)
+    n_x, n_a, m = draw_sizes(rng, seed)
     T = 4 if seed == 0 else int(rng.integers(3, 7))
     full = random_parameters(rng, n_x, n_a)
     simple = random_parameters(rng, n_x, n_a, "simplified")
@@ -359,7 +296,7 @@ def _sequence_cases(rng, seed):
         case("simplified GRU", x, a0, simple, "simplified"),
         case("variant left out: the default is the full GRU", x, a0, full, "full", True),
         case("T_x = 1", x[:, :, :1], a0, full, "full"),
-        case("float32", _float32(x), _float32(a0), _float32(full), "full"),
+        case("float32", float32(x), float32(a0), float32(full), "full"),
     ]
 
 
@@ -409,11 +346,11 @@ def _check_caches(name, got, want, case):
         raise AssertionError(
             f"{name}: cell_caches should hold one cache per step, T_x = {T}, got {count}"
         )
-    tol = {"rtol": 2e-4, "atol": 2e-5}
+    tol = CACHE_TOLERANCE
     for t, (g, w) in enumerate(zip(cell_caches, want[0], strict=True)):
 
         def explain(i, value, t=t):
-            return _explained(case, SEQUENCE_FORWARD_MISTAKES, lambda r: r[1][0][t][i], value, tol)
+            return explained(case, SEQUENCE_FORWARD_MISTAKES, lambda r: r[1][0][t][i], value, tol)
 
         check_cache(f"{name}: cell_caches[{t}]", g, w, case, CACHE_FIELDS, explain)
 
@@ -528,12 +465,7 @@ def _backward_change(**edges):
 
 def _weights_input_first(case):
     ref = gru.gru_cell_backward(case.args["da_next"], case.args["cache"])
-    n_x = case.sizes["n_x"]
-    return {
-        k: np.concatenate([v[:, -n_x:], v[:, :-n_x]], axis=1)
-        for k, v in ref.items()
-        if k in ("dWu", "dWr", "dWc")
-    }
+    return columns_input_first(ref, case.sizes["n_x"], ("dWu", "dWr", "dWc"))
 
 
 CELL_BACKWARD_MISTAKES = (
@@ -600,7 +532,7 @@ CELL_BACKWARD_MISTAKES = (
 
 
 def _backward_cases(rng, seed, variant):
-    n_x, n_a, m = _sizes(rng, seed)
+    n_x, n_a, m = draw_sizes(rng, seed)
     sizes = {"n_x": n_x, "n_a": n_a, "m": m}
     p = random_parameters(rng, n_x, n_a, variant)
     xt, a_prev = rng.standard_normal((n_x, m)), rng.standard_normal((n_a, m))
@@ -619,22 +551,12 @@ def _backward_cases(rng, seed, variant):
         case(f"{variant} GRU, xt = 0", np.zeros_like(xt), a_prev, p),
         case(
             f"{variant} GRU, float32",
-            _float32(xt),
-            _float32(a_prev),
-            _float32(p),
+            float32(xt),
+            float32(a_prev),
+            float32(p),
             da_next.astype(np.float32),
         ),
     ]
-
-
-def _gradcheck(label, f, at, grads):
-    try:
-        assert_gradients_close(f, at, grads, threshold=THRESHOLD)
-    except AssertionError as error:
-        raise AssertionError(
-            f"gradient check of {label} failed (worst relative error must be <= {THRESHOLD:g}; "
-            f"the analytic gradients disagree with finite differences):\n{error}"
-        ) from None
 
 
 def _cell_gradcheck(variant):
@@ -653,9 +575,7 @@ def _cell_gradcheck(variant):
             a_next, _ = gru.gru_cell_forward(v["xt"], v["a_prev"], {k: v[k] for k in p}, variant)
             return float(np.sum(w * a_next))
 
-        _gradcheck(
-            f"gru_cell_backward ({variant} GRU)", f, {"xt": xt, "a_prev": a_prev, **p}, grads
-        )
+        gradcheck(f"gru_cell_backward ({variant} GRU)", f, {"xt": xt, "a_prev": a_prev, **p}, grads)
 
     return proof
 
@@ -726,7 +646,7 @@ def _bptt(case, order="right to left", upstream="added", keep=None, edges=None):
 
 
 def _sequence_backward_cases(rng, seed, variant):
-    n_x, n_a, m = _sizes(rng, seed)
+    n_x, n_a, m = draw_sizes(rng, seed)
     T = 4 if seed == 0 else int(rng.integers(3, 7))
     p = random_parameters(rng, n_x, n_a, variant)
     x, a0 = rng.standard_normal((n_x, m, T)), rng.standard_normal((n_a, m))
@@ -749,9 +669,7 @@ def _sequence_backward_cases(rng, seed, variant):
             last_only,
         ),
         case(f"{variant} GRU, T_x = 1", x[:, :, :1], a0, p, da[:, :, :1]),
-        case(
-            f"{variant} GRU, float32", _float32(x), _float32(a0), _float32(p), da.astype(np.float32)
-        ),
+        case(f"{variant} GRU, float32", float32(x), float32(a0), float32(p), da.astype(np.float32)),
     ]
 
 
@@ -771,7 +689,7 @@ def _sequence_gradcheck(variant):
             a, _ = gru.gru_forward(v["x"], v["a0"], {k: v[k] for k in p}, variant)
             return float(np.sum(w * a))
 
-        _gradcheck(f"gru_backward ({variant} GRU)", f, {"x": x, "a0": a0, **p}, grads)
+        gradcheck(f"gru_backward ({variant} GRU)", f, {"x": x, "a0": a0, **p}, grads)
 
     return proof
 
