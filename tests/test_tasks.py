@@ -9,7 +9,8 @@ from utils.gradcheck import assert_gradients_close
 
 def test_adding_problem_shapes_markers_and_target():
     x, y = tasks.adding_problem(np.random.default_rng(0), m=50, T=12)
-    assert x.shape == (2, 50, 12) and y.shape == (1, 50)
+    assert x.shape == (2, 50, 12)
+    assert y.shape == (1, 50)
     values, markers = x
     assert np.all((values >= 0) & (values < 1))
     assert set(np.unique(markers)) == {0.0, 1.0}
@@ -19,8 +20,9 @@ def test_adding_problem_shapes_markers_and_target():
 
 
 def test_adding_problem_odd_length_and_minimum_length():
-    x, y = tasks.adding_problem(np.random.default_rng(1), m=200, T=7)
-    assert np.all(x[1, :, :3].sum(axis=1) == 1) and np.all(x[1, :, 3:].sum(axis=1) == 1)
+    x, _ = tasks.adding_problem(np.random.default_rng(1), m=200, T=7)
+    assert np.all(x[1, :, :3].sum(axis=1) == 1)
+    assert np.all(x[1, :, 3:].sum(axis=1) == 1)
     x, _ = tasks.adding_problem(np.random.default_rng(2), m=5, T=2)
     assert np.all(x[1] == 1)  # T = 2: both steps are marked
 
@@ -41,12 +43,13 @@ def test_adding_problem_marker_positions_cover_each_half():
 
 def test_adding_problem_float32():
     x, y = tasks.adding_problem(np.random.default_rng(6), m=3, T=4, dtype=np.float32)
-    assert x.dtype == np.float32 and y.dtype == np.float32
+    assert x.dtype == np.float32
+    assert y.dtype == np.float32
 
 
 def test_baseline_mse_is_the_variance_of_the_target():
     _, y = tasks.adding_problem(np.random.default_rng(7), m=200_000, T=4)
-    assert tasks.ADDING_BASELINE_MSE == pytest.approx(1 / 6)
+    assert pytest.approx(1 / 6) == tasks.ADDING_BASELINE_MSE
     assert tasks.mse(np.ones_like(y), y) == pytest.approx(tasks.ADDING_BASELINE_MSE, rel=0.02)
 
 
@@ -70,7 +73,8 @@ def test_init_last_step_model_reads_out_one_number_starting_at_the_baseline(cell
     rng = np.random.default_rng(8)
     init_options = {"variant": options["variant"]} if cell == "gru" else dict(options)
     parameters = tasks.init_last_step_model(cell, 2, 5, rng, **init_options)
-    assert parameters["Wya"].shape == (1, 5) and np.all(parameters["by"] == 1.0)
+    assert parameters["Wya"].shape == (1, 5)
+    assert np.all(parameters["by"] == 1.0)
     x, _ = tasks.adding_problem(rng, m=3, T=6)
     y_hat = tasks.last_step_predict(cell, x, parameters, **options)
     assert y_hat.shape == (1, 3)

@@ -74,7 +74,7 @@ def cell_forward(
 
 def cell_forward_looped(xt, a_prev, parameters, variant="full"):
     """One example at a time, separate halves of each weight matrix."""
-    n_a, m = a_prev.shape
+    m = a_prev.shape[1]
     outs = [cell_forward(xt[:, [j]], a_prev[:, [j]], parameters, variant) for j in range(m)]
     a_next = np.hstack([o[0] for o in outs])
 
