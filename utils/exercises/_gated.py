@@ -101,6 +101,47 @@ def check_cache(name, got, want, case, fields, explain=None):
             )
 
 
+def check_sequence_caches(name, got, want, case, fields, mistakes, where):
+    """``caches = (cell_caches, x)``: x itself and one cell cache per step, each checked by
+    :func:`check_cache`; a wrong gate is explained by the sequence mistakes, whose caches sit
+    at ``result[where]``."""
+    if not isinstance(got, tuple) or len(got) != 2:
+        raise AssertionError(f"{name} should be the tuple (cell_caches, x)")
+    cell_caches, x = got
+    if not isinstance(x, np.ndarray) or not np.array_equal(x, case.args["x"]):
+        raise AssertionError(f"{name}: the second entry should be x itself")
+    T = case.sizes["T_x"]
+    if not isinstance(cell_caches, list | tuple) or len(cell_caches) != T:
+        count = len(cell_caches) if isinstance(cell_caches, list | tuple) else "no list"
+        raise AssertionError(
+            f"{name}: cell_caches should hold one cache per step, T_x = {T}, got {count}"
+        )
+    for t, (g, w) in enumerate(zip(cell_caches, want[0], strict=True)):
+
+        def explain(i, value, t=t):
+            return explained(case, mistakes, lambda r: r[where][0][t][i], value, CACHE_TOLERANCE)
+
+        check_cache(f"{name}: cell_caches[{t}]", g, w, case, fields, explain)
+
+
+def gradient_outputs(first, parameter_names, Output):
+    """The outputs of a backward exercise: ``first`` (dxt, da_prev, ... with their shapes) and
+    d + every parameter, (n_a, n_a + n_x) for a W, (n_a, 1) otherwise."""
+    shapes = {
+        "dxt": "(n_x, m)",
+        "da_prev": "(n_a, m)",
+        "dc_prev": "(n_a, m)",
+        "dx": "(n_x, m, T_x)",
+        "da0": "(n_a, m)",
+        "dc0": "(n_a, m)",
+    }
+    names = (*first, *("d" + k for k in parameter_names))
+    return tuple(
+        Output(n, shape=shapes.get(n, "(n_a, n_a + n_x)" if n[1] == "W" else "(n_a, 1)"))
+        for n in names
+    )
+
+
 def gradcheck(label, f, at, grads):
     """Asserted gradient check. The fourth-order stencil keeps the finite differences' own
     error far below the threshold even for gradient entries of 1e-5 (the notebook's

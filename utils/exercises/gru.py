@@ -27,11 +27,13 @@ from utils.exercises._gated import (
     CACHE_TOLERANCE,
     INDEX_HINT,
     check_cache,
+    check_sequence_caches,
     columns_input_first,
     draw_sizes,
     explained,
     float32,
     gradcheck,
+    gradient_outputs,
     input_first,
 )
 from utils.exercises.harness import Case, Exercise, Mistake, Output
@@ -335,24 +337,7 @@ def _last_missing(case):
 
 
 def _check_caches(name, got, want, case):
-    if not isinstance(got, tuple) or len(got) != 2:
-        raise AssertionError(f"{name} should be the tuple (cell_caches, x)")
-    cell_caches, x = got
-    if not isinstance(x, np.ndarray) or not np.array_equal(x, case.args["x"]):
-        raise AssertionError(f"{name}: the second entry should be x itself")
-    T = case.sizes["T_x"]
-    if not isinstance(cell_caches, list | tuple) or len(cell_caches) != T:
-        count = len(cell_caches) if isinstance(cell_caches, list | tuple) else "no list"
-        raise AssertionError(
-            f"{name}: cell_caches should hold one cache per step, T_x = {T}, got {count}"
-        )
-    tol = CACHE_TOLERANCE
-    for t, (g, w) in enumerate(zip(cell_caches, want[0], strict=True)):
-
-        def explain(i, value, t=t):
-            return explained(case, SEQUENCE_FORWARD_MISTAKES, lambda r: r[1][0][t][i], value, tol)
-
-        check_cache(f"{name}: cell_caches[{t}]", g, w, case, CACHE_FIELDS, explain)
+    check_sequence_caches(name, got, want, case, CACHE_FIELDS, SEQUENCE_FORWARD_MISTAKES, 1)
 
 
 GRU_FORWARD = Exercise(
@@ -581,17 +566,12 @@ def _cell_gradcheck(variant):
 
 
 def _cell_backward_exercise(variant, number):
-    names = ("dxt", "da_prev", *("d" + k for k in _names(variant)))
-    shapes = {"dxt": "(n_x, m)", "da_prev": "(n_a, m)"}
     return Exercise(
         name="gru_cell_backward",
         assignment=ASSIGNMENT,
         number=number,
         arguments=("da_next", "cache"),
-        returns=tuple(
-            Output(n, shape=shapes.get(n, "(n_a, n_a + n_x)" if n[1] == "W" else "(n_a, 1)"))
-            for n in names
-        ),
+        returns=gradient_outputs(("dxt", "da_prev"), _names(variant), Output),
         packing="dict",
         reference=lambda case: gru.gru_cell_backward(case.args["da_next"], case.args["cache"]),
         cases=lambda rng, seed: _backward_cases(rng, seed, variant),
@@ -695,17 +675,12 @@ def _sequence_gradcheck(variant):
 
 
 def _backward_exercise(variant, number):
-    names = ("dx", "da0", *("d" + k for k in _names(variant)))
-    shapes = {"dx": "(n_x, m, T_x)", "da0": "(n_a, m)"}
     return Exercise(
         name="gru_backward",
         assignment=ASSIGNMENT,
         number=number,
         arguments=("da", "caches"),
-        returns=tuple(
-            Output(n, shape=shapes.get(n, "(n_a, n_a + n_x)" if n[1] == "W" else "(n_a, 1)"))
-            for n in names
-        ),
+        returns=gradient_outputs(("dx", "da0"), _names(variant), Output),
         packing="dict",
         reference=lambda case: gru.gru_backward(case.args["da"], case.args["caches"]),
         cases=lambda rng, seed: _sequence_backward_cases(rng, seed, variant),

@@ -34,11 +34,13 @@ from utils.exercises._gated import (
     CACHE_TOLERANCE,
     INDEX_HINT,
     check_cache,
+    check_sequence_caches,
     columns_input_first,
     draw_sizes,
     explained,
     float32,
     gradcheck,
+    gradient_outputs,
     input_first,
 )
 from utils.exercises.harness import Case, Exercise, Mistake, Output
@@ -415,25 +417,7 @@ def _shifted(case):
 
 
 def _check_caches(name, got, want, case):
-    if not isinstance(got, tuple) or len(got) != 2:
-        raise AssertionError(f"{name} should be the tuple (cell_caches, x)")
-    cell_caches, x = got
-    if not isinstance(x, np.ndarray) or not np.array_equal(x, case.args["x"]):
-        raise AssertionError(f"{name}: the second entry should be x itself")
-    T = case.sizes["T_x"]
-    if not isinstance(cell_caches, list | tuple) or len(cell_caches) != T:
-        count = len(cell_caches) if isinstance(cell_caches, list | tuple) else "no list"
-        raise AssertionError(
-            f"{name}: cell_caches should hold one cache per step, T_x = {T}, got {count}"
-        )
-    for t, (g, w) in enumerate(zip(cell_caches, want[0], strict=True)):
-
-        def explain(i, value, t=t):
-            return explained(
-                case, SEQUENCE_FORWARD_MISTAKES, lambda r: r[2][0][t][i], value, CACHE_TOLERANCE
-            )
-
-        check_cache(f"{name}: cell_caches[{t}]", g, w, case, CACHE_FIELDS, explain)
+    check_sequence_caches(name, got, want, case, CACHE_FIELDS, SEQUENCE_FORWARD_MISTAKES, 2)
 
 
 def _forward_exercise(peephole, number):
@@ -708,19 +692,7 @@ def _cell_gradcheck(peephole):
 
 
 def _gradient_outputs(first, peephole):
-    shapes = {
-        "dxt": "(n_x, m)",
-        "da_prev": "(n_a, m)",
-        "dc_prev": "(n_a, m)",
-        "dx": "(n_x, m, T_x)",
-        "da0": "(n_a, m)",
-        "dc0": "(n_a, m)",
-    }
-    names = (*first, *("d" + k for k in _names(peephole)))
-    return tuple(
-        Output(n, shape=shapes.get(n, "(n_a, n_a + n_x)" if n[1] == "W" else "(n_a, 1)"))
-        for n in names
-    )
+    return gradient_outputs(first, _names(peephole), Output)
 
 
 def _cell_backward_exercise(peephole, number):
