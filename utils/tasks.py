@@ -106,7 +106,7 @@ def _layer_options(cell, options):
 
 def last_step_predict(cell: str, x, parameters: dict, **options):
     """y_hat = Wya a<T> + by, (1, m), for the layer ``cell`` run over x from a zero state."""
-    a, _ = layer_forward(x, parameters, cell, **_layer_options(cell, options))
+    a, _ = layer_forward(cell, x, parameters, **_layer_options(cell, options))
     return parameters["Wya"] @ a[:, :, -1] + parameters["by"]
 
 
@@ -116,7 +116,7 @@ def last_step_gradients(cell: str, x, y, parameters: dict, **options):
     Returns ``(loss, grads)``; ``grads`` has ``dWya``, ``dby`` and every gradient of the layer
     (``dx``, ``da0`` included).
     """
-    a, cache = layer_forward(x, parameters, cell, **_layer_options(cell, options))
+    a, cache = layer_forward(cell, x, parameters, **_layer_options(cell, options))
     a_last = a[:, :, -1]
     y_hat = parameters["Wya"] @ a_last + parameters["by"]
     m = y_hat.shape[1]
