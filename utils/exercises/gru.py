@@ -731,6 +731,15 @@ GRU_BACKWARD_SIMPLIFIED = _backward_exercise("simplified", 14)
 # The checks the notebook calls
 # --------------------------------------------------------------------------------------------
 
+EXERCISES = (
+    GRU_CELL_FORWARD,
+    GRU_FORWARD,
+    GRU_CELL_BACKWARD,
+    GRU_CELL_BACKWARD_SIMPLIFIED,
+    GRU_BACKWARD,
+    GRU_BACKWARD_SIMPLIFIED,
+)
+
 check_gru_cell_forward = GRU_CELL_FORWARD.checker()
 check_gru_forward = GRU_FORWARD.checker()
 _check_cell_backward_full = GRU_CELL_BACKWARD.checker()

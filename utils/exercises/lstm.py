@@ -872,6 +872,17 @@ LSTM_BACKWARD_PEEPHOLE = _backward_exercise(True, 14)
 # The checks the notebook calls
 # --------------------------------------------------------------------------------------------
 
+EXERCISES = (
+    LSTM_CELL_FORWARD,
+    LSTM_CELL_FORWARD_PEEPHOLE,
+    LSTM_FORWARD,
+    LSTM_FORWARD_PEEPHOLE,
+    LSTM_CELL_BACKWARD,
+    LSTM_CELL_BACKWARD_PEEPHOLE,
+    LSTM_BACKWARD,
+    LSTM_BACKWARD_PEEPHOLE,
+)
+
 check_lstm_cell_forward = LSTM_CELL_FORWARD.checker()
 check_lstm_cell_forward_peephole = LSTM_CELL_FORWARD_PEEPHOLE.checker()
 check_lstm_forward = LSTM_FORWARD.checker()
