@@ -8,7 +8,11 @@ A student's function runs in the sandbox; its arguments go in and its result com
   or sub-array dtypes), and the NumPy scalars of those dtypes (``np.float64(0.5)``);
 - ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str`` (a ``numpy.str_`` arrives as
   the ``str`` it holds);
-- ``list``, ``tuple`` and ``dict`` of these (dict keys: any plain, hashable value).
+- ``list``, ``tuple`` and ``dict`` of these (dict keys: any plain, hashable value);
+- ``numpy.random.Generator`` over ``PCG64`` (what ``np.random.default_rng`` makes), sent as its
+  bit generator's state only, so a check can hand a student's ``sample(..., rng)`` its random
+  numbers: the sandbox draws from a copy with the same state, and the state after the call is
+  copied back (the caller's generator advances exactly as in one process).
 
 :func:`encode` turns a value into JSON-ready lists (``["a", dtype, shape, base64]`` for an
 array, ``["d", [[key, value], ...]]`` for a dict, ...) and raises :class:`NotPlainData` naming
@@ -130,6 +134,13 @@ def _encode(value: Any, where: str, depth: int, budget: _Budget) -> list:
         return ["a", value.dtype.str, list(value.shape), base64.b64encode(data).decode("ascii")]
     if kind in _NUMPY_SCALARS:
         return ["g", value.dtype.str, base64.b64encode(value.tobytes()).decode("ascii")]
+    if kind is np.random.Generator and type(value.bit_generator) is np.random.PCG64:
+        state = value.bit_generator.state["state"]
+        has_uint32, uinteger = (
+            value.bit_generator.state["has_uint32"],
+            value.bit_generator.state["uinteger"],
+        )
+        return ["r", str(state["state"]), str(state["inc"]), int(has_uint32), int(uinteger)]
     if kind is list or kind is tuple:
         items = [_encode(v, f"{where}[{i}]", depth + 1, budget) for i, v in enumerate(value)]
         return ["l" if kind is list else "t", items]
@@ -221,6 +232,8 @@ def _decode(data: Any, depth: int, budget: _Budget) -> Any:
             if len(raw) != dtype.itemsize:
                 raise MalformedData("scalar data does not match its dtype")
             return np.frombuffer(raw, dtype=dtype)[0]
+        if tag == "r" and len(rest) == 4:
+            return _generator(*rest)
         if tag in ("l", "t") and len(rest) == 1 and type(rest[0]) is list:
             items = [_decode(v, depth + 1, budget) for v in rest[0]]
             return items if tag == "l" else tuple(items)
@@ -236,6 +249,27 @@ def _decode(data: Any, depth: int, budget: _Budget) -> Any:
             raise
         raise MalformedData(f"bad {tag!r} value: {error}") from None
     raise MalformedData(f"not an encoded value: {data!r:.60}")
+
+
+def _generator(state: Any, inc: Any, has_uint32: Any, uinteger: Any) -> np.random.Generator:
+    """A fresh PCG64 generator in the given state (every field checked: no other input)."""
+    words = (state, inc)
+    if not all(type(w) is str and w.isdigit() and len(w) <= 40 for w in words):
+        raise MalformedData("generator state is not two decimal integers")
+    if type(has_uint32) is not int or has_uint32 not in (0, 1):
+        raise MalformedData("generator has_uint32 is not 0 or 1")
+    if type(uinteger) is not int or not 0 <= uinteger < 2**32:
+        raise MalformedData("generator uinteger is not a 32-bit unsigned integer")
+    if not all(int(w) < 2**128 for w in words):
+        raise MalformedData("generator state is not a 128-bit integer")
+    bit_generator = np.random.PCG64()
+    bit_generator.state = {
+        "bit_generator": "PCG64",
+        "state": {"state": int(state), "inc": int(inc)},
+        "has_uint32": has_uint32,
+        "uinteger": uinteger,
+    }
+    return np.random.Generator(bit_generator)
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -254,6 +288,8 @@ def same_value(a: Any, b: Any) -> bool:
         return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
     if type(a) is float and math.isnan(a):
         return math.isnan(b)
+    if type(a) is np.random.Generator:
+        return encode(a) == encode(b)
     return bool(a == b)
 
 
@@ -266,6 +302,9 @@ def copy_into(target: Any, value: Any) -> Any:
             target[...] = value
             return target
         return value
+    if type(target) is np.random.Generator and type(value) is np.random.Generator:
+        target.bit_generator.state = value.bit_generator.state  # it drew in the sandbox
+        return target
     if type(target) is list and type(value) is list:
         if len(target) == len(value):
             for i, item in enumerate(value):

@@ -109,6 +109,11 @@ def test_anything_else_is_refused_naming_type_and_place(value, words):
         ["d", [[["l", []], ["n"]]]],  # unhashable key
         ["l", [["n"], ["q"]]],
         ["f", "1e5"],
+        ["r", "1", "2", 0],  # a field missing
+        ["r", "-1", "2", 0, 0],
+        ["r", "1", str(2**128), 0, 0],
+        ["r", "1", "2", 2, 0],
+        ["r", "1", "2", 0, 2**32],
     ],
 )
 def test_decode_refuses_what_encode_cannot_produce(data):
@@ -132,3 +137,24 @@ def test_copy_into_mirrors_in_place_changes():
     assert params["W"][0, 0] == 2.0
     assert params["b"] == [1, 2, 3]
     assert params["new"] == 1
+
+
+def test_generator_crosses_as_its_state_and_advances_the_callers():
+    """A check may hand the student's sample(..., rng) its generator: the sandbox side draws
+    from a copy in the same state, and copying the state back advances the caller's generator
+    exactly as a call in one process would."""
+    caller, twin = np.random.default_rng(7), np.random.default_rng(7)
+    inside = decode(encode(caller))
+    assert type(inside) is np.random.Generator
+    assert inside is not caller
+    assert inside.random(5).tolist() == twin.random(5).tolist()
+    assert plain_data.copy_into(caller, decode(encode(inside))) is caller
+    assert caller.random(3).tolist() == twin.random(3).tolist()
+    assert plain_data.same_value(caller, decode(encode(caller)))
+
+
+def test_only_the_default_generator_crosses():
+    with pytest.raises(NotPlainData, match="Generator"):
+        encode(np.random.Generator(np.random.MT19937(0)), "argument rng")
+    with pytest.raises(NotPlainData, match="RandomState"):
+        encode(np.random.RandomState(0), "argument rng")
