@@ -26,13 +26,14 @@ import shutil
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
-from grader import classview, gradebook, handgrading, history, reports, sandbox, similarity
+from grader import classview, gradebook, handgrading, history, lms, reports, sandbox, similarity
 from grader import intake as intake_mod
 from grader import notebooks as nbs
 from grader import score_policy as policy
@@ -218,6 +219,8 @@ class ClassGrader:
                 "read and change the course's files"
             )
         submissions = self._keep_originals(Path(submissions))
+        lms_tmp = tempfile.TemporaryDirectory(prefix="lms-")
+        submissions = self._from_lms(Path(submissions), Path(lms_tmp.name))
         shard = self.options.shard
         only = set(self.options.students or [])
 
@@ -277,6 +280,7 @@ class ClassGrader:
         self.sources.verify()
         self.elapsed = time.monotonic() - t0
         self._add_missing(results, taken.assignments)
+        lms_tmp.cleanup()
         final = sorted(results.values(), key=lambda r: (r.student, r.assignment))
         self.timing = self._timing(final)
         self.flags = self._similarity(final)
@@ -522,9 +526,34 @@ class ClassGrader:
             head + "\n" + view + sep.lstrip("\n") + rest if sep else text + view, encoding="utf-8"
         )
 
+    def _from_lms(self, submissions: Path, tmp: Path) -> Path:
+        """A Canvas or Moodle download (file names with LMS user ids) mapped to student ids
+        through the roster; anything else is returned unchanged."""
+        if not self.term.roster:
+            return submissions
+        folder = submissions
+        if submissions.is_file() and zipfile.is_zipfile(submissions):
+            folder = tmp / "unzipped"
+            intake_mod.extract(submissions, folder, self.term.timezone)
+        if not folder.is_dir() or not lms.looks_like_download(folder):
+            return submissions
+        copied, problems = lms.map_downloads(folder, tmp / "mapped", self.term.roster)
+        for problem in problems:
+            self.say(f"lms: {problem}")
+        self.say(f"lms: {copied} file(s) of a Canvas/Moodle download mapped to student ids")
+        return tmp / "mapped"
+
     def _add_missing(self, results, assignments) -> None:
-        """A student who submitted something, but not an assignment others submitted."""
+        """A student who submitted something, but not an assignment others submitted; and
+        every roster student, for every assignment graded."""
         students = {s for s, _ in results}
+        only = set(self.options.students or [])
+        students |= {
+            s.student_id
+            for s in self.term.roster or []
+            if (not only or s.student_id in only)
+            and (self.options.shard == (1, 1) or in_shard(s.student_id, self.options.shard))
+        }
         for student in students:
             for assignment in assignments:
                 if (student, assignment) not in results:

@@ -302,3 +302,8 @@ def test_the_class_view_flags_the_planted_copy_only(term):
     assert "ana and hana are 100% alike" in flags
     assert "fay" not in flags
     assert "cid" not in flags
+
+
+def test_a_roster_student_who_sent_nothing_is_listed_as_no_submission(term):
+    rows = {r["student"]: r for r in term["first_grades"]}
+    assert rows["gus"]["status"] == "no submission"
