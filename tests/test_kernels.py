@@ -13,7 +13,7 @@ from utils.gru import VARIANTS as GRU_VARIANTS
 from utils.kernels import gru as gru_kernel
 from utils.kernels import lstm as lstm_kernel
 from utils.kernels import rnn as rnn_kernel
-from utils.kernels._fast import const, sigmoid_
+from utils.kernels._fast import const, sigmoid_, sigmoid_of_negated_
 
 N_X, N_A, N_Y, M = 3, 5, 4, 2
 TOL = {np.float64: {"rtol": 1e-10, "atol": 1e-12}, np.float32: {"rtol": 2e-4, "atol": 2e-5}}
@@ -132,13 +132,15 @@ def test_kernel_sigmoid_is_as_accurate_as_the_reference(dtype):
     (1 + tanh(z/2))/2 rounds to 0 or to a few wrong digits), stays finite and warns of nothing
     at ±1000, and keeps the dtype."""
     z = np.array([-1000.0, -80.0, -38.0, -30.0, -5.0, 0.0, 5.0, 30.0, 1000.0], dtype=dtype)
-    with np.errstate(over="ignore"):  # as the kernels call it
-        got = sigmoid_(z.copy(), const(1.0, dtype))
-    assert got.dtype == dtype
     want = sigmoid(z.astype(np.float64))
     rtol = 1e-15 if dtype == np.float64 else 1e-6
-    np.testing.assert_allclose(got, want, rtol=4 * rtol, atol=0)
-    assert np.all(np.isfinite(got))
+    with np.errstate(over="ignore"):  # as the kernels call them
+        got = sigmoid_(z.copy(), const(1.0, dtype))
+        of_negated = sigmoid_of_negated_(-z, const(1.0, dtype))  # the LSTM kernel holds -z
+    for result in (got, of_negated):
+        assert result.dtype == dtype
+        np.testing.assert_allclose(result, want, rtol=4 * rtol, atol=0)
+        assert np.all(np.isfinite(result))
 
 
 def test_gates_saturate_without_warnings(rng, gru_params, lstm_params):
@@ -153,3 +155,60 @@ def test_gates_saturate_without_warnings(rng, gru_params, lstm_params):
     a, c, cache = lstm_kernel.lstm_forward(x, a0, a0, lstm_params(rng, N_X, N_A), True)
     grads = lstm_kernel.lstm_backward(np.ones_like(a), None, cache)
     assert all(np.all(np.isfinite(g)) for g in (a, c, *grads.values()))
+
+
+def test_pool_never_hands_out_a_buffer_in_use(monkeypatch):
+    from utils.kernels import _fast
+
+    monkeypatch.setattr(_fast, "_pool", {})
+    shape = (64, 32, 16)  # 128 KiB of float32: pooled
+
+    def address(a):
+        return a.__array_interface__["data"][0]
+
+    first = _fast.empty(shape, np.float32)
+    view = first[:, 1:]  # a view keeps the buffer in use
+    at = address(first)
+    del first
+    second = _fast.empty(shape, np.float32)
+    assert address(second) != at
+    del view  # now free: the next request of that size gets it back
+    assert address(_fast.empty(shape, np.float32)) == at
+    assert _fast.empty(shape, np.float64).dtype == np.float64  # other sizes: other buffers
+    monkeypatch.setattr(_fast, "POOL_BYTES", _fast.pooled_bytes())  # full: free ones dropped
+    kept = [_fast.empty(shape, np.float32) for _ in range(3)]
+    assert len({address(a) for a in kept + [second]}) == 4
+    assert _fast.pooled_bytes() <= _fast.POOL_BYTES
+
+
+def _run_kernel(module, x, a0, params, da):
+    """Forward of one kernel module; returns (a, a function running its backward on da)."""
+    if module is lstm_kernel:
+        a, _, cache = module.lstm_forward(x, a0, None, params)
+        return a, lambda: module.lstm_backward(da, None, cache)
+    if module is gru_kernel:
+        a, cache = module.gru_forward(x, a0, params, variant="reset_after")
+        return a, lambda: module.gru_backward(da, cache)
+    a, cache = module.rnn_layer_forward(x, a0, params)
+    return a, lambda: module.rnn_backward(da, cache)
+
+
+def test_caches_stay_valid_when_the_kernels_run_again(rng, lstm_params, gru_params, rnn_params):
+    """Pooled buffers are reused only when free: a cache kept while the kernel runs again
+    (on other inputs of the same shapes) still gives its own gradients."""
+    n_x, n_a, m, T = 5, 16, 32, 40  # large enough for every cache array to be pooled
+    for module, params in [
+        (lstm_kernel, lstm_params(rng, n_x, n_a, peephole=False)),
+        (gru_kernel, gru_params(rng, n_x, n_a, "reset_after")),
+        (rnn_kernel, rnn_params(rng, n_x, n_a, 2)),
+    ]:
+        x1, x2 = rng.normal(size=(2, n_x, m, T))
+        a0 = rng.normal(size=(n_a, m))
+        da = rng.normal(size=(n_a, m, T))
+        a1, backward1 = _run_kernel(module, x1, a0, params, da)
+        want_a, want = a1.copy(), {k: v.copy() for k, v in backward1().items()}
+        for _ in range(2):  # other inputs, the same shapes: the pool is asked for the same sizes
+            _run_kernel(module, x2, a0, params, da)[1]()
+        np.testing.assert_array_equal(a1, want_a)
+        for k, v in backward1().items():
+            np.testing.assert_array_equal(v, want[k], err_msg=f"{module.__name__} {k}")

@@ -14,6 +14,7 @@ import pytest
 from utils import _validate
 from utils.bidirectional import bidirectional_backward, bidirectional_forward
 from utils.deep import deep_backward, deep_forward
+from utils.kernels import _fast
 from utils.layer import layer_backward, layer_forward
 
 N_X, N_A, M, T = 3, 4, 2, 5
@@ -26,22 +27,27 @@ def checks(monkeypatch):
     gradient starts with ``as_float_array(name, value)``), plus ``"to_lecture"``: the
     conversions of a sequence back to the lecture layout (n, m, T_x)."""
     counts = Counter()
-    check, convert = _validate.as_float_array, _validate.to_lecture_layout
+    check = _validate.as_float_array
+    converters = (_validate.to_lecture_layout, _fast.to_lecture)
 
     def counting_check(name, value):
         counts[name] += 1
         return check(name, value)
 
-    def counting_convert(seq):
-        counts["to_lecture"] += 1
-        return convert(seq)
+    def counting(convert):
+        def counting_convert(seq):
+            counts["to_lecture"] += 1
+            return convert(seq)
+
+        return counting_convert
 
     for module in list(sys.modules.values()):  # every module that imported them by name
         if getattr(module, "__name__", "").startswith("utils"):
             if getattr(module, "as_float_array", None) is check:
                 monkeypatch.setattr(module, "as_float_array", counting_check)
-            if getattr(module, "to_lecture_layout", None) is convert:
-                monkeypatch.setattr(module, "to_lecture_layout", counting_convert)
+            for convert in converters:
+                if getattr(module, convert.__name__, None) is convert:
+                    monkeypatch.setattr(module, convert.__name__, counting(convert))
     return counts
 
 

@@ -214,9 +214,3 @@ def gradient_in(name: str, d, expected: tuple, sizes: Mapping[str, int]):
     d = as_float_array(name, d)
     check_shape(name, d, expected, sizes)
     return d.transpose(0, 2, 1), False
-
-
-def sequence_out(steps: np.ndarray, as_steps: bool):
-    """A sequence output in the caller's layout: ``Steps`` back to a caller that passed
-    ``Steps``, else a new contiguous array in the lecture layout (n, m, T_x)."""
-    return Steps(steps) if as_steps else to_lecture_layout(steps)

@@ -27,7 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils._validate import Steps, gradient_in, sequence_in, sequence_out
+from utils._validate import Steps, gradient_in, sequence_in
+from utils.kernels._fast import sequence_out
 from utils.layer import layer_backward, layer_forward, output_shape
 
 __all__ = ["bidirectional_backward", "bidirectional_forward"]

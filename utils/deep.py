@@ -25,8 +25,9 @@ with the per-cell weight maps of ``utils.rnn`` and ``utils.lstm`` (``*_l{l}`` an
 
 from __future__ import annotations
 
-from utils._validate import Steps, gradient_in, sequence_in, sequence_out
+from utils._validate import Steps, gradient_in, sequence_in
 from utils.bidirectional import bidirectional_backward, bidirectional_forward
+from utils.kernels._fast import sequence_out
 from utils.layer import layer_backward, layer_forward, output_shape
 
 __all__ = ["deep_backward", "deep_forward"]

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from utils._validate import Steps, check_option, sequence_in, sequence_out
+from utils._validate import Steps, check_option, sequence_in
 from utils.kernels import gru, lstm, rnn
+from utils.kernels._fast import sequence_out
 
 __all__ = ["CELLS", "layer_backward", "layer_forward", "state_size"]
 

@@ -30,10 +30,9 @@ from utils._validate import (
     common_dtype,
     gradient_in,
     sequence_in,
-    sequence_out,
 )
 from utils.gru import VARIANTS, gru_parameters
-from utils.kernels._fast import const, sigmoid_
+from utils.kernels._fast import const, contiguous, empty, sequence_out, sigmoid_
 
 __all__ = ["VARIANTS", "gru_backward", "gru_forward"]
 
@@ -85,14 +84,14 @@ def gru_forward(x, a0, parameters, variant="full"):
     W = np.concatenate([p["W" + g] for g in gates_order])  # (k n_a, n_a + n_x)
     b = np.concatenate([p["b" + g] for g in gates_order])
     W_h, W_x = W[:, :n_a], W[:, n_a:]
-    x_flat = np.ascontiguousarray(x_steps, dtype=dtype).reshape(n_x, T * m)
-    zx = W_x @ x_flat  # input half of all gates, all steps in one matmul
+    x_flat = contiguous(x_steps, dtype).reshape(n_x, T * m)
+    zx = np.matmul(W_x, x_flat, out=empty((k * n, T * m), dtype))  # input half, all steps
     zx += b
     zx = zx.reshape(k * n, T, m).transpose(1, 0, 2)  # (T_x, k n_a, m) view: zx[t] is step t
 
-    h = np.empty((n_a, T + 1, m), dtype=dtype)  # c<0..T>
-    gates = np.empty((T, k * n, m), dtype=dtype)
-    rec = np.empty((T, n_a, m), dtype=dtype) if variant != "simplified" else None
+    h = empty((n_a, T + 1, m), dtype)  # c<0..T>
+    gates = empty((T, k * n, m), dtype)
+    rec = empty((T, n_a, m), dtype) if variant != "simplified" else None
     tmp = np.empty((n_a, m), dtype=dtype)
     one = const(1.0, dtype)
     h[:, 0] = a0
@@ -194,9 +193,9 @@ def gru_backward(da, cache):
 
     # dz: dL/d(pre-activation) of each gate block, time second (one matmul after the loop).
     # reset_after: the recurrent matmul sees [dzr; dzu; Γr dzc], and dzc is kept apart.
-    dz = np.empty((k * n, T, m), dtype=dtype)
+    dz = empty((k * n, T, m), dtype)
     dz_blocks = dz.reshape(k, n_a, T, m)  # the same array, one block per index
-    dzc = np.empty((n_a, T, m), dtype=dtype) if variant == "reset_after" else dz_blocks[-1]
+    dzc = empty((n_a, T, m), dtype) if variant == "reset_after" else dz_blocks[-1]
     dc_next = np.zeros((n_a, m), dtype=dtype)  # from step t+1
     dc, tmp = np.empty((n_a, m), dtype=dtype), np.empty((n_a, m), dtype=dtype)
     block = max(1, BLOCK_SIZE // (n_a * m))  # steps per block
@@ -228,7 +227,7 @@ def gru_backward(da, cache):
     dz_flat = dz.reshape(k * n, T * m)  # column t m + j: step t, example j
     c_prev_flat = h[:, :T].reshape(n_a, T * m)
     if variant == "full":  # the candidate's c-columns multiply Γr * c_prev, not c_prev
-        rec_flat = np.ascontiguousarray(rec.transpose(1, 0, 2)).reshape(n_a, T * m)
+        rec_flat = contiguous(rec.transpose(1, 0, 2), dtype).reshape(n_a, T * m)
         dW_h = np.concatenate([dz_flat[: 2 * n] @ c_prev_flat.T, dz_flat[2 * n :] @ rec_flat.T])
     else:
         dW_h = dz_flat @ c_prev_flat.T
@@ -239,7 +238,9 @@ def gru_backward(da, cache):
         dzx, grads = dz_flat, {}
     dW_x = dzx @ x_flat.T
     db = dzx.sum(axis=1, keepdims=True)
-    grads["dx"] = sequence_out((W_x.T @ dzx).reshape(n_x, T, m), as_steps)
+    dx = empty((n_x, T, m), dtype)
+    np.matmul(W_x.T, dzx, out=dx.reshape(n_x, T * m))
+    grads["dx"] = sequence_out(dx, as_steps)
     grads["da0"] = dc_next
     for i, g in enumerate(gates_order):
         rows = slice(i * n, (i + 1) * n)

@@ -33,11 +33,11 @@ from utils._validate import (
     output_parameters,
     rnn_parameters,
     sequence_in,
-    sequence_out,
     to_lecture_layout,
     to_steps_layout,
 )
 from utils.activations import relu_backward, softmax, tanh_backward
+from utils.kernels._fast import contiguous, empty, sequence_out
 from utils.losses import softmax_cross_entropy
 from utils.rnn import ACTIVATIONS, dense_backward, dense_forward
 
@@ -97,11 +97,13 @@ def rnn_layer_forward(x, a0, parameters, activation="tanh"):
     dtype = common_dtype(x_steps, a0, Waa, Wax, ba)
     Waa, Wax, ba = (p.astype(dtype, copy=False) for p in (Waa, Wax, ba))
 
-    x_steps = np.ascontiguousarray(x_steps, dtype=dtype)  # (n_x, T, m)
+    x_steps = contiguous(x_steps, dtype)  # (n_x, T, m)
     # Input part of every pre-activation at once: Wax x<t> + ba for all t, one matmul.
-    zx = (Wax @ x_steps.reshape(n_x, T * m) + ba).reshape(n_a, T, m)
+    zx = np.matmul(Wax, x_steps.reshape(n_x, T * m), out=empty((n_a, T * m), dtype))
+    zx += ba
+    zx = zx.reshape(n_a, T, m)
 
-    h = np.empty((n_a, T + 1, m), dtype=dtype)  # h[:, t] = a<t>, t = 0..T
+    h = empty((n_a, T + 1, m), dtype)  # h[:, t] = a<t>, t = 0..T
     h[:, 0] = a0
     for t in range(T):
         z = Waa @ h[:, t] + zx[:, t]  # recurrent part + precomputed input part
@@ -149,7 +151,7 @@ def rnn_backward(da, cache):
     n_a, T1, m = h.shape
     sizes = {"n_a": n_a, "m": m, "T_x": T1 - 1}
     da_steps, as_steps = gradient_in("da", da, ("n_a", "m", "T_x"), sizes)
-    grads = _backward(np.ascontiguousarray(da_steps, dtype=h.dtype), cache)
+    grads = _backward(contiguous(da_steps, h.dtype), cache)
     grads["dx"] = sequence_out(grads["dx"], as_steps)
     return grads
 
@@ -161,7 +163,7 @@ def _backward(da_steps, cache):
     activation = cache["activation"]
     n_a, T1, m = h.shape
     T, n_x = T1 - 1, x_steps.shape[0]
-    dz = np.empty((n_a, T, m), dtype=h.dtype)  # dL/dz<t> for every step, step layout
+    dz = empty((n_a, T, m), h.dtype)  # dL/dz<t> for every step, step layout
     da_next = np.zeros((n_a, m), dtype=h.dtype)  # dL/da<t> arriving from step t+1
     for t in reversed(range(T)):
         da_t = da_steps[:, t] + da_next  # from above and from the future
@@ -171,7 +173,7 @@ def _backward(da_steps, cache):
     # Weight gradients summed over all time steps and the batch: one matmul each.
     dz_flat = dz.reshape(n_a, T * m)
     return {
-        "dx": (Wax.T @ dz_flat).reshape(n_x, T, m),
+        "dx": np.matmul(Wax.T, dz_flat, out=empty((n_x, T * m), h.dtype)).reshape(n_x, T, m),
         "da0": da_next,
         "dWax": dz_flat @ x_steps.reshape(n_x, T * m).T,
         "dWaa": dz_flat @ h[:, :T].reshape(n_a, T * m).T,  # a<t-1> for t = 1..T
