@@ -5,6 +5,8 @@ One module per concept, growing notebook by notebook:
 - ``utils.data``: tokenizers, ``Vocabulary`` (``<UNK>``, ``<EOS>``), one-hot batches, padding,
   and the shipped corpora (Census first names, two Shakespeare plays; ``corpora/DATA.md``)
 - ``utils.ngram``: count-based n-gram language models, the baselines of notebook 04
+- ``utils.lm``: the RNN language model of notebook 04 (batches, scores, sampling, training step)
+- ``utils.gradient_flow``: the gradient-norm-through-time probe and matrix norms of notebook 05
 - ``utils.activations``: numerically stable sigmoid, softmax, tanh, relu and derivatives
 - ``utils.gradcheck``: centred finite differences with a report of the worst entries
 - ``utils.checks``: helpers used by the notebooks' test cells (messages that name the problem)

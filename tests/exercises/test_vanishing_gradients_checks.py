@@ -1,0 +1,220 @@
+"""The checks behind assignment 05 pass correct implementations written in different styles and
+reject a bank of known-wrong ones, each with a message that names the problem."""
+
+import math
+
+import numpy as np
+import pytest
+
+from utils.exercises import vanishing_gradients as ex
+
+SEEDS = [0, 2024]
+
+
+def _fails(check, func, match, seeds=SEEDS):
+    for seed in seeds:
+        with pytest.raises(AssertionError, match=match):
+            check(func, seed=seed)
+
+
+def _global_norm(grads):
+    return math.sqrt(sum(float(np.sum(g * g)) for g in grads.values()))
+
+
+# --- clip_by_value ---------------------------------------------------------------------------
+
+
+def clip_value_np(grads, max_value):
+    return {k: np.clip(g, -max_value, max_value) for k, g in grads.items()}, _global_norm(grads)
+
+
+def clip_value_where(grads, max_value):
+    clipped = {}
+    for k, g in grads.items():
+        c = np.where(g > max_value, max_value, g)
+        clipped[k] = np.where(c < -max_value, -max_value, c).astype(g.dtype)
+    norm = np.sqrt(np.sum([np.linalg.norm(g) ** 2 for g in grads.values()]))
+    return clipped, float(norm)
+
+
+def test_clip_by_value_accepts_correct_variants():
+    for variant in (clip_value_np, clip_value_where):
+        for seed in SEEDS:
+            ex.check_clip_by_value(variant, seed=seed)
+
+
+def _value_in_place(grads, max_value):
+    norm = _global_norm(grads)
+    for g in grads.values():
+        np.clip(g, -max_value, max_value, out=g)
+    return grads, norm
+
+
+@pytest.mark.parametrize(
+    ("wrong", "match"),
+    [
+        (
+            lambda g, v: ({k: np.minimum(a, v) for k, a in g.items()}, _global_norm(g)),
+            "clip from below too",
+        ),
+        (
+            lambda g, v: ({k: np.clip(a, 0, v) for k, a in g.items()}, _global_norm(g)),
+            r"not \[0, max_value\]",
+        ),
+        (
+            lambda g, v: (clip_value_np(g, v)[0], _global_norm(clip_value_np(g, v)[0])),
+            r"\*before\* clipping",
+        ),
+        (lambda g, v: (clip_value_np(g, v)[0], _global_norm(g) ** 2), "square root"),
+        (
+            lambda g, v: (
+                clip_value_np(g, v)[0],
+                max(float(np.linalg.norm(a)) for a in g.values()),
+            ),
+            "every entry of every array",
+        ),
+        (_value_in_place, "changed its argument grads in place"),
+        (lambda g, v: clip_value_np(g, v)[0], "should return a tuple"),
+    ],
+)
+def test_clip_by_value_rejects_known_mistakes(wrong, match):
+    _fails(ex.check_clip_by_value, wrong, match)
+
+
+# --- clip_by_global_norm ---------------------------------------------------------------------
+
+
+def clip_norm_scale(grads, max_norm):
+    norm = _global_norm(grads)
+    scale = max_norm / norm if norm > max_norm else 1.0
+    return {k: g * np.asarray(scale, dtype=g.dtype) for k, g in grads.items()}, norm
+
+
+def clip_norm_concatenate(grads, max_norm):
+    flat = np.concatenate([np.ravel(g).astype(float) for g in grads.values()])
+    norm = float(np.linalg.norm(flat))
+    if norm <= max_norm:
+        return {k: g.copy() for k, g in grads.items()}, norm
+    return {k: (g * (max_norm / norm)).astype(g.dtype) for k, g in grads.items()}, norm
+
+
+def test_clip_by_global_norm_accepts_correct_variants():
+    for variant in (clip_norm_scale, clip_norm_concatenate):
+        for seed in SEEDS:
+            ex.check_clip_by_global_norm(variant, seed=seed)
+
+
+def _per_array(grads, max_norm):
+    out = {}
+    for k, g in grads.items():
+        n = float(np.linalg.norm(g))
+        out[k] = g * (max_norm / n if n > max_norm else 1.0)
+    return out, _global_norm(grads)
+
+
+def _norm_in_place(grads, max_norm):
+    norm = _global_norm(grads)
+    if norm > max_norm:
+        for g in grads.values():
+            g *= max_norm / norm
+    return grads, norm
+
+
+@pytest.mark.parametrize(
+    ("wrong", "match"),
+    [
+        (_per_array, "not each array by its own norm"),
+        (
+            lambda g, n: ({k: a * n / _global_norm(g) for k, a in g.items()}, _global_norm(g)),
+            "only rescale when the global norm exceeds max_norm",
+        ),
+        (
+            lambda g, n: ({k: a / _global_norm(g) for k, a in g.items()}, _global_norm(g)),
+            "not 1 / norm",
+        ),
+        (
+            lambda g, n: ({k: np.clip(a, -n, n) for k, a in g.items()}, _global_norm(g)),
+            "clipping entries by value is another",
+        ),
+        (lambda g, n: (clip_norm_scale(g, n)[0], min(_global_norm(g), n)), r"\*before\* clipping"),
+        (lambda g, n: (clip_norm_scale(g, n)[0], _global_norm(g) ** 2), "square root"),
+        (_norm_in_place, "changed its argument grads in place"),
+    ],
+)
+def test_clip_by_global_norm_rejects_known_mistakes(wrong, match):
+    _fails(ex.check_clip_by_global_norm, wrong, match)
+
+
+# --- hidden_state_gradient_norms -------------------------------------------------------------
+
+
+def probe_loop(da, caches):
+    cell_caches, _ = caches
+    norms, da_future = [], 0.0
+    for a_next, _, _, parameters, activation in reversed(cell_caches):
+        da_t = da[:, :, len(cell_caches) - 1 - len(norms)] + da_future
+        norms.append(float(np.linalg.norm(da_t)))
+        dz = da_t * (1 - a_next**2) if activation == "tanh" else da_t * (a_next > 0)
+        da_future = np.dot(parameters["Waa"].T, dz)
+    return np.array(norms[::-1])
+
+
+def probe_preallocated(da, caches):
+    cell_caches, _ = caches
+    T = len(cell_caches)
+    norms = np.empty(T)
+    carry = np.zeros(da.shape[:2])
+    for t in range(T - 1, -1, -1):
+        a_next, _, _, p, activation = cell_caches[t]
+        total = da[:, :, t] + carry
+        norms[t] = np.sqrt((total**2).sum())
+        derivative = np.where(a_next > 0, 1.0, 0.0) if activation == "relu" else 1 - a_next**2
+        carry = p["Waa"].T @ (derivative * total)
+    return norms
+
+
+def test_hidden_state_gradient_norms_accepts_correct_variants():
+    for variant in (probe_loop, probe_preallocated):
+        for seed in SEEDS:
+            ex.check_hidden_state_gradient_norms(variant, seed=seed)
+
+
+def _probe(**switches):
+    def wrong(da, caches):
+        return ex._probe_variant(da, caches, **switches)
+
+    return wrong
+
+
+def _uses_reference_backward(da, caches):
+    from utils import rnn
+
+    cell_caches, _ = caches
+    norms, carry = np.zeros(len(cell_caches)), 0.0
+    for t in reversed(range(len(cell_caches))):
+        total = da[:, :, t] + carry
+        norms[t] = np.linalg.norm(total)
+        carry = rnn.rnn_cell_backward(total, cell_caches[t])["da_prev"]
+    return norms
+
+
+@pytest.mark.parametrize(
+    ("wrong", "match"),
+    [
+        (_probe(g_prime=False), "back through the activation first"),
+        (_probe(transpose=False), "Waa\\^T \\(the transpose\\)"),
+        (_probe(future=False), "includes what comes back from step t\\+1"),
+        (_probe(shift=1), "taken before stepping back"),
+        (_probe(square=True), "square root"),
+        (lambda da, caches: probe_loop(da, caches)[::-1].copy(), "in time order"),
+    ],
+)
+def test_hidden_state_gradient_norms_rejects_known_mistakes(wrong, match):
+    _fails(ex.check_hidden_state_gradient_norms, wrong, match)
+
+
+def test_hidden_state_gradient_norms_must_not_call_the_library_backward():
+    from utils.checks import IntegrityError
+
+    with pytest.raises(IntegrityError, match="rnn_cell_backward"):
+        ex.check_hidden_state_gradient_norms(_uses_reference_backward)

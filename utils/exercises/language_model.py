@@ -1,0 +1,891 @@
+"""Checks for assignment 04 — the language model and sampling (on the exercise harness).
+
+Contracts (identical to the references in :mod:`utils.lm`, which the checks call):
+
+- ``make_lm_batch(sequences, n_x) -> (x, y, mask)``: inputs shifted by one step, ``x<1> = 0``;
+- ``sequence_log_prob(parameters, ids) -> float``: ``log P(ids)`` in nats;
+- ``nats_and_perplexity(parameters, sequences) -> (nats, perplexity)``;
+- ``sample(parameters, vocab, rng, temperature=1.0, max_len=20) -> list of ids``;
+- ``greedy_decode(parameters, vocab, max_len=20) -> list of ids``;
+- ``train_step(parameters, adam_state, x, y, mask, learning_rate, clip_norm)
+  -> (loss, new_parameters, new_adam_state)``.
+
+Sampling is random, so ``sample`` is checked by invariants on every case and statistically in
+its proofs: the frequencies of many draws against the model's exact probabilities (a
+chi-square test at a false-alarm level of about 1e-6), determinism given the generator, and the
+greedy limit at a low temperature; never against one particular random sequence.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from utils import data, lm, optim
+from utils.exercises.harness import Case, Exercise, Mistake, Output
+
+__all__ = [
+    "check_greedy_decode",
+    "check_make_lm_batch",
+    "check_nats_and_perplexity",
+    "check_sample",
+    "check_sequence_log_prob",
+    "check_train_step",
+    "random_lm_parameters",
+]
+
+ASSIGNMENT = 4
+EOS = 1  # the id of <EOS> in every utils.data.Vocabulary
+# Every graded function of this notebook must compute its answer itself. The training step
+# may use lm.loss_and_gradients (and through it the library's model forward/backward).
+FORBIDDEN_TRAINING = (
+    "utils.lm.train_step",
+    "utils.optim.Adam",
+)
+FORBIDDEN = (
+    "utils.lm.make_lm_batch",
+    "utils.lm.sequence_log_prob",
+    "utils.lm.nats_and_perplexity",
+    "utils.lm.sample",
+    "utils.lm.greedy_decode",
+    "utils.lm.train_step",
+    "utils.lm.batch_nats_per_token",
+    "utils.rnn.rnn_model_forward",
+    "utils.kernels.rnn.rnn_model_forward",
+    "utils.losses.cross_entropy",
+    "utils.losses.softmax_cross_entropy",
+    "utils.lm.loss_and_gradients",
+    "utils.optim.Adam",
+)
+PARAMETER_SHAPES = {
+    "Waa": "(n_a, n_a)",
+    "Wax": "(n_a, n_x)",
+    "ba": "(n_a, 1)",
+    "Wya": "(n_y, n_a)",
+    "by": "(n_y, 1)",
+}
+
+
+def random_lm_parameters(rng: np.random.Generator, n_x: int, n_a: int, scale: float = 1.0):
+    """Parameters of a language model over ``n_x`` tokens (``n_y = n_x``) with every weight
+    non-zero, so that each path of the computation changes the result."""
+
+    def signed(shape, low, high):
+        return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
+
+    return {
+        "Waa": signed((n_a, n_a), 0.2, 0.8) / np.sqrt(n_a),
+        "Wax": signed((n_a, n_x), 0.5, 1.5),
+        "ba": signed((n_a, 1), 0.1, 0.5),
+        "Wya": scale * signed((n_x, n_a), 0.5, 1.5),
+        "by": scale * signed((n_x, 1), 0.2, 1.0),
+    }
+
+
+def _sizes(parameters, **more):
+    n_a, n_x = parameters["Wax"].shape
+    return {"n_a": n_a, "n_x": n_x, "n_y": parameters["Wya"].shape[0], **more}
+
+
+def _random_ids(rng, length, n_x, eos=EOS):
+    """``length - 1`` tokens other than <UNK> and <EOS>, then <EOS>."""
+    return [int(v) for v in rng.integers(2, n_x, size=length - 1)] + [eos]
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 1 — make_lm_batch
+# --------------------------------------------------------------------------------------------
+
+
+def _batch_cases(rng, seed):
+    n_x = 6 if seed == 0 else int(rng.integers(5, 12))
+    lengths = [3, 1, 5] if seed == 0 else [int(v) for v in rng.integers(1, 9, size=4)]
+    lengths[0] = max(lengths[0], 3)  # the first case tells a missing shift from x<1> = <EOS>
+    batch = [_random_ids(rng, n, n_x) for n in lengths]
+    edge = [n_x - 1, 2, n_x - 1, EOS]
+    return [
+        Case(
+            "one name",
+            {"sequences": [batch[0]], "n_x": n_x},
+            {"n_x": n_x, "m": 1, "T": len(batch[0])},
+        ),
+        Case(
+            "names of different lengths: padding",
+            {"sequences": batch, "n_x": n_x},
+            {"n_x": n_x, "m": len(batch), "T": max(lengths)},
+        ),
+        Case(
+            "one name of one token, [<EOS>]: x<1> = 0",
+            {"sequences": [[EOS]], "n_x": n_x},
+            {"n_x": n_x, "m": 1, "T": 1},
+        ),
+        Case(
+            "the last id n_x - 1",
+            {"sequences": [edge, [EOS]], "n_x": n_x},
+            {"n_x": n_x, "m": 2, "T": 4},
+        ),
+    ]
+
+
+def _batch_reference(case):
+    return lm.make_lm_batch(**case.args)
+
+
+def _batch_variant(case, shift=1, first=None, pad_x=False, pad_y=0):
+    x, y, mask = lm.make_lm_batch(**case.args)
+    _, m, T = x.shape
+    ids = np.where(mask, y, pad_y)
+    x = np.zeros_like(x)
+    for i in range(m):
+        for t in range(T):
+            source = t - shift
+            if not mask[i, t] and not pad_x:
+                continue
+            if 0 <= source < T and (mask[i, source] or pad_x):
+                x[ids[i, source] if mask[i, source] else 0, i, t] = 1
+            elif source < 0 and first is not None:
+                x[first, i, t] = 1
+    return x, ids, mask
+
+
+def _check_mask(name, got, want, case):
+    if not isinstance(got, np.ndarray) or got.dtype != bool:
+        kind = getattr(got, "dtype", type(got).__name__)
+        raise AssertionError(f"{name} should be a bool array (True at real steps), got {kind}")
+    if got.shape != want.shape:
+        raise AssertionError(f"{name} has shape {got.shape}, expected (m, T) = {want.shape}")
+    if not np.array_equal(got, want):
+        raise AssertionError(
+            f"{name} is {got.astype(int).tolist()}, expected {want.astype(int).tolist()}: "
+            "True exactly at the steps 0 .. len(sequence) - 1 of each sequence"
+        )
+
+
+MAKE_LM_BATCH = Exercise(
+    name="make_lm_batch",
+    assignment=ASSIGNMENT,
+    number=1,
+    arguments=("sequences", "n_x"),
+    returns=(
+        Output("x", shape="(n_x, m, T)", dtype="float"),
+        Output("y", shape="(m, T)", dtype="int"),
+        Output("mask", kind="custom", check=_check_mask),
+    ),
+    packing="tuple",
+    reference=_batch_reference,
+    cases=_batch_cases,
+    mistakes=(
+        Mistake(
+            "x<t> must be the one-hot of the token *before* step t, y<t-1> (x<1> = 0): with "
+            "x<t> = y<t> the model is shown the token it has to predict",
+            lambda c: _batch_variant(c, shift=0),
+            outputs=("x",),
+        ),
+        Mistake(
+            "x<1> is the zero vector (nothing has been read yet), not the one-hot of <EOS>",
+            lambda c: _batch_variant(c, first=EOS),
+            outputs=("x",),
+        ),
+        Mistake(
+            "the shift goes the wrong way: x<t> is the previous token y<t-1>, not the next one",
+            lambda c: _batch_variant(c, shift=-1),
+            outputs=("x",),
+        ),
+        Mistake(
+            "padded steps (mask False) must be all-zero columns of x: stop at each name's end",
+            lambda c: _batch_variant(c, pad_x=True),
+            outputs=("x",),
+        ),
+        Mistake(
+            "pad y with 0 after each name's <EOS> (the mask hides those steps)",
+            lambda c: _batch_variant(c, pad_y=EOS),
+            outputs=("y",),
+        ),
+    ),
+    forbidden=FORBIDDEN,
+    shapes={"x": "(n_x, m, T)", "y": "(m, T)", "mask": "(m, T)"},
+    index_hint="an index out of range: T is the longest name's length, x has n_x rows",
+    doc="``make_lm_batch(sequences, n_x) -> (x, y, mask)`` with x<1> = 0, x<t> = y<t-1>.",
+)
+check_make_lm_batch = MAKE_LM_BATCH.checker()
+
+
+# --------------------------------------------------------------------------------------------
+# Exercises 2 and 3 — scoring
+# --------------------------------------------------------------------------------------------
+
+
+def _log_prob_variant(parameters, ids, shift=1, carry=True, first=None, log=np.log, upto=None):
+    """log P(ids) computed with one thing switched (for the mistakes)."""
+    n_x, n_a = parameters["Wax"].shape[1], parameters["Waa"].shape[0]
+    a, total = np.zeros((n_a, 1)), 0.0
+    ids = list(ids)[:upto]
+    for t, token in enumerate(ids):
+        xt = np.zeros((n_x, 1))
+        source = t - shift
+        if 0 <= source < len(ids):
+            xt[ids[source]] = 1
+        elif source < 0 and first is not None:
+            xt[first] = 1
+        a_new = np.tanh(parameters["Waa"] @ a + parameters["Wax"] @ xt + parameters["ba"])
+        a = a_new if carry else np.zeros_like(a)
+        z = (parameters["Wya"] @ a_new + parameters["by"])[:, 0]
+        p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        total += float(log(p[token]))
+    return total
+
+
+def _log_prob_cases(rng, seed):
+    n_x, n_a = (6, 4) if seed == 0 else (int(rng.integers(5, 10)), int(rng.integers(3, 8)))
+    p = random_lm_parameters(rng, n_x, n_a)
+    memoryless = {**p, "Waa": np.zeros_like(p["Waa"])}
+    ids = _random_ids(rng, 5 if seed == 0 else int(rng.integers(3, 9)), n_x)
+    return [
+        Case("a name", {"parameters": p, "ids": ids}, _sizes(p)),
+        Case(
+            "Waa = 0: each step sees only the previous token",
+            {"parameters": memoryless, "ids": ids},
+            _sizes(p),
+        ),
+        Case(
+            "ids = [<EOS>]: the first step only (x<1> = 0, a<0> = 0)",
+            {"parameters": p, "ids": [EOS]},
+            _sizes(p),
+        ),
+    ]
+
+
+def _proof_long_sequence(call, rng):
+    """400 tokens: a product of probabilities underflows to 0, a sum of logs does not."""
+    n_x = 6
+    p = random_lm_parameters(rng, n_x, 4)
+    ids = _random_ids(rng, 400, n_x)
+    got = call(Case("400 tokens", {"parameters": p, "ids": ids}, _sizes(p)))
+    want = lm.sequence_log_prob(p, ids)
+    value = float(np.asarray(got, dtype=float))
+    if not np.isfinite(value) or value == 0:
+        raise AssertionError(
+            f"sequence_log_prob of a 400-token sequence returned {value}, expected {want:.1f}: "
+            "the product of many probabilities underflows to 0; add their logs instead"
+        )
+    if not math.isclose(value, want, rel_tol=1e-6):
+        raise AssertionError(
+            f"sequence_log_prob of a 400-token sequence returned {value:.6g}, expected {want:.6g}"
+        )
+
+
+SEQUENCE_LOG_PROB = Exercise(
+    name="sequence_log_prob",
+    assignment=ASSIGNMENT,
+    number=2,
+    arguments=("parameters", "ids"),
+    returns=(Output("log_prob", kind="float"),),
+    reference=lambda c: lm.sequence_log_prob(**c.args),
+    cases=_log_prob_cases,
+    proofs=(_proof_long_sequence,),
+    mistakes=(
+        Mistake(
+            "the input at step t must be the previous token ids[t-1] (x<1> = 0); reading ids[t] "
+            "shows the model the token it is scored on",
+            lambda c: _log_prob_variant(**c.args, shift=0),
+        ),
+        Mistake(
+            "the <EOS> at the end is a token the model predicts too: include its log-probability",
+            lambda c: _log_prob_variant(**c.args, upto=-1),
+        ),
+        Mistake(
+            "carry the hidden state from step to step (a<t> feeds step t+1); it is not reset",
+            lambda c: _log_prob_variant(**c.args, carry=False),
+        ),
+        Mistake(
+            "x<1> is the zero vector, not the one-hot of <EOS>",
+            lambda c: _log_prob_variant(**c.args, first=EOS),
+        ),
+        Mistake(
+            "nats means the natural logarithm (np.log), not log2",
+            lambda c: _log_prob_variant(**c.args, log=np.log2),
+        ),
+        Mistake(
+            "nats means the natural logarithm (np.log), not log10",
+            lambda c: _log_prob_variant(**c.args, log=np.log10),
+        ),
+        Mistake(
+            "return log P (negative or zero), not -log P",
+            lambda c: -lm.sequence_log_prob(**c.args),
+        ),
+    ),
+    forbidden=FORBIDDEN,
+    shapes={**PARAMETER_SHAPES, "xt": "(n_x, 1)", "a": "(n_a, 1)", "a_prev": "(n_a, 1)"},
+    index_hint="ids holds token ids 0 .. n_y - 1; index y_hat (or z) with the target id",
+    doc="``sequence_log_prob(parameters, ids)``: the sum over steps of log y_hat<t>[ids[t]].",
+)
+check_sequence_log_prob = SEQUENCE_LOG_PROB.checker()
+
+
+def _nats_cases(rng, seed):
+    n_x, n_a = (6, 4) if seed == 0 else (int(rng.integers(5, 10)), int(rng.integers(3, 8)))
+    p = random_lm_parameters(rng, n_x, n_a)
+    lengths = [2, 9, 4] if seed == 0 else [int(v) for v in rng.integers(1, 12, size=5)]
+    lengths[0] = 1  # a one-token sequence makes per-name averaging differ from per-token
+    return [
+        Case("one name", {"parameters": p, "sequences": [_random_ids(rng, 6, n_x)]}, _sizes(p)),
+        Case(
+            "names of very different lengths",
+            {"parameters": p, "sequences": [_random_ids(rng, n, n_x) for n in lengths]},
+            _sizes(p),
+        ),
+    ]
+
+
+def _nats_variant(parameters, sequences, per_name=False, drop_eos=False, base=math.e, total=False):
+    logs = [lm.sequence_log_prob(parameters, ids) for ids in sequences]
+    counts = [len(ids) - (1 if drop_eos else 0) for ids in sequences]
+    if per_name:
+        nats = float(np.mean([-lp / max(n, 1) for lp, n in zip(logs, counts, strict=True)]))
+    elif total:
+        nats = -sum(logs)
+    else:
+        nats = -sum(logs) / max(sum(counts), 1)
+    nats /= math.log(base)
+    return nats, math.exp(nats) if base == math.e else base**nats
+
+
+NATS_AND_PERPLEXITY = Exercise(
+    name="nats_and_perplexity",
+    assignment=ASSIGNMENT,
+    number=3,
+    arguments=("parameters", "sequences"),
+    returns=(Output("nats", kind="float"), Output("perplexity", kind="float")),
+    packing="tuple",
+    reference=lambda c: lm.nats_and_perplexity(**c.args),
+    cases=_nats_cases,
+    mistakes=(
+        Mistake(
+            "average over all tokens of all sequences (total -log P / total tokens), not the "
+            "mean of each sequence's average: long sequences must weigh more",
+            lambda c: _nats_variant(**c.args, per_name=True),
+        ),
+        Mistake(
+            "count every predicted token, the <EOS> of each sequence included, in the denominator",
+            lambda c: _nats_variant(**c.args, drop_eos=True),
+        ),
+        Mistake(
+            "divide the total -log P by the number of tokens (nats per token, not per corpus)",
+            lambda c: _nats_variant(**c.args, total=True),
+        ),
+        Mistake(
+            "nats use the natural log; bits = nats / ln 2 are a different unit",
+            lambda c: _nats_variant(**c.args, base=2.0),
+        ),
+        Mistake(
+            "the perplexity is exp(nats per token)",
+            lambda c: (
+                lm.nats_and_perplexity(**c.args)[0],
+                2 ** lm.nats_and_perplexity(**c.args)[0],
+            ),
+            outputs=("perplexity",),
+        ),
+    ),
+    forbidden=FORBIDDEN,
+    shapes=PARAMETER_SHAPES,
+    doc="``nats_and_perplexity(parameters, sequences)``: -sum log P / number of tokens, exp.",
+)
+check_nats_and_perplexity = NATS_AND_PERPLEXITY.checker()
+
+
+# --------------------------------------------------------------------------------------------
+# Exercises 4 and 5 — generating
+# --------------------------------------------------------------------------------------------
+
+
+class AdvancingGenerator(np.random.Generator):
+    """A ``numpy.random.Generator`` that the runner's "changed its argument in place" check
+    compares by identity: drawing from it is *supposed* to advance its state."""
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _generator(rng):
+    return AdvancingGenerator(np.random.PCG64(int(rng.integers(2**32))))
+
+
+def _softmax(z):
+    e = np.exp(z - np.max(z))
+    return e / e.sum()
+
+
+def _check_sequence_invariants(name, got, want, case):
+    """Type, ids in range, <EOS> only at the end, stop at <EOS> or max_len."""
+    max_len = case.args["max_len"]
+    n_y = case.args["parameters"]["Wya"].shape[0]
+    if not isinstance(got, list) or not all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) for v in got
+    ):
+        raise AssertionError(f"{name} should be a list of int token ids, got {got!r:.100}")
+    if not got:
+        raise AssertionError(f"{name} is empty: the first token is always drawn")
+    if any(not 0 <= v < n_y for v in got):
+        raise AssertionError(f"{name} holds ids outside 0 .. n_y - 1 = {n_y - 1}: {got}")
+    if len(got) > max_len:
+        raise AssertionError(
+            f"{name} has {len(got)} tokens, more than max_len = {max_len}: stop after max_len"
+        )
+    if EOS in got[:-1]:
+        raise AssertionError(
+            f"{name} goes on after <EOS> (id {EOS}) at position {got.index(EOS)}: {got}; stop "
+            "as soon as <EOS> is drawn (and keep it as the last token)"
+        )
+    if got[-1] != EOS and len(got) < max_len:
+        raise AssertionError(
+            f"{name} stopped after {len(got)} tokens without <EOS> and before max_len = {max_len}"
+        )
+
+
+def _sample_cases(rng, seed):
+    n_x, n_a = (6, 4) if seed == 0 else (int(rng.integers(5, 10)), int(rng.integers(3, 8)))
+    p = random_lm_parameters(rng, n_x, n_a)
+    eos = (np.arange(n_x) == EOS)[:, None]
+    stops = {**p, "by": p["by"] + 2.0 * eos}
+    never_stops = {**p, "by": p["by"] - 40.0 * eos}
+    cases = [_sample_case(p, n_x, rng, t, n) for t, n in ((1.0, 20), (0.5, 6), (2.0, 1))]
+    for _ in range(3):  # <EOS> is drawn early in almost every one of these
+        case = _sample_case(stops, n_x, rng, 1.0, 30)
+        cases.append(Case("<EOS> likely: stop there", case.args, case.sizes))
+    case = _sample_case(never_stops, n_x, rng, 1.0, 7)
+    cases.append(Case("<EOS> almost never drawn: max_len stops it", case.args, case.sizes))
+    return cases
+
+
+VOCAB_FOR = {
+    n: data.Vocabulary(["<UNK>", "<EOS>", *[chr(ord("a") + i) for i in range(n - 2)]])
+    for n in range(3, 27)
+}
+
+
+def _path_probabilities(
+    parameters, ids, temperature, feed="drawn", carry=True, softmax_twice=False
+):
+    """The distribution each step of a sampler would draw from, along the drawn path ``ids``.
+
+    ``feed``: what the sampler reads at step t+1: "drawn" (the right one), "zeros" or "argmax"
+    (of its own distribution at step t). Returns (len(ids), n_y) probabilities."""
+    n_x, n_a = parameters["Wax"].shape[1], parameters["Waa"].shape[0]
+    a, xt, rows = np.zeros((n_a, 1)), np.zeros((n_x, 1)), []
+    for token in ids:
+        a_new = np.tanh(parameters["Waa"] @ a + parameters["Wax"] @ xt + parameters["ba"])
+        z = (parameters["Wya"] @ a_new + parameters["by"])[:, 0]
+        p = _softmax(_softmax(z) / temperature) if softmax_twice else _softmax(z / temperature)
+        rows.append(p)
+        a = a_new if carry else np.zeros_like(a)
+        xt = np.zeros((n_x, 1))
+        if feed == "drawn":
+            xt[token] = 1
+        elif feed == "argmax":
+            xt[int(np.argmax(p))] = 1
+    return np.array(rows)
+
+
+def _pair_fit(paths, probabilities):
+    """Largest |z-score| over the cells (previous token, token) of the counts observed along
+    ``paths`` against their expectation under ``probabilities`` (one array per path)."""
+    n_y = probabilities[0].shape[1]
+    observed = np.zeros((n_y + 1, n_y))  # row n_y: the first step (no previous token)
+    expected = np.zeros_like(observed)
+    variance = np.zeros_like(observed)
+    for ids, p in zip(paths, probabilities, strict=True):
+        previous = [n_y, *ids[:-1]]
+        for row, token, p_t in zip(previous, ids, p, strict=True):
+            observed[row, token] += 1
+            expected[row] += p_t
+            variance[row] += p_t * (1 - p_t)
+    keep = variance > 0.5
+    z = np.abs(observed - expected)[keep] / np.sqrt(variance[keep])
+    impossible = float(np.sum(observed[~keep] - expected[~keep]))  # draws of ~0-probability
+    return max(float(z.max(initial=0.0)), impossible)
+
+
+Z_LIMIT = 5.5  # a correct sampler exceeds it with probability about 1e-6 over all the cells
+
+
+def _proof_distribution(call, rng, n_calls=6, max_len=250):
+    """Long samples (EOS made very unlikely) at temperatures 1, 0.5 and 2: the counts of every
+    (previous token, token) pair along the drawn paths match the model's probabilities."""
+    n_x, n_a = 5, 6
+    p = random_lm_parameters(rng, n_x, n_a, scale=1.5)
+    p["Wax"] = 2.5 * p["Wax"]  # the previous token matters a lot
+    p["by"] = p["by"] - 40.0 * (np.arange(n_x) == EOS)[:, None]
+    for temperature in (1.0, 0.5, 2.0):
+        paths = [call(_sample_case(p, n_x, rng, temperature, max_len)) for _ in range(n_calls)]
+        truth = [_path_probabilities(p, ids, temperature) for ids in paths]
+        fit = _pair_fit(paths, truth)
+        if fit <= Z_LIMIT:
+            continue
+        greedy = all(
+            ids[t] == int(np.argmax(row))
+            for ids, q in zip(paths, truth, strict=True)
+            for t, row in enumerate(q)
+        )
+        alternatives = [
+            (
+                "the temperature is ignored: draw from softmax(z / temperature)",
+                dict(temperature=1.0),
+            ),
+            (
+                "divide the scores by the temperature, do not multiply: softmax(z / T)",
+                dict(temperature=1.0 / temperature),
+            ),
+            ("apply the softmax once, to z / temperature", dict(softmax_twice=True)),
+            ("feed the drawn token back as the next input x<t+1> (one-hot)", dict(feed="zeros")),
+            ("carry the hidden state a<t> into the next step", dict(carry=False)),
+            ("feed back the token you drew, not the argmax", dict(feed="argmax")),
+        ]
+        hint = None
+        uniform = [np.full((len(ids), n_x), 1.0 / n_x) for ids in paths]
+        if _pair_fit(paths, uniform) <= Z_LIMIT:
+            hint = (
+                "the draws are (nearly) uniform: draw from softmax(z / temperature), the softmax "
+                "applied once, to the scores (not uniformly, not a softmax of probabilities)"
+            )
+        if hint is None and greedy:
+            hint = (
+                "draw the token at random with rng (e.g. rng.choice(n_y, p=probs)), do not take "
+                "the argmax"
+            )
+        for text, switches in alternatives:
+            options = {"temperature": temperature, **switches}
+            if hint is not None or ("temperature" in switches and temperature == 1.0):
+                continue  # already named, or the same as the right distribution at T = 1
+            q = [_path_probabilities(p, ids, **options) for ids in paths]
+            if _pair_fit(paths, q) <= Z_LIMIT:
+                hint = text
+        raise AssertionError(
+            f"the tokens drawn by sample(temperature={temperature}) do not follow the model's "
+            f"probabilities: over {sum(map(len, paths))} draws, the count of some (previous "
+            f"token, token) pair is {fit:.1f} standard deviations from its expectation "
+            f"(a correct sampler stays below {Z_LIMIT})" + (f": {hint}" if hint else "")
+        )
+
+
+def _sample_case(p, n_x, rng, temperature, max_len):
+    args = {
+        "parameters": p,
+        "vocab": VOCAB_FOR[n_x],
+        "rng": _generator(rng),
+        "temperature": temperature,
+        "max_len": max_len,
+    }
+    return Case(f"temperature {temperature}, max_len {max_len}", args, _sizes(p))
+
+
+def _proof_generator_only(call, rng):
+    """Same generator state, same sample; NumPy's global random state is not used."""
+    n_x = 6
+    p = random_lm_parameters(rng, n_x, 4)
+    seed = int(rng.integers(2**32))
+    outputs = []
+    for _ in range(3):
+        case = _sample_case(p, n_x, rng, 1.0, 12)
+        case.args["rng"] = AdvancingGenerator(np.random.PCG64(seed))
+        outputs.append(call(case))
+    if not outputs[0] == outputs[1] == outputs[2]:
+        raise AssertionError(
+            f"three calls of sample with generators in the same state gave {outputs}: the rng "
+            "argument must be the only source of randomness (np.random.* functions use NumPy's "
+            "global generator instead)"
+        )
+
+
+def _proof_greedy_limit(call, rng):
+    """As the temperature goes to 0, sampling becomes greedy decoding (and stays finite)."""
+    n_x = 6
+    p = random_lm_parameters(rng, n_x, 4, scale=2.0)
+    want = lm.greedy_decode(p, VOCAB_FOR[n_x], max_len=10)
+    case = _sample_case(p, n_x, rng, 1e-3, 10)
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            got = call(case)
+    except (ValueError, FloatingPointError, RuntimeWarning) as error:
+        raise AssertionError(
+            f"sample(temperature=0.001) raised {type(error).__name__}: {error}. At a low "
+            "temperature exp(z / T) overflows to inf (and inf / inf is NaN): subtract the "
+            "largest score before exp (or use utils.activations.softmax)"
+        ) from None
+    if got != want:
+        raise AssertionError(
+            f"sample(temperature=0.001) returned {got}, but at a temperature this low it "
+            f"should pick the most likely token at every step, as greedy decoding does: {want}"
+        )
+
+
+SAMPLE = Exercise(
+    name="sample",
+    assignment=ASSIGNMENT,
+    number=4,
+    arguments=("parameters", "vocab", "rng", "temperature", "max_len"),
+    returns=(Output("ids", kind="custom", check=_check_sequence_invariants),),
+    reference=lambda c: None,  # random: checked by invariants and by the proofs' statistics
+    cases=_sample_cases,
+    proofs=(_proof_generator_only, _proof_distribution, _proof_greedy_limit),
+    forbidden=FORBIDDEN,
+    shapes={**PARAMETER_SHAPES, "xt": "(n_x, 1)", "a": "(n_a, 1)", "z": "(n_y, 1)"},
+    index_hint="token ids run from 0 to n_y - 1; the one-hot input has n_x rows",
+    doc="``sample(parameters, vocab, rng, temperature, max_len)``: draws until <EOS>/max_len.",
+)
+check_sample = SAMPLE.checker()
+
+
+def _greedy_cases(rng, seed):
+    n_x, n_a = (6, 4) if seed == 0 else (int(rng.integers(5, 10)), int(rng.integers(3, 8)))
+    vocab = VOCAB_FOR[n_x]
+    for _ in range(500):  # parameters whose greedy path feeds back and stops at <EOS> mid-way
+        p = random_lm_parameters(rng, n_x, n_a, scale=2.0)
+        p["Wax"] = 3.0 * p["Wax"]
+        ids = lm.greedy_decode(p, vocab, max_len=12)
+        fed = _greedy_variant(p, vocab, 12, feed=False)
+        if 3 <= len(ids) < 12 and ids[-1] == EOS and fed != ids:
+            break
+    never_stops = {**p, "by": p["by"] - 40.0 * (np.arange(n_x) == EOS)[:, None]}
+    return [
+        Case(
+            "stops at <EOS> after a few tokens",
+            {"parameters": p, "vocab": vocab, "max_len": 12},
+            _sizes(p),
+        ),
+        Case(
+            "<EOS> never the argmax: max_len 5 stops it",
+            {"parameters": never_stops, "vocab": vocab, "max_len": 5},
+            _sizes(p),
+        ),
+        Case("max_len 1", {"parameters": p, "vocab": vocab, "max_len": 1}, _sizes(p)),
+    ]
+
+
+def _greedy_variant(parameters, vocab, max_len, feed=True, keep_eos=True, extra=0, stop=True):
+    n_x, n_a = parameters["Wax"].shape[1], parameters["Waa"].shape[0]
+    a, xt, ids = np.zeros((n_a, 1)), np.zeros((n_x, 1)), []
+    while len(ids) < max_len + extra:
+        a = np.tanh(parameters["Waa"] @ a + parameters["Wax"] @ xt + parameters["ba"])
+        token = int(np.argmax(parameters["Wya"] @ a + parameters["by"]))
+        if token == EOS and stop:
+            if keep_eos:
+                ids.append(token)
+            break
+        ids.append(token)
+        xt = np.zeros((n_x, 1))
+        if feed:
+            xt[token] = 1
+    return ids
+
+
+GREEDY_DECODE = Exercise(
+    name="greedy_decode",
+    assignment=ASSIGNMENT,
+    number=5,
+    arguments=("parameters", "vocab", "max_len"),
+    returns=(Output("ids", kind="exact", type=list),),
+    reference=lambda c: lm.greedy_decode(**c.args),
+    cases=_greedy_cases,
+    mistakes=(
+        Mistake(
+            "feed each chosen token back as the next input x<t+1> (one-hot)",
+            lambda c: _greedy_variant(**c.args, feed=False),
+        ),
+        Mistake(
+            "keep the <EOS> as the last token of the result",
+            lambda c: _greedy_variant(**c.args, keep_eos=False),
+        ),
+        Mistake("return at most max_len tokens", lambda c: _greedy_variant(**c.args, extra=1)),
+        Mistake("stop as soon as <EOS> is chosen", lambda c: _greedy_variant(**c.args, stop=False)),
+    ),
+    forbidden=FORBIDDEN,
+    shapes={**PARAMETER_SHAPES, "xt": "(n_x, 1)", "a": "(n_a, 1)", "z": "(n_y, 1)"},
+    doc="``greedy_decode(parameters, vocab, max_len)``: argmax at every step, fed back.",
+)
+check_greedy_decode = GREEDY_DECODE.checker()
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 6 — train_step
+# --------------------------------------------------------------------------------------------
+
+
+def _train_cases(rng, seed):
+    n_x, n_a = (6, 4) if seed == 0 else (int(rng.integers(5, 10)), int(rng.integers(3, 8)))
+    p = random_lm_parameters(rng, n_x, n_a)
+    sequences = [_random_ids(rng, n, n_x) for n in (4, 2, 6)]
+    x, y, mask = lm.make_lm_batch(sequences, n_x)
+    fresh = lm.init_adam_state(p)
+    grads = lm.loss_and_gradients(p, x, y, mask)[1]
+    warm = {
+        "t": 3,
+        "m": {k: 0.5 * grads["d" + k] + 0.01 for k in lm.PARAMETER_NAMES},
+        "v": {k: grads["d" + k] ** 2 + 0.02 for k in lm.PARAMETER_NAMES},
+    }
+    norm = optim.global_norm(grads)
+    batch = {"x": x, "y": y, "mask": mask}
+    return [
+        Case(
+            "first step (t = 0 -> 1), no clipping",
+            {
+                "parameters": p,
+                "adam_state": fresh,
+                **batch,
+                "learning_rate": 0.01,
+                "clip_norm": 10 * norm,
+            },
+            _sizes(p),
+        ),
+        Case(
+            "step t = 3 -> 4 with non-zero moments, no clipping",
+            {
+                "parameters": p,
+                "adam_state": warm,
+                **batch,
+                "learning_rate": 0.02,
+                "clip_norm": 10 * norm,
+            },
+            _sizes(p),
+        ),
+        Case(
+            "clipping active (clip_norm = half the largest gradient entry)",
+            {
+                "parameters": p,
+                "adam_state": warm,
+                **batch,
+                "learning_rate": 0.02,
+                "clip_norm": max(float(np.max(np.abs(g))) for g in grads.values()) / 2,
+            },
+            _sizes(p),
+        ),
+    ]
+
+
+def _adam_variant(case, bias=True, clip="norm", sign=-1.0, square=True, t_shift=1):
+    args = case.args
+    loss, grads = lm.loss_and_gradients(args["parameters"], args["x"], args["y"], args["mask"])
+    if clip == "norm":
+        grads, _ = optim.clip_by_global_norm(grads, args["clip_norm"])
+    elif clip == "value":
+        grads = {k: np.clip(g, -args["clip_norm"], args["clip_norm"]) for k, g in grads.items()}
+    state = args["adam_state"]
+    t = state["t"] + t_shift
+    with np.errstate(divide="ignore", invalid="ignore"):  # t_shift=0 at t = 0 divides by 0
+        return _adam_update(args, grads, state, t, loss, bias, sign, square)
+
+
+def _adam_update(args, grads, state, t, loss, bias, sign, square):
+    b1, b2 = 0.9, 0.999
+    new_p, new_m, new_v = {}, {}, {}
+    for k in lm.PARAMETER_NAMES:
+        g = grads["d" + k]
+        new_m[k] = b1 * state["m"][k] + (1 - b1) * g
+        new_v[k] = b2 * state["v"][k] + (1 - b2) * (g * g if square else np.abs(g))
+        m_hat = new_m[k] / (1 - b1**t) if bias else new_m[k]
+        v_hat = new_v[k] / (1 - b2**t) if bias else new_v[k]
+        new_p[k] = args["parameters"][k] + sign * args["learning_rate"] * m_hat / (
+            np.sqrt(v_hat) + 1e-8
+        )
+    return loss, new_p, {"t": state["t"] + 1, "m": new_m, "v": new_v}
+
+
+_ADAM_MISTAKES = (
+    (
+        "Adam's bias correction is missing: divide m by (1 - beta1**t) and v by (1 - beta2**t)",
+        {"bias": False},
+    ),
+    (
+        "clip the gradients by their global norm before the update (utils.optim."
+        "clip_by_global_norm)",
+        {"clip": None},
+    ),
+    (
+        "clip by the global norm (rescale all gradients together), not each entry by value",
+        {"clip": "value"},
+    ),
+    ("descend: W - learning_rate * m_hat / (sqrt(v_hat) + eps)", {"sign": 1.0}),
+    ("v is the running mean of the squared gradients, g**2", {"square": False}),
+    ("use the new step count t = adam_state['t'] + 1 in the bias correction", {"t_shift": 0}),
+)
+
+
+def _adam_hint(case, got, path):
+    """The first Adam mistake whose result equals the dict ``got`` (every array) at ``path``
+    (("parameters",) or ("state", "m") / ("state", "v"))."""
+    for text, switches in _ADAM_MISTAKES:
+        wrong = _adam_variant(case, **switches)
+        candidate = wrong[1] if path[0] == "parameters" else wrong[2]
+        for key in path[1:]:
+            candidate = candidate[key]
+        if all(
+            np.allclose(got[k], candidate[k], rtol=1e-6, atol=1e-9, equal_nan=True)
+            for k in candidate
+        ):
+            return text
+    return None
+
+
+def _check_arrays(name, got, want, case, path):
+    """A dict of arrays keyed like ``want``, each close to it (or naming the Adam mistake)."""
+    if not isinstance(got, dict) or sorted(got) != sorted(want):
+        shown = sorted(got) if isinstance(got, dict) else type(got).__name__
+        raise AssertionError(f"{name} should be a dict with the keys {sorted(want)}, got {shown}")
+    for key, w in want.items():
+        g = got[key]
+        if not isinstance(g, np.ndarray) or g.shape != w.shape:
+            shape = getattr(g, "shape", type(g).__name__)
+            raise AssertionError(f"{name}[{key!r}] should have shape {w.shape}, got {shape}")
+        if not np.allclose(g, w, rtol=1e-6, atol=1e-9):
+            hint = _adam_hint(case, got, path)
+            raise AssertionError(
+                f"{name}[{key!r}] is wrong (largest difference {float(np.max(np.abs(g - w))):.3g})"
+                + (f": {hint}" if hint else "")
+            )
+
+
+def _check_new_parameters(name, got, want, case):
+    _check_arrays(name, got, want, case, ("parameters",))
+
+
+def _check_new_state(name, got, want, case):
+    if not isinstance(got, dict) or sorted(got) != ["m", "t", "v"]:
+        shown = sorted(got) if isinstance(got, dict) else type(got).__name__
+        raise AssertionError(f"{name} should be a dict with the keys ['m', 't', 'v'], got {shown}")
+    if got["t"] != want["t"]:
+        raise AssertionError(
+            f"{name}['t'] is {got['t']!r}, expected {want['t']}: the step count goes up by 1"
+        )
+    for moment in ("m", "v"):
+        _check_arrays(f"{name}[{moment!r}]", got[moment], want[moment], case, ("state", moment))
+
+
+TRAIN_STEP = Exercise(
+    name="train_step",
+    assignment=ASSIGNMENT,
+    number=6,
+    arguments=("parameters", "adam_state", "x", "y", "mask", "learning_rate", "clip_norm"),
+    returns=(
+        Output("loss", kind="float"),
+        Output("new_parameters", kind="custom", check=_check_new_parameters),
+        Output("new_adam_state", kind="custom", check=_check_new_state),
+    ),
+    packing="tuple",
+    reference=lambda c: lm.train_step(**c.args),
+    cases=_train_cases,
+    forbidden=FORBIDDEN_TRAINING,
+    shapes=PARAMETER_SHAPES,
+    key_hint="parameters and the moments m, v are dicts keyed 'Waa', 'Wax', 'ba', 'Wya', 'by'; "
+    "the gradients are keyed 'dWaa', ...",
+    doc="``train_step(...) -> (loss, new_parameters, new_adam_state)``: clipped Adam step.",
+)
+check_train_step = TRAIN_STEP.checker()
+
+EXERCISES = (
+    MAKE_LM_BATCH,
+    SEQUENCE_LOG_PROB,
+    NATS_AND_PERPLEXITY,
+    SAMPLE,
+    GREEDY_DECODE,
+    TRAIN_STEP,
+)
