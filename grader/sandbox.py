@@ -139,6 +139,9 @@ class Sandbox:
         args = [self.bwrap, *_namespaces(), "--clearenv"]
         for key, value in sorted(env.items()):
             args += ["--setenv", key, value]
+        # The private /tmp first: binds made after it stay visible, so a Python environment
+        # that lives under /tmp (a CI clone) is not hidden by it.
+        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         args += ["--ro-bind", "/usr", "/usr"]
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             top = Path("/") / name
@@ -151,7 +154,6 @@ class Sandbox:
         for folder in _python_dirs():
             self._refuse_repository(folder)
             args += ["--ro-bind", str(folder), str(folder)]
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
         args += ["--dir", HOME, "--dir", MPL_DIR, "--ro-bind", str(self.lib), LIB]
         if self.fontlist is not None and self.fontlist.exists():
             args += ["--ro-bind", str(self.fontlist), f"{MPL_DIR}/{self.fontlist.name}"]
