@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 LIB = "/opt/course/lib"  # the course package copy, inside the sandbox
-HOME = "/tmp/home"
-MPL_DIR = "/tmp/matplotlib"
+PRIVATE_TMP = "/tmp"  # inside the sandbox: its own empty tmpfs, never the host's /tmp
+HOME = f"{PRIVATE_TMP}/home"
+MPL_DIR = f"{PRIVATE_TMP}/matplotlib"
 UID = GID = 65534  # nobody
 TMP_BYTES = 256 * 1024 * 1024  # the private /tmp is memory: a submission may not fill the host's
 
@@ -141,7 +142,16 @@ class Sandbox:
             args += ["--setenv", key, value]
         # The private /tmp first: binds made after it stay visible, so a Python environment
         # that lives under /tmp (a CI clone) is not hidden by it.
-        args += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+        args += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--size",
+            str(TMP_BYTES),
+            "--tmpfs",
+            PRIVATE_TMP,
+        ]
         args += ["--ro-bind", "/usr", "/usr"]
         for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
             top = Path("/") / name
