@@ -12,7 +12,11 @@ A student's function runs in the sandbox; its arguments go in and its result com
 - ``numpy.random.Generator`` over ``PCG64`` (what ``np.random.default_rng`` makes), sent as its
   bit generator's state only, so a check can hand a student's ``sample(..., rng)`` its random
   numbers: the sandbox draws from a copy with the same state, and the state after the call is
-  copied back (the caller's generator advances exactly as in one process).
+  copied back (the caller's generator advances exactly as in one process);
+- ``utils.data.Vocabulary`` (the course's class, exactly), sent as its token list only and
+  rebuilt on the other side with the course's constructor (which checks the list): a student's
+  ``sample(parameters, vocab, rng)`` gets a real vocabulary, and a vocabulary a student's
+  function returns reaches the checks as one built here, never as the student's object.
 
 :func:`encode` turns a value into JSON-ready lists (``["a", dtype, shape, base64]`` for an
 array, ``["d", [[key, value], ...]]`` for a dict, ...) and raises :class:`NotPlainData` naming
@@ -28,6 +32,8 @@ import math
 from typing import Any
 
 import numpy as np
+
+from utils.data import Vocabulary
 
 MAX_DEPTH = 64
 MAX_ITEMS = 1_000_000  # containers and scalars in one value
@@ -69,6 +75,11 @@ def _refusal(value: Any, where: str) -> NotPlainData:
             f"{where} is a NumPy array of dtype {value.dtype}; return an array of numbers or "
             "booleans"
         )
+    if isinstance(value, Vocabulary):
+        return NotPlainData(
+            f"{where} is a {name} (a subclass of utils.data.Vocabulary); return a "
+            "utils.data.Vocabulary"
+        )
     for base, base_name in _BUILTIN_NAMES.items():
         if isinstance(value, base):
             return NotPlainData(
@@ -79,7 +90,8 @@ def _refusal(value: Any, where: str) -> NotPlainData:
     if "argument" in where:  # the checks' own inputs: a limit of the sandbox, said so
         return NotPlainData(
             f"{where} is a {name}, which cannot be sent into the grading sandbox (only NumPy "
-            "arrays, numbers, strings, and lists, tuples and dicts of these can)"
+            "arrays, numbers, strings, NumPy's default Generator, utils.data.Vocabulary, and "
+            "lists, tuples and dicts of these can)"
         )
     return NotPlainData(
         f"{where} is a {name}; return NumPy arrays, numbers, strings, or lists, tuples and "
@@ -141,6 +153,10 @@ def _encode(value: Any, where: str, depth: int, budget: _Budget) -> list:
             value.bit_generator.state["uinteger"],
         )
         return ["r", str(state["state"]), str(state["inc"]), int(has_uint32), int(uinteger)]
+    if kind is Vocabulary:
+        tokens = _vocabulary_tokens(value, where)
+        budget.take(len(tokens))
+        return ["v", tokens]
     if kind is list or kind is tuple:
         items = [_encode(v, f"{where}[{i}]", depth + 1, budget) for i, v in enumerate(value)]
         return ["l" if kind is list else "t", items]
@@ -156,6 +172,26 @@ def _encode(value: Any, where: str, depth: int, budget: _Budget) -> list:
             )
         return ["d", pairs]
     raise _refusal(value, where)
+
+
+def _vocabulary_tokens(vocab: Vocabulary, where: str) -> list[str]:
+    """The token list that rebuilds ``vocab``, or :class:`NotPlainData` if it does not: the
+    list must hold plain strings, map to exactly the ids of ``token_to_id`` and be a valid
+    vocabulary."""
+    state = vars(vocab)
+    tokens, mapping = state.get("id_to_token"), state.get("token_to_id")
+    if type(tokens) is not list or not all(type(t) is str for t in tokens):
+        raise NotPlainData(f"{where} is a Vocabulary whose id_to_token is not a list of str")
+    if type(mapping) is not dict or mapping != {t: i for i, t in enumerate(tokens)}:
+        raise NotPlainData(
+            f"{where} is a Vocabulary whose token_to_id does not match its id_to_token "
+            "(leave a Vocabulary as it is, or build a new one with utils.data.Vocabulary(tokens))"
+        )
+    try:
+        Vocabulary(tokens)
+    except ValueError as error:
+        raise NotPlainData(f"{where} is not a valid Vocabulary: {error}") from None
+    return list(tokens)
 
 
 def _float(x: float):
@@ -234,6 +270,11 @@ def _decode(data: Any, depth: int, budget: _Budget) -> Any:
             return np.frombuffer(raw, dtype=dtype)[0]
         if tag == "r" and len(rest) == 4:
             return _generator(*rest)
+        if tag == "v" and len(rest) == 1 and type(rest[0]) is list:
+            if not all(type(t) is str for t in rest[0]):
+                raise MalformedData("a vocabulary's tokens are not all strings")
+            budget.take(len(rest[0]))
+            return Vocabulary(rest[0])  # the course's constructor checks the list
         if tag in ("l", "t") and len(rest) == 1 and type(rest[0]) is list:
             items = [_decode(v, depth + 1, budget) for v in rest[0]]
             return items if tag == "l" else tuple(items)
@@ -304,6 +345,12 @@ def copy_into(target: Any, value: Any) -> Any:
         return value
     if type(target) is np.random.Generator and type(value) is np.random.Generator:
         target.bit_generator.state = value.bit_generator.state  # it drew in the sandbox
+        return target
+    if type(target) is Vocabulary and type(value) is Vocabulary:
+        if target.id_to_token != value.id_to_token:  # changed in the sandbox: show it here
+            target.id_to_token[:] = value.id_to_token
+            target.token_to_id.clear()
+            target.token_to_id.update(value.token_to_id)
         return target
     if type(target) is list and type(value) is list:
         if len(target) == len(value):

@@ -9,6 +9,7 @@ import pytest
 
 from grader import plain_data
 from grader.plain_data import MalformedData, NotPlainData, decode, encode
+from utils.data import Vocabulary
 
 
 def _round_trip(value):
@@ -158,3 +159,84 @@ def test_only_the_default_generator_crosses():
         encode(np.random.Generator(np.random.MT19937(0)), "argument rng")
     with pytest.raises(NotPlainData, match="RandomState"):
         encode(np.random.RandomState(0), "argument rng")
+
+
+class HostileVocabulary(Vocabulary):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = None
+
+
+def test_a_vocabulary_crosses_as_its_tokens_and_is_rebuilt_by_the_course():
+    """sample(parameters, vocab, rng) is given a real Vocabulary in the sandbox, and one that
+    comes back is built on this side from its token list (never the student's object)."""
+    vocab = Vocabulary.from_corpus([list("anna"), list("bob")])
+    data = json.loads(json.dumps(encode({"vocab": vocab})))
+    assert data == ["d", [[["s", "vocab"], ["v", ["<UNK>", "<EOS>", "a", "b", "n", "o"]]]]]
+    back = decode(data)["vocab"]
+    assert type(back) is Vocabulary
+    assert back is not vocab
+    assert back == vocab
+    assert back.token_to_id == vocab.token_to_id
+    assert back.encode(list("nab")) == vocab.encode(list("nab"))
+    assert plain_data.same_value(back, vocab)
+    assert not plain_data.same_value(back, Vocabulary(["<UNK>", "<EOS>", "a"]))
+
+
+def test_a_changed_vocabulary_is_mirrored_onto_the_callers():
+    caller = Vocabulary(["<UNK>", "<EOS>", "a"])
+    inside = decode(encode(caller))
+    inside.id_to_token.append("b")
+    inside.token_to_id["b"] = 3
+    assert plain_data.copy_into(caller, decode(encode(inside))) is caller
+    assert caller.id_to_token == ["<UNK>", "<EOS>", "a", "b"]
+    assert caller.encode(["b"]) == [3, 1]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "words"),
+    [
+        (lambda v: v.token_to_id.update(a=5), "token_to_id does not match its id_to_token"),
+        (lambda v: v.id_to_token.append("a"), "token_to_id does not match"),
+        (lambda v: setattr(v, "id_to_token", ("<UNK>", "<EOS>", "a")), "not a list of str"),
+        (lambda v: v.id_to_token.__setitem__(2, MyStr("a")), "not a list of str"),
+        (lambda v: vars(v).pop("id_to_token"), "not a list of str"),
+        (
+            lambda v: (v.id_to_token.reverse(), v.token_to_id.update({"a": 0, "<UNK>": 2})),
+            "not a valid Vocabulary: a Vocabulary must start with",
+        ),
+    ],
+)
+def test_a_vocabulary_that_its_tokens_do_not_rebuild_is_refused(tamper, words):
+    vocab = Vocabulary(["<UNK>", "<EOS>", "a"])
+    tamper(vocab)
+    with pytest.raises(NotPlainData, match="the result") as info:
+        encode(vocab, "the result")
+    assert words in str(info.value)
+
+
+def test_a_vocabulary_subclass_is_refused_by_name():
+    hostile = HostileVocabulary(["<UNK>", "<EOS>", "a"])
+    with pytest.raises(NotPlainData) as info:
+        encode([hostile], "the result")
+    assert str(info.value) == (
+        "the result[0] is a HostileVocabulary (a subclass of utils.data.Vocabulary); return a "
+        "utils.data.Vocabulary"
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["v", [["s", "<UNK>"]]],  # tokens are bare strings, not encoded values
+        ["v", ["<UNK>", "<EOS>", 3]],
+        ["v", ["<EOS>", "<UNK>"]],  # the course's constructor refuses it
+        ["v", ["<UNK>", "<EOS>", "a", "a"]],
+        ["v", "<UNK><EOS>"],
+        ["v", ["<UNK>", "<EOS>"], ["a"]],
+    ],
+)
+def test_decode_rebuilds_only_valid_vocabularies(data):
+    with pytest.raises(MalformedData):
+        decode(data)

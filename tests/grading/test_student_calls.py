@@ -23,6 +23,8 @@ from grader.student_calls import (
 )
 from grader.trusted_sources import TrustedSources
 from utils import activations, checks
+from utils.data import Vocabulary
+from utils.exercises import language_model
 
 REASON = sandbox.probe()
 if REASON and os.environ.get("SEQ_REQUIRE_SANDBOX"):
@@ -80,6 +82,38 @@ def fills_tmp():
     except OSError as error:
         return [written, str(error)]
     return [written, ""]
+def draws(rng, vocab):
+    drawn = [int(rng.integers(1000)) for _ in range(3)]
+    return drawn + [vocab.eos_id, len(vocab), vocab.decode([2])]
+def grows(vocab):
+    vocab.id_to_token.append("zz")
+    vocab.token_to_id["zz"] = len(vocab.id_to_token) - 1
+def new_vocabulary(tokens):
+    from utils.data import Vocabulary
+    return Vocabulary(["<UNK>", "<EOS>", *tokens])
+def hostile_vocabulary():
+    from utils.data import Vocabulary
+    class Always(Vocabulary):
+        def __eq__(self, other):
+            return True
+    return Always(["<UNK>", "<EOS>"])
+def sample(parameters, vocab, rng, temperature=1.0, max_len=20):
+    n_x, n_a = parameters["Wax"].shape[1], parameters["Waa"].shape[0]
+    a, xt, ids = np.zeros((n_a, 1)), np.zeros((n_x, 1)), []
+    while len(ids) < max_len:
+        a = np.tanh(parameters["Waa"] @ a + parameters["Wax"] @ xt + parameters["ba"])
+        z = (parameters["Wya"] @ a + parameters["by"])[:, 0] / temperature
+        p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
+        ids.append(int(rng.choice(len(p), p=p)))
+        if ids[-1] == vocab.eos_id:
+            break
+        xt = np.zeros((n_x, 1))
+        xt[ids[-1]] = 1
+    return ids
+def sample_argmax(parameters, vocab, rng, temperature=1.0, max_len=20):
+    ids = sample(parameters, vocab, rng, 1e-9, max_len)
+    rng.random()
+    return ids
 CONSTANT = {"k": (1, 2.5)}
 """
 
@@ -165,6 +199,45 @@ def test_only_plain_data_comes_back(session):
         names["returns_subclass"]()
     with pytest.raises(TypeError, match=r"the arguments of raises\[0\] is a object, which cannot"):
         names["raises"](object())
+
+
+def test_a_generator_and_a_vocabulary_reach_the_student_as_in_one_process(session):
+    """A student's sample(parameters, vocab, rng) draws from a generator in the caller's state
+    and reads a real Vocabulary; afterwards the caller's generator has advanced exactly as if
+    the call had run here."""
+    names = _begin(session)
+    rng, twin = np.random.default_rng(5), np.random.default_rng(5)
+    vocab = Vocabulary(["<UNK>", "<EOS>", "a", "b"])
+    got = names["draws"](rng, vocab)
+    assert got == [int(twin.integers(1000)) for _ in range(3)] + [1, 4, ["a"]]
+    assert rng.random() == twin.random()
+    assert vocab.id_to_token == ["<UNK>", "<EOS>", "a", "b"]
+
+
+def test_a_vocabulary_changed_in_the_sandbox_is_seen_changed_here(session):
+    names = _begin(session)
+    vocab = Vocabulary(["<UNK>", "<EOS>", "a"])
+    with pytest.raises(AssertionError, match="changed its argument #1 in place"):
+        checks.check_not_mutated(names["grows"], vocab)
+    assert vocab.encode(["zz"]) == [3, 1]
+
+
+def test_a_returned_vocabulary_is_rebuilt_here_a_subclass_refused(session):
+    names = _begin(session)
+    got = names["new_vocabulary"](["x", "y"])
+    assert type(got) is Vocabulary
+    assert got.token_to_id == {"<UNK>": 0, "<EOS>": 1, "x": 2, "y": 3}
+    with pytest.raises(AssertionError, match=r"is a Always \(a subclass of utils\.data\.Vocab"):
+        names["hostile_vocabulary"]()
+
+
+def test_the_sample_checks_judge_a_sandboxed_sampler(session):
+    """The checks of assignment 04 hand a sandboxed sample its generator and vocabulary, see
+    the generator advance without calling it a change in place, and still name a mistake."""
+    names = _begin(session, timeout=60.0)
+    language_model.check_sample(names["sample"])
+    with pytest.raises(AssertionError, match="do not take the argmax"):
+        language_model.check_sample(names["sample_argmax"])
 
 
 def test_a_loop_times_out_and_the_next_test_gets_a_fresh_sandbox(session):

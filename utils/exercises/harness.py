@@ -10,7 +10,8 @@ notebook's test cell calls; the hidden tests call it again with other seeds.
 
 The runner (:func:`run`) is the only place a student's function is called, always through
 :func:`call_student`. It then checks, on plain data in this process: the type of the result,
-shapes, dtypes, values, and that no argument was changed in place; on a wrong value it names the
+shapes, dtypes, values, and that no argument was changed in place (except a
+``numpy.random.Generator``, which drawing is meant to advance); on a wrong value it names the
 first known mistake the result reproduces. Errors raised by the student's code are explained by
 what failed (a matrix product, a broadcast, an in-place write into a smaller array, a result of
 the wrong shape, an index, a dict key), never by a guess; a failure shows the message, not the
@@ -354,6 +355,8 @@ def run_case(exercise: Exercise, student: Any, case: Case) -> Any:
             raise
         raise AssertionError(f"{label} raised {message}") from None
     for name, old, new in zip(case.args, before, after, strict=True):
+        if isinstance(old, np.random.Generator):
+            continue  # drawing from a generator advances it: that is what it is given for
         if not same_value(old, new):
             raise AssertionError(
                 f"{label} changed its argument {name} in place; {_copy_advice(old)}"

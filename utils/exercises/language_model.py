@@ -399,16 +399,10 @@ check_nats_and_perplexity = NATS_AND_PERPLEXITY.checker()
 # --------------------------------------------------------------------------------------------
 
 
-class AdvancingGenerator(np.random.Generator):
-    """A ``numpy.random.Generator`` that the runner's "changed its argument in place" check
-    compares by identity: drawing from it is *supposed* to advance its state."""
-
-    def __deepcopy__(self, memo):
-        return self
-
-
 def _generator(rng):
-    return AdvancingGenerator(np.random.PCG64(int(rng.integers(2**32))))
+    """A fresh generator for one call of the student's sample (the runner expects drawing from
+    a Generator argument to advance it: that is no change in place)."""
+    return np.random.default_rng(int(rng.integers(2**32)))
 
 
 def _softmax(z):
@@ -458,10 +452,10 @@ def _sample_cases(rng, seed):
     return cases
 
 
-VOCAB_FOR = {
-    n: data.Vocabulary(["<UNK>", "<EOS>", *[chr(ord("a") + i) for i in range(n - 2)]])
-    for n in range(3, 27)
-}
+def vocab_for(n_x: int) -> data.Vocabulary:
+    """A new vocabulary of ``n_x`` tokens: <UNK>, <EOS>, a, b, ... (a new one for every case, so
+    that a student's function that changes the one it is given cannot affect a later check)."""
+    return data.Vocabulary([data.UNK, data.EOS, *[chr(ord("a") + i) for i in range(n_x - 2)]])
 
 
 def _path_probabilities(
@@ -571,7 +565,7 @@ def _proof_distribution(call, rng, n_calls=6, max_len=250):
 def _sample_case(p, n_x, rng, temperature, max_len):
     args = {
         "parameters": p,
-        "vocab": VOCAB_FOR[n_x],
+        "vocab": vocab_for(n_x),
         "rng": _generator(rng),
         "temperature": temperature,
         "max_len": max_len,
@@ -587,7 +581,7 @@ def _proof_generator_only(call, rng):
     outputs = []
     for _ in range(3):
         case = _sample_case(p, n_x, rng, 1.0, 12)
-        case.args["rng"] = AdvancingGenerator(np.random.PCG64(seed))
+        case.args["rng"] = np.random.default_rng(seed)
         outputs.append(call(case))
     if not outputs[0] == outputs[1] == outputs[2]:
         raise AssertionError(
@@ -601,7 +595,7 @@ def _proof_greedy_limit(call, rng):
     """As the temperature goes to 0, sampling becomes greedy decoding (and stays finite)."""
     n_x = 6
     p = random_lm_parameters(rng, n_x, 4, scale=2.0)
-    want = lm.greedy_decode(p, VOCAB_FOR[n_x], max_len=10)
+    want = lm.greedy_decode(p, vocab_for(n_x), max_len=10)
     case = _sample_case(p, n_x, rng, 1e-3, 10)
     try:
         with np.errstate(over="raise", invalid="raise"):
@@ -638,7 +632,7 @@ check_sample = SAMPLE.checker()
 
 def _greedy_cases(rng, seed):
     n_x, n_a = (6, 4) if seed == 0 else (int(rng.integers(5, 10)), int(rng.integers(3, 8)))
-    vocab = VOCAB_FOR[n_x]
+    vocab = vocab_for(n_x)
     for _ in range(500):  # parameters whose greedy path feeds back and stops at <EOS> mid-way
         p = random_lm_parameters(rng, n_x, n_a, scale=2.0)
         p["Wax"] = 3.0 * p["Wax"]
@@ -650,15 +644,15 @@ def _greedy_cases(rng, seed):
     return [
         Case(
             "stops at <EOS> after a few tokens",
-            {"parameters": p, "vocab": vocab, "max_len": 12},
+            {"parameters": p, "vocab": vocab_for(n_x), "max_len": 12},
             _sizes(p),
         ),
         Case(
             "<EOS> never the argmax: max_len 5 stops it",
-            {"parameters": never_stops, "vocab": vocab, "max_len": 5},
+            {"parameters": never_stops, "vocab": vocab_for(n_x), "max_len": 5},
             _sizes(p),
         ),
-        Case("max_len 1", {"parameters": p, "vocab": vocab, "max_len": 1}, _sizes(p)),
+        Case("max_len 1", {"parameters": p, "vocab": vocab_for(n_x), "max_len": 1}, _sizes(p)),
     ]
 
 
