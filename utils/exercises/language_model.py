@@ -395,7 +395,7 @@ check_nats_and_perplexity = NATS_AND_PERPLEXITY.checker()
 
 
 # --------------------------------------------------------------------------------------------
-# Exercises 4 and 5 — generating
+# Exercises 5 and 6 — generating
 # --------------------------------------------------------------------------------------------
 
 
@@ -616,7 +616,7 @@ def _proof_greedy_limit(call, rng):
 SAMPLE = Exercise(
     name="sample",
     assignment=ASSIGNMENT,
-    number=4,
+    number=5,
     arguments=("parameters", "vocab", "rng", "temperature", "max_len"),
     returns=(Output("ids", kind="custom", check=_check_sequence_invariants),),
     reference=lambda c: None,  # random: checked by invariants and by the proofs' statistics
@@ -676,7 +676,7 @@ def _greedy_variant(parameters, vocab, max_len, feed=True, keep_eos=True, extra=
 GREEDY_DECODE = Exercise(
     name="greedy_decode",
     assignment=ASSIGNMENT,
-    number=5,
+    number=6,
     arguments=("parameters", "vocab", "max_len"),
     returns=(Output("ids", kind="exact", type=list),),
     reference=lambda c: lm.greedy_decode(**c.args),
@@ -701,7 +701,7 @@ check_greedy_decode = GREEDY_DECODE.checker()
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 6 — train_step
+# Exercise 4 — train_step
 # --------------------------------------------------------------------------------------------
 
 
@@ -857,7 +857,7 @@ def _check_new_state(name, got, want, case):
 TRAIN_STEP = Exercise(
     name="train_step",
     assignment=ASSIGNMENT,
-    number=6,
+    number=4,
     arguments=("parameters", "adam_state", "x", "y", "mask", "learning_rate", "clip_norm"),
     returns=(
         Output("loss", kind="float"),
