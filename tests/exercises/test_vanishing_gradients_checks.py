@@ -179,9 +179,23 @@ def test_hidden_state_gradient_norms_accepts_correct_variants():
             ex.check_hidden_state_gradient_norms(variant, seed=seed)
 
 
-def _probe(**switches):
+def _probe(g_prime=True, transpose=True, future=True, after_step=False, square=False):
+    """A student's probe with one slip (written here, not taken from the checks)."""
+
     def wrong(da, caches):
-        return ex._probe_variant(da, caches, **switches)
+        cell_caches, _ = caches
+        norms = np.zeros(len(cell_caches))
+        carry = np.zeros(da.shape[:2])
+        for t in reversed(range(len(cell_caches))):
+            a_next, _, _, p, activation = cell_caches[t]
+            total = da[:, :, t] + carry if future else da[:, :, t]
+            derivative = 1 - a_next**2 if activation == "tanh" else (a_next > 0) * 1.0
+            W = p["Waa"].T if transpose else p["Waa"]
+            back = W @ (derivative * total if g_prime else total)
+            measured = back if after_step else total
+            norms[t] = np.sum(measured**2) if square else np.linalg.norm(measured)
+            carry = back
+        return norms
 
     return wrong
 
@@ -204,7 +218,7 @@ def _uses_reference_backward(da, caches):
         (_probe(g_prime=False), "back through the activation first"),
         (_probe(transpose=False), "Waa\\^T \\(the transpose\\)"),
         (_probe(future=False), "includes what comes back from step t\\+1"),
-        (_probe(shift=1), "taken before stepping back"),
+        (_probe(after_step=True), "taken before stepping back"),
         (_probe(square=True), "square root"),
         (lambda da, caches: probe_loop(da, caches)[::-1].copy(), "in time order"),
     ],

@@ -281,21 +281,47 @@ check_clip_by_global_norm = CLIP_BY_GLOBAL_NORM.checker()
 # --------------------------------------------------------------------------------------------
 
 
-def _probe_variant(da, caches, g_prime=True, transpose=True, future=True, shift=0, square=False):
-    cell_caches, _ = caches
-    T = len(cell_caches)
-    norms = np.zeros(T)
-    da_future = np.zeros(da[:, :, 0].shape)
-    for t in reversed(range(T)):
-        a_next, _, _, parameters, activation = cell_caches[t]
-        da_t = da[:, :, t] + (da_future if future else 0)
-        d = 1 - a_next**2 if activation == "tanh" else (a_next > 0).astype(float)
-        W = parameters["Waa"].T if transpose else parameters["Waa"]
-        da_prev = W @ ((d if g_prime else 1.0) * da_t)
-        value = da_prev if shift else da_t
-        norms[t] = np.sum(value**2) if square else np.sqrt(np.sum(value**2))
-        da_future = da_prev
-    return norms
+def _probe_with(da, caches, change):
+    """The reference probe, every cell cache ``(a_next, a_prev, xt, parameters, activation)``
+    replaced by ``change(*cache)``."""
+    cell_caches, x = caches
+    changed = [change(*cache) for cache in cell_caches]
+    return gradient_flow.hidden_state_gradient_norms(da, (changed, x))
+
+
+def _probe_without_g_prime(da, caches):
+    """The reference with g'(z) = 1 at every step: a_next = 0 under tanh (1 - 0**2)."""
+    return _probe_with(da, caches, lambda a, a_prev, xt, p, _: (0 * a, a_prev, xt, p, "tanh"))
+
+
+def _probe_untransposed(da, caches):
+    """The reference given Waa^T, so that it steps back with Waa."""
+    return _probe_with(da, caches, lambda *cache: _with_waa(cache, cache[3]["Waa"].T))
+
+
+def _probe_without_future(da, caches):
+    """The reference with Waa = 0: nothing comes back from step t+1."""
+    return _probe_with(da, caches, lambda *cache: _with_waa(cache, 0 * cache[3]["Waa"]))
+
+
+def _probe_after_step_back(da, caches):
+    """norms[t] = ||Waa^T (g' * dL/da<t>)||, the gradient already sent back to a<t-1>: the
+    reference on the sequence with a pass-through step (Waa = I, g' = 1, no gradient from
+    above) before every step; the norms at those steps are the ones wanted."""
+    cell_caches, x = caches
+    cells, grads = [], []
+    for t, cache in enumerate(cell_caches):
+        a_next, _, _, p, _ = cache
+        passing = _with_waa((0 * a_next, *cache[1:4], "tanh"), np.eye(p["Waa"].shape[0]))
+        cells += [passing, cache]
+        grads += [np.zeros_like(da[:, :, t]), da[:, :, t]]
+    return gradient_flow.hidden_state_gradient_norms(np.stack(grads, axis=2), (cells, x))[::2]
+
+
+def _with_waa(cache, Waa):
+    """A cell cache whose parameters have ``Waa`` instead."""
+    a_next, a_prev, xt, parameters, activation = cache
+    return a_next, a_prev, xt, {**parameters, "Waa": Waa}, activation
 
 
 def _probe_case(rng, label, n_x, n_a, m, T, activation="tanh", only_last=False, radius=None):
@@ -338,23 +364,23 @@ HIDDEN_STATE_GRADIENT_NORMS = Exercise(
         Mistake(
             "back through the activation first: multiply by g'(z) = 1 - a_next**2 (tanh) or "
             "(a_next > 0) (ReLU) before Waa^T",
-            lambda c: _probe_variant(**c.args, g_prime=False),
+            lambda c: _probe_without_g_prime(**c.args),
         ),
         Mistake(
             "the step back is Waa^T (the transpose) times the gradient",
-            lambda c: _probe_variant(**c.args, transpose=False),
+            lambda c: _probe_untransposed(**c.args),
         ),
         Mistake(
             "dL/da<t> includes what comes back from step t+1: add it before taking the norm",
-            lambda c: _probe_variant(**c.args, future=False),
+            lambda c: _probe_without_future(**c.args),
         ),
         Mistake(
             "norms[t] is the norm of dL/da<t> itself, taken before stepping back to t-1",
-            lambda c: _probe_variant(**c.args, shift=1),
+            lambda c: _probe_after_step_back(**c.args),
         ),
         Mistake(
             "the norm is the square root of the sum of squares",
-            lambda c: _probe_variant(**c.args, square=True),
+            lambda c: gradient_flow.hidden_state_gradient_norms(**c.args) ** 2,
         ),
         Mistake(
             "norms[t] belongs to step t: store the values in time order, not reversed",
