@@ -494,20 +494,30 @@ def test_train_step_accepts_correct_variants():
             ex.check_train_step(variant, seed=seed)
 
 
-def _switched(**switches):
-    def wrong(parameters, adam_state, x, y, mask, learning_rate, clip_norm):
-        class Case:
-            args = {  # noqa: RUF012 (a stand-in for harness.Case)
-                "parameters": parameters,
-                "adam_state": adam_state,
-                "x": x,
-                "y": y,
-                "mask": mask,
-                "learning_rate": learning_rate,
-                "clip_norm": clip_norm,
-            }
+def _adam_with(bias=True, clip="norm", descend=True, square=True, new_t=True):
+    """A student's train_step with one slip (written here, not taken from the checks)."""
 
-        return ex._adam_variant(Case, **switches)
+    def wrong(parameters, adam_state, x, y, mask, learning_rate, clip_norm):
+        from utils.lm import loss_and_gradients
+
+        loss, grads = loss_and_gradients(parameters, x, y, mask)
+        if clip == "norm":
+            grads, _ = optim.clip_by_global_norm(grads, clip_norm)
+        elif clip == "value":
+            grads = {k: np.clip(g, -clip_norm, clip_norm) for k, g in grads.items()}
+        t = adam_state["t"] + 1
+        t_used = t if new_t else adam_state["t"]
+        new_p, m, v = {}, {}, {}
+        for k in NAMES:
+            g = grads["d" + k]
+            m[k] = 0.9 * adam_state["m"][k] + 0.1 * g
+            v[k] = 0.999 * adam_state["v"][k] + 0.001 * (g**2 if square else np.abs(g))
+            with np.errstate(divide="ignore", invalid="ignore"):  # new_t=False at t = 0
+                m_hat = m[k] / (1 - 0.9**t_used) if bias else m[k]
+                v_hat = v[k] / (1 - 0.999**t_used) if bias else v[k]
+                step = learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
+            new_p[k] = parameters[k] - step if descend else parameters[k] + step
+        return loss, new_p, {"t": t, "m": m, "v": v}
 
     return wrong
 
@@ -529,12 +539,12 @@ def _state_t_unchanged(*args):
 @pytest.mark.parametrize(
     ("wrong", "match"),
     [
-        (_switched(bias=False), "bias correction is missing"),
-        (_switched(clip=None), "clip the gradients by their global norm"),
-        (_switched(clip="value"), "not each entry by value"),
-        (_switched(sign=1.0), "descend"),
-        (_switched(square=False), "squared gradients"),
-        (_switched(t_shift=0), "the new step count"),
+        (_adam_with(bias=False), "bias correction is missing"),
+        (_adam_with(clip=None), "clip the gradients by their global norm"),
+        (_adam_with(clip="value"), "not each entry by value"),
+        (_adam_with(descend=False), "descend"),
+        (_adam_with(square=False), "squared gradients"),
+        (_adam_with(new_t=False), "the new step count"),
         (_in_place, "changed its argument parameters in place"),
         (_state_t_unchanged, r"\['t'\] is .*goes up by 1"),
     ],

@@ -19,10 +19,12 @@ greedy limit at a low temperature; never against one particular random sequence.
 from __future__ import annotations
 
 import math
+import types
 
 import numpy as np
 
-from utils import data, lm, optim
+from utils import data, lm, optim, rnn
+from utils.activations import softmax
 from utils.exercises.harness import Case, Exercise, Mistake, Output
 
 __all__ = [
@@ -132,21 +134,23 @@ def _batch_reference(case):
     return lm.make_lm_batch(**case.args)
 
 
-def _batch_variant(case, shift=1, first=None, pad_x=False, pad_y=0):
-    x, y, mask = lm.make_lm_batch(**case.args)
-    _, m, T = x.shape
-    ids = np.where(mask, y, pad_y)
-    x = np.zeros_like(x)
-    for i in range(m):
-        for t in range(T):
-            source = t - shift
-            if not mask[i, t] and not pad_x:
-                continue
-            if 0 <= source < T and (mask[i, source] or pad_x):
-                x[ids[i, source] if mask[i, source] else 0, i, t] = 1
-            elif source < 0 and first is not None:
-                x[first, i, t] = 1
-    return x, ids, mask
+def _batch_variant(case, mistake):
+    """The reference batch with one part made as the mistake makes it (by the library)."""
+    sequences, n_x = case.args["sequences"], case.args["n_x"]
+    x, y, mask = lm.make_lm_batch(sequences, n_x)
+    T = x.shape[2]
+    if mistake == "no shift":  # x<t> = one-hot of y<t> itself
+        x = data.one_hot_batch(sequences, n_x, T)[0]
+    elif mistake == "EOS first":
+        x = x.copy()
+        x[EOS, :, 0] = 1
+    elif mistake == "next token":  # x<t> = one-hot of y<t+1>
+        x = data.one_hot_batch([list(ids)[1:] for ids in sequences], n_x, T)[0]
+    elif mistake == "padded x":  # the padding read as tokens too: sequences padded with id 0
+        x = lm.make_lm_batch([list(ids) + [0] * (T - len(ids)) for ids in sequences], n_x)[0]
+    elif mistake == "y padded with EOS":
+        y = np.where(mask, y, EOS)
+    return x, y, mask
 
 
 def _check_mask(name, got, want, case):
@@ -179,27 +183,27 @@ MAKE_LM_BATCH = Exercise(
         Mistake(
             "x<t> must be the one-hot of the token *before* step t, y<t-1> (x<1> = 0): with "
             "x<t> = y<t> the model is shown the token it has to predict",
-            lambda c: _batch_variant(c, shift=0),
+            lambda c: _batch_variant(c, "no shift"),
             outputs=("x",),
         ),
         Mistake(
             "x<1> is the zero vector (nothing has been read yet), not the one-hot of <EOS>",
-            lambda c: _batch_variant(c, first=EOS),
+            lambda c: _batch_variant(c, "EOS first"),
             outputs=("x",),
         ),
         Mistake(
             "the shift goes the wrong way: x<t> is the previous token y<t-1>, not the next one",
-            lambda c: _batch_variant(c, shift=-1),
+            lambda c: _batch_variant(c, "next token"),
             outputs=("x",),
         ),
         Mistake(
             "padded steps (mask False) must be all-zero columns of x: stop at each name's end",
-            lambda c: _batch_variant(c, pad_x=True),
+            lambda c: _batch_variant(c, "padded x"),
             outputs=("x",),
         ),
         Mistake(
             "pad y with 0 after each name's <EOS> (the mask hides those steps)",
-            lambda c: _batch_variant(c, pad_y=EOS),
+            lambda c: _batch_variant(c, "y padded with EOS"),
             outputs=("y",),
         ),
     ),
@@ -216,24 +220,28 @@ check_make_lm_batch = MAKE_LM_BATCH.checker()
 # --------------------------------------------------------------------------------------------
 
 
-def _log_prob_variant(parameters, ids, shift=1, carry=True, first=None, log=np.log, upto=None):
-    """log P(ids) computed with one thing switched (for the mistakes)."""
-    n_x, n_a = parameters["Wax"].shape[1], parameters["Waa"].shape[0]
-    a, total = np.zeros((n_a, 1)), 0.0
-    ids = list(ids)[:upto]
-    for t, token in enumerate(ids):
-        xt = np.zeros((n_x, 1))
-        source = t - shift
-        if 0 <= source < len(ids):
-            xt[ids[source]] = 1
-        elif source < 0 and first is not None:
-            xt[first] = 1
-        a_new = np.tanh(parameters["Waa"] @ a + parameters["Wax"] @ xt + parameters["ba"])
-        a = a_new if carry else np.zeros_like(a)
-        z = (parameters["Wya"] @ a_new + parameters["by"])[:, 0]
-        p = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
-        total += float(log(p[token]))
-    return total
+def _log_prob_with_inputs(parameters, ids, x=None, mask=None):
+    """log P(ids) by the library's masked loss of the one-sequence batch, with the inputs ``x``
+    (default: the right ones) and the ``mask`` of the steps that count (default: all)."""
+    right_x, y, right_mask = lm.make_lm_batch([ids], parameters["Wax"].shape[1])
+    x = right_x if x is None else x
+    return -lm.loss_and_gradients(parameters, x, y, right_mask if mask is None else mask)[0]
+
+
+def _log_prob_variant(parameters, ids, mistake):
+    """log P(ids) as the mistake computes it, from the reference with one input switched."""
+    n_x = parameters["Wax"].shape[1]
+    if mistake == "no shift":  # step t reads ids[t]
+        return _log_prob_with_inputs(parameters, ids, x=data.one_hot_batch([ids], n_x)[0])
+    if mistake == "EOS first":
+        x = lm.make_lm_batch([ids], n_x)[0]
+        x[EOS, 0, 0] = 1
+        return _log_prob_with_inputs(parameters, ids, x=x)
+    if mistake == "no EOS":  # the last step does not count
+        return _log_prob_with_inputs(parameters, ids, mask=np.arange(len(ids))[None] < len(ids) - 1)
+    if mistake == "state reset":  # a<t-1> = 0 at every step is the model with Waa = 0
+        return lm.sequence_log_prob({**parameters, "Waa": 0 * parameters["Waa"]}, ids)
+    raise ValueError(mistake)
 
 
 def _log_prob_cases(rng, seed):
@@ -288,27 +296,27 @@ SEQUENCE_LOG_PROB = Exercise(
         Mistake(
             "the input at step t must be the previous token ids[t-1] (x<1> = 0); reading ids[t] "
             "shows the model the token it is scored on",
-            lambda c: _log_prob_variant(**c.args, shift=0),
+            lambda c: _log_prob_variant(**c.args, mistake="no shift"),
         ),
         Mistake(
             "the <EOS> at the end is a token the model predicts too: include its log-probability",
-            lambda c: _log_prob_variant(**c.args, upto=-1),
+            lambda c: _log_prob_variant(**c.args, mistake="no EOS"),
         ),
         Mistake(
             "carry the hidden state from step to step (a<t> feeds step t+1); it is not reset",
-            lambda c: _log_prob_variant(**c.args, carry=False),
+            lambda c: _log_prob_variant(**c.args, mistake="state reset"),
         ),
         Mistake(
             "x<1> is the zero vector, not the one-hot of <EOS>",
-            lambda c: _log_prob_variant(**c.args, first=EOS),
+            lambda c: _log_prob_variant(**c.args, mistake="EOS first"),
         ),
         Mistake(
             "nats means the natural logarithm (np.log), not log2",
-            lambda c: _log_prob_variant(**c.args, log=np.log2),
+            lambda c: lm.sequence_log_prob(**c.args) / math.log(2),
         ),
         Mistake(
             "nats means the natural logarithm (np.log), not log10",
-            lambda c: _log_prob_variant(**c.args, log=np.log10),
+            lambda c: lm.sequence_log_prob(**c.args) / math.log(10),
         ),
         Mistake(
             "return log P (negative or zero), not -log P",
@@ -338,17 +346,19 @@ def _nats_cases(rng, seed):
     ]
 
 
-def _nats_variant(parameters, sequences, per_name=False, drop_eos=False, base=math.e, total=False):
-    logs = [lm.sequence_log_prob(parameters, ids) for ids in sequences]
-    counts = [len(ids) - (1 if drop_eos else 0) for ids in sequences]
-    if per_name:
-        nats = float(np.mean([-lp / max(n, 1) for lp, n in zip(logs, counts, strict=True)]))
-    elif total:
-        nats = -sum(logs)
-    else:
-        nats = -sum(logs) / max(sum(counts), 1)
-    nats /= math.log(base)
-    return nats, math.exp(nats) if base == math.e else base**nats
+def _nats_variant(parameters, sequences, mistake):
+    """(nats, perplexity) as the mistake computes them, from the reference's figures."""
+    nats, perplexity = lm.nats_and_perplexity(parameters, sequences)
+    n_tokens, m = sum(len(ids) for ids in sequences), len(sequences)
+    if mistake == "mean of means":
+        nats = float(np.mean([lm.nats_and_perplexity(parameters, [ids])[0] for ids in sequences]))
+    elif mistake == "no EOS":  # the same total over one token fewer per sequence
+        nats = nats * n_tokens / max(n_tokens - m, 1)
+    elif mistake == "total":
+        nats = nats * n_tokens
+    elif mistake == "bits":
+        return nats / math.log(2), perplexity  # 2**bits is the same perplexity
+    return nats, math.exp(nats)
 
 
 NATS_AND_PERPLEXITY = Exercise(
@@ -364,19 +374,19 @@ NATS_AND_PERPLEXITY = Exercise(
         Mistake(
             "average over all tokens of all sequences (total -log P / total tokens), not the "
             "mean of each sequence's average: long sequences must weigh more",
-            lambda c: _nats_variant(**c.args, per_name=True),
+            lambda c: _nats_variant(**c.args, mistake="mean of means"),
         ),
         Mistake(
             "count every predicted token, the <EOS> of each sequence included, in the denominator",
-            lambda c: _nats_variant(**c.args, drop_eos=True),
+            lambda c: _nats_variant(**c.args, mistake="no EOS"),
         ),
         Mistake(
             "divide the total -log P by the number of tokens (nats per token, not per corpus)",
-            lambda c: _nats_variant(**c.args, total=True),
+            lambda c: _nats_variant(**c.args, mistake="total"),
         ),
         Mistake(
             "nats use the natural log; bits = nats / ln 2 are a different unit",
-            lambda c: _nats_variant(**c.args, base=2.0),
+            lambda c: _nats_variant(**c.args, mistake="bits"),
         ),
         Mistake(
             "the perplexity is exp(nats per token)",
@@ -403,11 +413,6 @@ def _generator(rng):
     """A fresh generator for one call of the student's sample (the runner expects drawing from
     a Generator argument to advance it: that is no change in place)."""
     return np.random.default_rng(int(rng.integers(2**32)))
-
-
-def _softmax(z):
-    e = np.exp(z - np.max(z))
-    return e / e.sum()
 
 
 def _check_sequence_invariants(name, got, want, case):
@@ -461,24 +466,30 @@ def vocab_for(n_x: int) -> data.Vocabulary:
 def _path_probabilities(
     parameters, ids, temperature, feed="drawn", carry=True, softmax_twice=False
 ):
-    """The distribution each step of a sampler would draw from, along the drawn path ``ids``.
+    """The distribution each step of a sampler draws from along the drawn path ``ids``: the
+    library's forward pass (:func:`utils.rnn.rnn_forward`) over the inputs that sampler reads,
+    its scores divided by the temperature (``Wya / T``, ``by / T``). Returns (len(ids), n_y).
 
-    ``feed``: what the sampler reads at step t+1: "drawn" (the right one), "zeros" or "argmax"
-    (of its own distribution at step t). Returns (len(ids), n_y) probabilities."""
-    n_x, n_a = parameters["Wax"].shape[1], parameters["Waa"].shape[0]
-    a, xt, rows = np.zeros((n_a, 1)), np.zeros((n_x, 1)), []
-    for token in ids:
-        a_new = np.tanh(parameters["Waa"] @ a + parameters["Wax"] @ xt + parameters["ba"])
-        z = (parameters["Wya"] @ a_new + parameters["by"])[:, 0]
-        p = _softmax(_softmax(z) / temperature) if softmax_twice else _softmax(z / temperature)
-        rows.append(p)
-        a = a_new if carry else np.zeros_like(a)
-        xt = np.zeros((n_x, 1))
-        if feed == "drawn":
-            xt[token] = 1
-        elif feed == "argmax":
-            xt[int(np.argmax(p))] = 1
-    return np.array(rows)
+    The mistakes: ``feed`` "zeros" (nothing fed back: the model with ``Wax = 0``) or "argmax"
+    (the inputs of the greedy path), ``carry=False`` (the state reset: ``Waa = 0``),
+    ``softmax_twice`` (the softmax of the probabilities divided by the temperature)."""
+    p = dict(parameters)
+    if feed == "zeros":
+        p["Wax"] = 0 * p["Wax"]
+    if not carry:
+        p["Waa"] = 0 * p["Waa"]
+    path = lm.greedy_decode(p, _NO_EOS, len(ids)) if feed == "argmax" else ids
+    x = lm.make_lm_batch([path], p["Wax"].shape[1])[0]
+    scale = 1.0 if softmax_twice else temperature
+    scaled = {**p, "Wya": p["Wya"] / scale, "by": p["by"] / scale}
+    _, y_hat, _ = rnn.rnn_forward(x, np.zeros((p["Waa"].shape[0], 1)), scaled)
+    rows = y_hat[:, 0, :]
+    if softmax_twice:
+        rows = softmax(rows / temperature)
+    return rows.T
+
+
+_NO_EOS = types.SimpleNamespace(eos_id=None)  # a vocabulary whose end is never chosen
 
 
 def _pair_fit(paths, probabilities):
@@ -574,13 +585,16 @@ def _sample_case(p, n_x, rng, temperature, max_len):
 
 
 def _proof_generator_only(call, rng):
-    """Same generator state, same sample; NumPy's global random state is not used."""
+    """Same generator state, same sample; NumPy's global random state is not used. (<EOS> is
+    made very unlikely, so that three samples of another source of randomness cannot agree by
+    chance: each is 30 draws long.)"""
     n_x = 6
     p = random_lm_parameters(rng, n_x, 4)
+    p["by"] = p["by"] - 40.0 * (np.arange(n_x) == EOS)[:, None]
     seed = int(rng.integers(2**32))
     outputs = []
     for _ in range(3):
-        case = _sample_case(p, n_x, rng, 1.0, 12)
+        case = _sample_case(p, n_x, rng, 1.0, 30)
         case.args["rng"] = np.random.default_rng(seed)
         outputs.append(call(case))
     if not outputs[0] == outputs[1] == outputs[2]:
@@ -637,7 +651,7 @@ def _greedy_cases(rng, seed):
         p = random_lm_parameters(rng, n_x, n_a, scale=2.0)
         p["Wax"] = 3.0 * p["Wax"]
         ids = lm.greedy_decode(p, vocab, max_len=12)
-        fed = _greedy_variant(p, vocab, 12, feed=False)
+        fed = _greedy_variant(p, vocab, 12, "not fed back")
         if 3 <= len(ids) < 12 and ids[-1] == EOS and fed != ids:
             break
     never_stops = {**p, "by": p["by"] - 40.0 * (np.arange(n_x) == EOS)[:, None]}
@@ -656,21 +670,18 @@ def _greedy_cases(rng, seed):
     ]
 
 
-def _greedy_variant(parameters, vocab, max_len, feed=True, keep_eos=True, extra=0, stop=True):
-    n_x, n_a = parameters["Wax"].shape[1], parameters["Waa"].shape[0]
-    a, xt, ids = np.zeros((n_a, 1)), np.zeros((n_x, 1)), []
-    while len(ids) < max_len + extra:
-        a = np.tanh(parameters["Waa"] @ a + parameters["Wax"] @ xt + parameters["ba"])
-        token = int(np.argmax(parameters["Wya"] @ a + parameters["by"]))
-        if token == EOS and stop:
-            if keep_eos:
-                ids.append(token)
-            break
-        ids.append(token)
-        xt = np.zeros((n_x, 1))
-        if feed:
-            xt[token] = 1
-    return ids
+def _greedy_variant(parameters, vocab, max_len, mistake):
+    """The reference decoding with one input switched to make the mistake."""
+    if mistake == "not fed back":  # x<t> = 0 at every step is the model with Wax = 0
+        return lm.greedy_decode({**parameters, "Wax": 0 * parameters["Wax"]}, vocab, max_len)
+    if mistake == "EOS dropped":
+        ids = lm.greedy_decode(parameters, vocab, max_len)
+        return ids[:-1] if ids[-1] == vocab.eos_id else ids
+    if mistake == "one more":
+        return lm.greedy_decode(parameters, vocab, max_len + 1)
+    if mistake == "no stop":
+        return lm.greedy_decode(parameters, _NO_EOS, max_len)
+    raise ValueError(mistake)
 
 
 GREEDY_DECODE = Exercise(
@@ -684,14 +695,19 @@ GREEDY_DECODE = Exercise(
     mistakes=(
         Mistake(
             "feed each chosen token back as the next input x<t+1> (one-hot)",
-            lambda c: _greedy_variant(**c.args, feed=False),
+            lambda c: _greedy_variant(**c.args, mistake="not fed back"),
         ),
         Mistake(
             "keep the <EOS> as the last token of the result",
-            lambda c: _greedy_variant(**c.args, keep_eos=False),
+            lambda c: _greedy_variant(**c.args, mistake="EOS dropped"),
         ),
-        Mistake("return at most max_len tokens", lambda c: _greedy_variant(**c.args, extra=1)),
-        Mistake("stop as soon as <EOS> is chosen", lambda c: _greedy_variant(**c.args, stop=False)),
+        Mistake(
+            "return at most max_len tokens", lambda c: _greedy_variant(**c.args, mistake="one more")
+        ),
+        Mistake(
+            "stop as soon as <EOS> is chosen",
+            lambda c: _greedy_variant(**c.args, mistake="no stop"),
+        ),
     ),
     forbidden=FORBIDDEN,
     shapes={**PARAMETER_SHAPES, "xt": "(n_x, 1)", "a": "(n_a, 1)", "z": "(n_y, 1)"},
@@ -757,31 +773,36 @@ def _train_cases(rng, seed):
 
 
 def _adam_variant(case, bias=True, clip="norm", sign=-1.0, square=True, t_shift=1):
-    args = case.args
-    loss, grads = lm.loss_and_gradients(args["parameters"], args["x"], args["y"], args["mask"])
-    if clip == "norm":
-        grads, _ = optim.clip_by_global_norm(grads, args["clip_norm"])
-    elif clip == "value":
-        grads = {k: np.clip(g, -args["clip_norm"], args["clip_norm"]) for k, g in grads.items()}
-    state = args["adam_state"]
-    t = state["t"] + t_shift
-    with np.errstate(divide="ignore", invalid="ignore"):  # t_shift=0 at t = 0 divides by 0
-        return _adam_update(args, grads, state, t, loss, bias, sign, square)
-
-
-def _adam_update(args, grads, state, t, loss, bias, sign, square):
+    """The reference step (:func:`utils.lm.train_step`) with its inputs switched so that it
+    makes one mistake: clipping off (``clip_norm = inf``) and Adam's moments moved so that its
+    update uses the gradient ``g`` of the mistake (clipped by global norm, by value, or not at
+    all) in ``m`` and ``g**2`` or ``|g|`` in ``v``; a step count so large that the bias
+    correction is 1 (``bias=False``) or one too small (``t_shift=0``); the learning rate
+    negated (``sign=+1``)."""
+    args, state = case.args, case.args["adam_state"]
     b1, b2 = 0.9, 0.999
-    new_p, new_m, new_v = {}, {}, {}
+    _, raw = lm.loss_and_gradients(args["parameters"], args["x"], args["y"], args["mask"])
+    g = {
+        "norm": lambda: optim.clip_by_global_norm(raw, args["clip_norm"])[0],
+        "value": lambda: optim.clip_by_value(raw, args["clip_norm"])[0],
+        None: lambda: raw,
+    }[clip]()
+    moved = {"t": 10**6 if not bias else state["t"] + t_shift - 1, "m": {}, "v": {}}
     for k in lm.PARAMETER_NAMES:
-        g = grads["d" + k]
-        new_m[k] = b1 * state["m"][k] + (1 - b1) * g
-        new_v[k] = b2 * state["v"][k] + (1 - b2) * (g * g if square else np.abs(g))
-        m_hat = new_m[k] / (1 - b1**t) if bias else new_m[k]
-        v_hat = new_v[k] / (1 - b2**t) if bias else new_v[k]
-        new_p[k] = args["parameters"][k] + sign * args["learning_rate"] * m_hat / (
-            np.sqrt(v_hat) + 1e-8
+        d, r = g["d" + k], raw["d" + k]
+        moved["m"][k] = state["m"][k] + (1 - b1) / b1 * (d - r)
+        moved["v"][k] = state["v"][k] + (1 - b2) / b2 * ((d * d if square else np.abs(d)) - r * r)
+    with np.errstate(divide="ignore", invalid="ignore"):  # t_shift=0 at t = 0 divides by 0
+        loss, new_p, new_state = lm.train_step(
+            args["parameters"],
+            moved,
+            args["x"],
+            args["y"],
+            args["mask"],
+            learning_rate=-sign * args["learning_rate"],
+            clip_norm=np.inf,
         )
-    return loss, new_p, {"t": state["t"] + 1, "m": new_m, "v": new_v}
+    return loss, new_p, {**new_state, "t": state["t"] + 1}
 
 
 _ADAM_MISTAKES = (
