@@ -205,3 +205,85 @@ def plan(source_nb, student_nb) -> dict:
     for anchor in list(extras):
         add_extras(anchor)
     return {"blocks": blocks, "tests": tests, "notes": notes}
+
+
+# --------------------------------------------------------------------------------------------
+# Demonstrations: cells grading does not run
+# --------------------------------------------------------------------------------------------
+
+# The cell tag of a demonstration (a training run, a measurement, a plot). The autograde run
+# skips a demo cell the student left unchanged (grader.sandboxed_kernel); the re-grade above
+# drops it anyway, as it drops every statement that is not a definition.
+DEMO_TAG = "demo"
+
+
+def is_demo(cell) -> bool:
+    return cell.cell_type == "code" and DEMO_TAG in cell.get("metadata", {}).get("tags", [])
+
+
+def demo_sources(source_nb) -> frozenset[str]:
+    return frozenset(c.source for c in source_nb.cells if is_demo(c))
+
+
+def _names(source: str) -> tuple[set[str], set[str], set[str]]:
+    """(names bound at top level, names read anywhere, names whose object a statement changes
+    through ``x[...] =``, ``x.attr =`` or ``x += ...``) of one cell."""
+    tree = ast.parse(_to_python(source))
+    bound: set[str] = set()
+    read: set[str] = set()
+    changed: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bound.add(node.name)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        targets = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
+            targets = [node.target]
+        for target in targets:
+            while isinstance(target, ast.Subscript | ast.Attribute):
+                target = target.value
+                if isinstance(target, ast.Name):
+                    changed.add(target.id)
+    return bound, read, changed
+
+
+def demo_problems(source_nb) -> list[str]:
+    """Why skipping the notebook's demo cells could change a grade (empty: it cannot).
+
+    A demo cell must be an ordinary code cell (not graded, not an answer); no later cell that
+    grading runs may read a name a demo cell binds; and a demo cell may not change, through an
+    item or attribute, an object that it did not create itself.
+    """
+    problems: list[str] = []
+    from_demos: dict[str, int] = {}  # name -> the demo cell that binds it
+    for index, cell in enumerate(source_nb.cells, start=1):
+        if cell.cell_type != "code":
+            continue
+        try:
+            bound, read, changed = _names(cell.source)
+        except SyntaxError as error:
+            problems.append(f"cell {index}: syntax error (line {error.lineno}): {error.msg}")
+            continue
+        if is_demo(cell):
+            if nbs.nbgrader_meta(cell):
+                problems.append(f"cell {index} is tagged {DEMO_TAG!r} but nbgrader grades it")
+            for name in sorted(changed - bound):
+                problems.append(
+                    f"cell {index} is tagged {DEMO_TAG!r} but changes {name!r}, which it did "
+                    "not create"
+                )
+            from_demos.update(dict.fromkeys(bound, index))
+            continue
+        for name in sorted(read & set(from_demos)):
+            problems.append(
+                f"cell {index} uses {name!r}, which demo cell {from_demos[name]} binds (grading "
+                "skips demo cells: move the name into a cell that is not a demo)"
+            )
+        for name in bound:  # rebound here: later cells read this cell's value
+            from_demos.pop(name, None)
+    return problems

@@ -127,7 +127,10 @@ class Course:
             from grader.sandboxed_kernel import SandboxedExecute
 
             steps = [SandboxedExecute if p.__name__ == "Execute" else p for p in _autograde_steps()]
-            extra = {"Autograde": {"autograde_preprocessors": steps}}
+            extra = {
+                "Autograde": {"autograde_preprocessors": steps},
+                "SandboxedExecute": {"source_directory": str(self.path("source"))},
+            }
         return self._run(
             Autograde,
             extra,

@@ -7,7 +7,11 @@ messages, since a signal would reach bwrap rather than the kernel.
 
 :class:`SandboxedExecute` is nbgrader's ``Execute`` preprocessor with this kernel manager; the
 nbgrader worker puts it in place of ``Execute`` (``Autograde.autograde_preprocessors``) after
-calling :func:`use_sandbox`.
+calling :func:`use_sandbox`. It also skips the course's demonstrations: a code cell the source
+notebook tags ``demo`` (a training run, a measurement, a plot; see
+:func:`grader.definitions.demo_problems` for the rule that makes skipping it safe) is not run when
+the student's copy of it is unchanged. Grading needs none of them, and they are most of a
+notebook's running time.
 """
 
 from __future__ import annotations
@@ -17,9 +21,15 @@ import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
+from traitlets import Unicode
 
+from grader import definitions
+from grader import notebooks as nbs
 from grader.sandbox import Sandbox
+
+SKIPPED = "(a demonstration: not run when grading; nothing in it is graded)\n"
 
 _SANDBOX: Sandbox | None = None
 
@@ -60,6 +70,34 @@ class SandboxedKernelManager(AsyncKernelManager):
 
 
 class SandboxedExecute(Execute):
+    source_directory = Unicode(
+        "", help="the course's source folder, whose notebooks say which cells are demos"
+    ).tag(config=True)
+
     def __init__(self, *args, **kwargs):
         kwargs["kernel_manager_class"] = SandboxedKernelManager
         super().__init__(*args, **kwargs)
+        self._demos: dict[tuple[str, str], frozenset[str]] = {}
+
+    def _demo_sources(self, resources) -> frozenset[str]:
+        """The demo cells' sources of the notebook being graded, from the *source* notebook
+        (a submission's own tags and metadata decide nothing)."""
+        info = resources.get("nbgrader", {})
+        key = (info.get("assignment", ""), info.get("notebook", ""))
+        if key not in self._demos:
+            path = Path(self.source_directory) / key[0] / f"{key[1]}.ipynb"
+            demos: frozenset[str] = frozenset()
+            if self.source_directory and all(key) and path.is_file():
+                demos = definitions.demo_sources(nbs.read(path))
+            self._demos[key] = demos
+        return self._demos[key]
+
+    def preprocess_cell(self, cell, resources, index):
+        if (
+            cell.cell_type == "code"
+            and not nbs.nbgrader_meta(cell)
+            and cell.source in self._demo_sources(resources)
+        ):
+            cell.outputs = [new_output("stream", name="stdout", text=SKIPPED)]
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)

@@ -87,6 +87,22 @@ def _helper_cell(src, rel):
     return nb
 
 
+def _edit_demo(src, rel):
+    nb = solved_copy(src, rel)
+    demo = next(c for c in nb.cells if c.source == fc.DEMO)
+    demo.source = 'print("my own demonstration ran")'
+    return nb
+
+
+def _tag_own_cell_demo(src, rel):
+    """A cell the student added and tagged demo: the source's tags decide, so it runs."""
+    nb = solved_copy(src, rel)
+    cell = nbformat.v4.new_code_cell('print("an added cell ran")', metadata={"tags": ["demo"]})
+    cell["id"] = "student-demo"
+    nb.cells.append(cell)
+    return nb
+
+
 CORRECT = {"sigmoid": 2.0, "count_tokens": 3.0, "relu": 2.0}
 
 # student -> (builder, expected status, expected score or None, cells expected "overridden")
@@ -177,6 +193,8 @@ CLASS = {
     "edits_metadata": (_edit_metadata, "graded", 5, []),
     "wrong_kernelspec": (_kernelspec, "graded", 7, []),
     "helper_cell": (_helper_cell, "graded", 7, []),
+    "edits_demo": (_edit_demo, "graded", 7, []),
+    "tags_own_cell_demo": (_tag_own_cell_demo, "graded", 7, []),
     "infinite_loop": (
         _with({"count_tokens": "def count_tokens(tokens):\n    while True:\n        pass\n"}),
         "graded",

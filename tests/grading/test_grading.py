@@ -197,6 +197,27 @@ def test_reports_and_progress(graded):
     assert any(line.startswith("[") for line in graded["progress"])
 
 
+def _outputs(graded, student) -> dict[str, str]:
+    """cell source -> its output text, in the student's autograded notebook."""
+    path = graded["grader"].layout.autograded / student / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb"
+    return {
+        c.source: "".join(o.get("text", "") for o in c.outputs)
+        for c in nbs.read(path).cells
+        if c.cell_type == "code"
+    }
+
+
+def test_demo_cells_are_skipped_only_while_unchanged(graded):
+    from grader.sandboxed_kernel import SKIPPED
+
+    assert _outputs(graded, "solution")[fc.DEMO] == SKIPPED
+    assert "my own demonstration ran\n" in _outputs(graded, "edits_demo").values()
+    # the source's tags decide, not the submission's
+    assert _outputs(graded, "tags_own_cell_demo")['print("an added cell ran")'] == (
+        "an added cell ran\n"
+    )
+
+
 def test_feedback_leaks_no_hidden_test_or_mark_scheme(graded):
     from grader import feedback
 
