@@ -225,17 +225,64 @@ def demo_sources(source_nb) -> frozenset[str]:
     return frozenset(c.source for c in source_nb.cells if is_demo(c))
 
 
-def _names(source: str) -> tuple[set[str], set[str], set[str]]:
-    """(names bound at top level, names read anywhere, names whose object a statement changes
-    through ``x[...] =``, ``x.attr =`` or ``x += ...``) of one cell."""
-    tree = ast.parse(_to_python(source))
+_SCOPES = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.Lambda,
+    ast.ListComp,
+    ast.SetComp,
+    ast.DictComp,
+    ast.GeneratorExp,
+)
+
+
+def _base_name(target: ast.AST) -> str | None:
+    """``x`` of ``x[i].a = ...``; None for a plain name (that binds, it changes nothing)."""
+    if not isinstance(target, ast.Subscript | ast.Attribute):
+        return None
+    while isinstance(target, ast.Subscript | ast.Attribute):
+        target = target.value
+    return target.id if isinstance(target, ast.Name) else None
+
+
+def _scope(nodes: list[ast.AST]) -> tuple[set[str], set[str], set[str]]:
+    """(names bound, names read from outside, names whose object is changed through an item
+    or attribute) of code in one scope; a nested function or comprehension reads and changes
+    only what it does not bind itself."""
     bound: set[str] = set()
     read: set[str] = set()
     changed: set[str] = set()
-    for node in ast.walk(tree):
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, _SCOPES):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                a = node.args
+                params = [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
+                local = {arg.arg for arg in params if arg is not None}
+                outside = [*a.defaults, *(d for d in a.kw_defaults if d is not None)]
+                outside += getattr(node, "decorator_list", [])
+                body = node.body if isinstance(node.body, list) else [node.body]
+                if not isinstance(node, ast.Lambda):
+                    bound.add(node.name)
+            else:  # a comprehension: its first iterable is evaluated outside
+                local, outside = set(), [node.generators[0].iter]
+                body = [
+                    getattr(node, field)
+                    for field in ("elt", "key", "value")
+                    if hasattr(node, field)
+                ]
+                for index, gen in enumerate(node.generators):
+                    body += [gen.target, *gen.ifs] + ([gen.iter] if index else [])
+            stack += outside
+            inner_bound, inner_read, inner_changed = _scope(body)
+            local |= inner_bound
+            read |= inner_read - local
+            changed |= inner_changed - local
+            continue
         if isinstance(node, ast.Name):
             (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        elif isinstance(node, ast.ClassDef):
             bound.add(node.name)
         elif isinstance(node, ast.alias):
             bound.add((node.asname or node.name).split(".")[0])
@@ -244,12 +291,15 @@ def _names(source: str) -> tuple[set[str], set[str], set[str]]:
             targets = node.targets
         elif isinstance(node, ast.AugAssign | ast.AnnAssign):
             targets = [node.target]
-        for target in targets:
-            while isinstance(target, ast.Subscript | ast.Attribute):
-                target = target.value
-                if isinstance(target, ast.Name):
-                    changed.add(target.id)
+        changed |= {name for name in map(_base_name, targets) if name}
+        stack += ast.iter_child_nodes(node)
     return bound, read, changed
+
+
+def _names(source: str) -> tuple[set[str], set[str], set[str]]:
+    """(names a cell binds, names it reads, names whose object it changes through
+    ``x[...] =``, ``x.attr =`` or ``x[...] += ...``)."""
+    return _scope(ast.parse(_to_python(source)).body)
 
 
 def demo_problems(source_nb) -> list[str]:

@@ -195,6 +195,9 @@ def test_demo_cells_that_grading_may_skip():
         ("losses = [float(rng.normal()) for _ in range(3)]\nbest = min(losses)", True),
         ("%matplotlib inline\nplt_losses = sorted(losses)", True),  # demos may use demos
         ("def f(x):\n    return x", False),
+        # a parameter, local or comprehension variable of the same name is not the demo's
+        ("def g(losses, rng=None):\n    best = 2\n    return [b for b in losses], best", False),
+        ("total = sum(best for best in [1, 2])\nsquare = lambda losses: losses**2", False),
         ("best = 1.0", False),
         ("print(best)", False),  # rebound above: not the demo's value
     )
@@ -208,6 +211,8 @@ def test_demo_cells_that_grading_may_skip():
         ([("x = 1", True), ("y = x + 1", False)], "cell 2 uses 'x', which demo cell 1 binds"),
         ([("import time", True), ("def f():\n    return time.time()", False)], "uses 'time'"),
         ([("for i in range(3): pass", True), ("print(i)", False)], "uses 'i'"),
+        ([("x = 1", True), ("ys = [x + k for k in range(3)]", False)], "uses 'x'"),
+        ([("x = 1", True), ("def f(y=x):\n    return y", False)], "uses 'x'"),
         ([("params = {}", False), ("params['W'] = 0", True)], "changes 'params'"),
         ([("model = object()", False), ("model.trained = True", True)], "changes 'model'"),
         ([("assert True", "graded")], "nbgrader grades it"),
