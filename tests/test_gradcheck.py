@@ -120,3 +120,34 @@ def test_assert_helper_passes_order_through():
 
     exact = {"dw": np.exp(params["w"])}
     assert gc.assert_gradients_close(f, params, exact, order=4, threshold=1e-11).passed
+
+
+def test_sampled_check_differentiates_only_a_fixed_sample():
+    f, params, grads = _quadratic_problem()
+    calls = []
+
+    def counted(p):
+        calls.append(1)
+        return f(p)
+
+    numeric = gc.numerical_gradients(counted, params, max_entries=3)
+    assert len(calls) == 2 * (3 + 3)  # W: 3 of 8 entries, b: all 3
+    assert np.isnan(numeric["W"]).sum() == 5
+    assert not np.isnan(numeric["b"]).any()
+    again = gc.numerical_gradients(f, params, max_entries=3)
+    np.testing.assert_array_equal(np.isnan(again["W"]), np.isnan(numeric["W"]))
+    report = gc.assert_gradients_close(f, params, grads, max_entries=3)
+    assert report.worst < 1e-8
+    assert {e.index for e in report.worst_entries if e.name == "W"} >= {"direction"}
+
+
+def test_sampled_check_catches_a_wrong_entry_outside_the_sample():
+    f, params, grads = _quadratic_problem()
+    numeric = gc.numerical_gradients(f, params, max_entries=2)
+    unsampled = tuple(int(i) for i in np.argwhere(np.isnan(numeric["W"]))[0])
+    bad = {"dW": grads["dW"].copy(), "db": grads["db"]}
+    bad["dW"][unsampled] += 0.5
+    report = gc.gradient_check(f, params, bad, max_entries=2)
+    assert not report.passed
+    assert (report.worst_entries[0].name, report.worst_entries[0].index) == ("W", "direction")
+    assert report.per_parameter["b"] < 1e-8

@@ -27,8 +27,7 @@ import numpy as np
 from utils import losses, optim, rnn
 from utils.activations import relu_backward, tanh_backward
 from utils.exercises._common import random_parameters, sizes
-from utils.exercises.harness import Case, Exercise, Mistake, Output
-from utils.gradcheck import assert_gradients_close
+from utils.exercises.harness import Case, Exercise, Mistake, Output, asserted_gradcheck
 
 __all__ = [
     "EXERCISES",
@@ -46,7 +45,6 @@ ASSIGNMENT = 3
 PARAMETER_NAMES = ("Waa", "Wax", "ba", "Wya", "by")
 CACHE_FIELDS = ("a_next", "a_prev", "xt", "parameters", "activation")
 PARAMETER_GRADS = tuple("d" + name for name in PARAMETER_NAMES)
-THRESHOLD = 1e-6  # gradient-check pass level (worst relative error), as the notebook states
 LOSS_FORBIDDEN = ("utils.losses.cross_entropy", "utils.losses.softmax_cross_entropy")
 FORBIDDEN = (
     "utils.rnn.rnn_cell_backward",
@@ -136,17 +134,6 @@ def make_delay_task(
 
 def _sizes(n_x, n_a, n_y, m, **more):
     return {"n_x": n_x, "n_a": n_a, "n_y": n_y, "m": m, **more}
-
-
-def _gradient_check(name: str, f, at: dict, grads) -> None:
-    """An asserted gradient check: fails naming the exercise and the threshold."""
-    try:
-        assert_gradients_close(f, at, grads, threshold=THRESHOLD)
-    except (AssertionError, KeyError, ValueError, TypeError) as error:
-        raise AssertionError(
-            f"gradient check of {name} failed (worst relative error must be <= {THRESHOLD:g}; "
-            f"the analytic gradients disagree with finite differences):\n{error}"
-        ) from None
 
 
 def _model_loss(x, y, mask, a0, parameters):
@@ -336,7 +323,7 @@ def _cell_proof(call, rng: np.random.Generator) -> None:
             return float(np.sum(w * rnn.rnn_cell_forward(v["xt"], v["a_prev"], q, activation)[0]))
 
         at = {"xt": xt, "a_prev": a_prev, "Waa": p["Waa"], "Wax": p["Wax"], "ba": p["ba"]}
-        _gradient_check(f"rnn_cell_backward (activation={activation!r})", f, at, grads)
+        asserted_gradcheck(f"rnn_cell_backward (activation={activation!r})", f, at, grads)
 
 
 RNN_CELL_BACKWARD = Exercise(
@@ -521,7 +508,7 @@ def _bptt_proof(call, rng: np.random.Generator) -> None:
             a, _ = rnn.rnn_layer_forward(v["x"], v["a0"], q, activation)
             return float(np.sum(w * rnn.dense_forward(a, q["Wya"], q["by"])[0]))
 
-        _gradient_check(f"bptt (activation={activation!r})", f, {"x": x, "a0": a0, **p}, grads)
+        asserted_gradcheck(f"bptt (activation={activation!r})", f, {"x": x, "a0": a0, **p}, grads)
 
 
 BPTT = Exercise(
@@ -658,7 +645,7 @@ def _loss_gradients_proof(call, rng: np.random.Generator) -> None:
     def f(v):
         return rnn.rnn_model_forward(v["x"], v["a0"], {k: v[k] for k in p}, y, mask)[0]
 
-    _gradient_check("loss_and_gradients", f, {"x": x, "a0": a0, **p}, grads)
+    asserted_gradcheck("loss_and_gradients", f, {"x": x, "a0": a0, **p}, grads)
 
 
 LOSS_AND_GRADIENTS = Exercise(

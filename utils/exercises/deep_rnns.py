@@ -23,8 +23,14 @@ import numpy as np
 
 from utils import activations, init, rnn, stacked
 from utils.checks import check_close
-from utils.exercises.harness import Case, Exercise, Mistake, Output, default_tolerance
-from utils.gradcheck import assert_gradients_close
+from utils.exercises.harness import (
+    Case,
+    Exercise,
+    Mistake,
+    Output,
+    asserted_gradcheck,
+    default_tolerance,
+)
 
 __all__ = [
     "EXERCISES",
@@ -37,7 +43,6 @@ __all__ = [
 ]
 
 ASSIGNMENT = 9
-THRESHOLD = 1e-6  # gradient-check pass level (worst relative error), as the notebook states
 _INIT = {"rnn": init.init_rnn_parameters, "gru": init.init_gru_parameters}
 _FORBIDDEN = (
     "utils.stacked.stacked_forward",
@@ -172,17 +177,6 @@ def _forward_cases(rng, seed):
 # --------------------------------------------------------------------------------------------
 # Nested comparison with named mistakes (lists of layers, dicts of gradients)
 # --------------------------------------------------------------------------------------------
-
-
-def _asserted_gradcheck(label, f, at, grads, order=2):
-    """assert_gradients_close at the course's threshold, failing with a message naming ``label``."""
-    try:
-        assert_gradients_close(f, at, grads, threshold=THRESHOLD, order=order)
-    except (AssertionError, KeyError, ValueError, TypeError) as error:
-        raise AssertionError(
-            f"gradient check of {label} failed (worst relative error must be <= "
-            f"{THRESHOLD:g}; the analytic gradients disagree with finite differences):\n{error}"
-        ) from None
 
 
 def _leaves(tree, prefix=""):
@@ -504,7 +498,7 @@ def _stack_proof(call, rng):
         # Fourth-order differences: through three layers some true gradients are ~1e-6,
         # where the classic stencil's rounding noise alone is ~1e-5 relative.
         at = {"x": x, "a0": a0, **p}
-        _asserted_gradcheck(f"deep_rnn_backward ({cell} cells)", f, at, with_a0, order=4)
+        asserted_gradcheck(f"deep_rnn_backward ({cell} cells)", f, at, with_a0, order=4)
 
 
 DEEP_RNN_BACKWARD = Exercise(
@@ -689,7 +683,7 @@ def _head_proof(call, rng):
         z, _ = rnn.dense_forward(h, v["W2"], v["b2"])
         return float(np.sum(w * z))
 
-    _asserted_gradcheck("head_backward", f, {"a": a, **head}, grads)
+    asserted_gradcheck("head_backward", f, {"a": a, **head}, grads)
 
 
 HEAD_BACKWARD = Exercise(

@@ -755,3 +755,33 @@ def _wrong_shapes(local_shapes: dict, expected: dict, line: str) -> list[str]:
             )
         wrong.append((not _mentioned(name, line), text))
     return [text for _, text in sorted(wrong, key=lambda item: item[0])]
+
+
+# --------------------------------------------------------------------------------------------
+# Asserted gradient checks (the proofs of the backward exercises)
+# --------------------------------------------------------------------------------------------
+
+GRADCHECK_THRESHOLD = 1e-6  # worst relative error, as the notebooks state
+# Entries differentiated per array (a fixed sample), plus one random direction per array,
+# which a wrong entry anywhere moves (utils.gradcheck): the proof stays exhaustive in what
+# it can catch at a fraction of the cost of differentiating every entry.
+GRADCHECK_ENTRIES = 4
+
+
+def asserted_gradcheck(label: str, f, at: dict, grads, order: int = 2) -> None:
+    """Finite differences of ``f`` at ``at`` against ``grads``; an AssertionError naming
+    ``label`` and the threshold when they disagree (or a gradient is missing/misshapen).
+    ``order=4`` where some true gradients are ~1e-5 (gated cells, deep stacks): the classic
+    stencil's own error would be near the threshold there."""
+    from utils.gradcheck import assert_gradients_close
+
+    try:
+        assert_gradients_close(
+            f, at, grads, threshold=GRADCHECK_THRESHOLD, order=order, max_entries=GRADCHECK_ENTRIES
+        )
+    except (AssertionError, KeyError, ValueError, TypeError) as error:
+        raise AssertionError(
+            f"gradient check of {label} failed (worst relative error must be <= "
+            f"{GRADCHECK_THRESHOLD:g}; the analytic gradients disagree with finite "
+            f"differences):\n{error}"
+        ) from None
