@@ -224,6 +224,10 @@ def test_demo_cells_that_would_change_what_grading_sees(cells, words):
     assert any(words in p for p in problems), problems
 
 
+def test_validator_passes_the_solution_and_gives_the_release_nothing(fixture_course):
+    assert pipeline.validate(fixture_course) == []
+
+
 def test_course_demo_cells_can_be_skipped():
     assert pipeline.demos(ROOT) == []
     assert any(
