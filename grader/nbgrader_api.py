@@ -129,7 +129,10 @@ class Course:
             steps = [SandboxedExecute if p.__name__ == "Execute" else p for p in _autograde_steps()]
             extra = {
                 "Autograde": {"autograde_preprocessors": steps},
-                "SandboxedExecute": {"source_directory": str(self.path("source"))},
+                "SandboxedExecute": {
+                    "source_directory": str(self.path("source")),
+                    "shutdown_kernel": "immediate",
+                },
             }
         return self._run(
             Autograde,
