@@ -116,6 +116,34 @@ def test_lstm_kernel_equals_reference(rng, lstm_params, dtype, peephole, T):
         assert_same(lstm_kernel.lstm_backward(da, d_c, cache_k), want, dtype, "grads")
 
 
+def test_lstm_backward_takes_its_gradients_in_every_layout_and_dtype(rng, lstm_params):
+    """The kernel backward reads da and dc as a lecture-layout array (copied into its step
+    layout, and to the cache's dtype) or as Steps (read in place, even a reversed view): the
+    same gradients either way."""
+    from utils._validate import Steps
+
+    n_a, m, T = N_A_LONG, M_LONG, 9
+    p = lstm_params(rng, N_X, n_a, False, np.float32)
+    x, a0 = data(rng, N_X, n_a, m, T, np.float32)
+    da, dc = rng.normal(size=(2, n_a, m, T)).astype(np.float32)
+    _, _, cache = lstm_kernel.lstm_forward(x, a0, None, p)
+    want = lstm_kernel.lstm_backward(da, dc, cache)
+    as64 = lstm_kernel.lstm_backward(da.astype(np.float64), dc.astype(np.float64), cache)
+    assert_same(as64, want, np.float32, "float64 da, dc into a float32 cache")
+
+    def steps(d):  # step layout (n_a, T_x, m), contiguous
+        return Steps(np.ascontiguousarray(d.transpose(0, 2, 1)))
+
+    def reversed_steps(d):  # the same values through a time-reversed view
+        return Steps(np.ascontiguousarray(d[:, :, ::-1].transpose(0, 2, 1))[:, ::-1])
+
+    for wrap in (steps, reversed_steps):
+        got = lstm_kernel.lstm_backward(wrap(da), wrap(dc), cache)
+        assert isinstance(got["dx"], Steps)
+        got["dx"] = np.ascontiguousarray(got["dx"].array.transpose(0, 2, 1))
+        assert_same(got, want, np.float32, wrap.__name__)
+
+
 @DTYPES
 def test_rnn_kernel_equals_reference_on_long_sequences(rng, rnn_params, dtype):
     p = scaled(rnn_params(rng, N_X, N_A_LONG, N_Y, dtype), 0.5)
