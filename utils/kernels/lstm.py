@@ -168,10 +168,10 @@ def _local_derivatives(gates, tanh_c, one):
     """
     B, n, m = tanh_c.shape
     go, gu, cc = gates[:, :n], gates[:, n : 2 * n], gates[:, 3 * n : 4 * n]
-    dsig = gates[:, : 3 * n] - one
+    dsig = np.subtract(gates[:, : 3 * n], one, out=empty((B, 3 * n, m), gates.dtype))
     dsig *= gates[:, : 3 * n]  # -σ' = s (s - 1) of Γo, Γu, Γf
-    j_oc = np.empty((B, 2, n, m), dtype=gates.dtype)
-    j_ufc = np.empty((B, 4, n, m), dtype=gates.dtype)
+    j_oc = empty((B, 2, n, m), gates.dtype)  # pooled: fresh memory would fault in each block
+    j_ufc = empty((B, 4, n, m), gates.dtype)
     tanh2 = np.multiply(tanh_c, tanh_c, out=j_oc[:, 0])
     np.subtract(one, tanh2, out=tanh2)
     np.multiply(go, tanh2, out=j_oc[:, 0])  # a = Γo tanh(c), back through tanh to c
