@@ -28,7 +28,7 @@ def sigmoid_(z, one):
     np.negative(z, out=z)
     np.exp(z, out=z)
     z += one
-    np.reciprocal(z, out=z)
+    np.divide(one, z, out=z)  # 1 / z: the same as np.reciprocal, faster on float32
     return z
 
 
@@ -37,7 +37,7 @@ def sigmoid_of_negated_(z, one):
     (its weights stored negated), three calls instead of four; the same accuracy."""
     np.exp(z, out=z)
     z += one
-    np.reciprocal(z, out=z)
+    np.divide(one, z, out=z)  # 1 / z: the same as np.reciprocal, faster on float32
     return z
 
 
