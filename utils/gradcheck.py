@@ -100,6 +100,16 @@ def _setup(parameters: Mapping, eps: float | None, names: list[str] | None, orde
     return work, eps, [a for a in arrays if names is None or a[0] in names]
 
 
+def _stencil(f, work, move, eps: float, order: int) -> float:
+    """The centred finite difference of ``f(work)`` while ``move(d)`` shifts one thing (an
+    entry, or a whole array along a direction) by ``d`` from where it started."""
+    total = 0.0
+    for shift, weight in STENCILS[order]:
+        move(shift * eps)
+        total += weight * float(f(work))
+    return total / eps
+
+
 def _sample(shape: tuple, max_entries: int | None) -> list[tuple]:
     """Every index of ``shape``, or a fixed random sample of ``max_entries`` of them."""
     size = int(np.prod(shape))
@@ -131,12 +141,12 @@ def numerical_gradients(
         grad = np.full_like(array, np.nan)
         for index in _sample(array.shape, max_entries):
             original = array[index]
-            total = 0.0
-            for shift, weight in STENCILS[order]:
-                array[index] = original + shift * eps
-                total += weight * float(f(work))
+
+            def move(d, array=array, index=index, original=original):
+                array[index] = original + d
+
+            grad[index] = _stencil(f, work, move, eps, order)
             array[index] = original  # restore before the next entry
-            grad[index] = total / eps
         numeric[path] = grad
     return numeric
 
@@ -155,12 +165,12 @@ def directional_derivatives(
     for path, container, key in arrays:
         original = container[key]
         v = np.random.default_rng(original.size).standard_normal(original.shape)
-        total = 0.0
-        for shift, weight in STENCILS[order]:
-            container[key] = original + shift * eps * v
-            total += weight * float(f(work))
+
+        def move(d, container=container, key=key, original=original, v=v):
+            container[key] = original + d * v
+
+        out[path] = (v, _stencil(f, work, move, eps, order))
         container[key] = original
-        out[path] = (v, total / eps)
     return out
 
 

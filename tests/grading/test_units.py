@@ -228,8 +228,8 @@ def test_validator_passes_the_solution_and_gives_the_release_nothing(fixture_cou
     assert pipeline.validate(fixture_course) == []
 
 
-def test_course_demo_cells_can_be_skipped():
-    assert pipeline.demos(ROOT) == []
+def test_course_tags_demo_cells():
+    """Skipping them is checked by tests/test_pipeline.py; here: there are some to skip."""
     assert any(
         definitions.demo_sources(nbs.read(p))
         for paths in pipeline.source_notebooks(ROOT).values()

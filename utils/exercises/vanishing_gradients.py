@@ -56,10 +56,6 @@ def _shapes(rng, seed):
     }
 
 
-def _norm(grads):
-    return float(np.sqrt(sum(np.sum(np.asarray(g, float) ** 2) for g in grads.values())))
-
-
 def _check_grads(name, got, want, case):
     """A dict with the same keys, each array of the same shape and close to the reference."""
     if not isinstance(got, dict) or sorted(got) != sorted(want):
@@ -151,12 +147,12 @@ CLIP_BY_VALUE = Exercise(
     mistakes=(
         Mistake(
             "norm is the global norm of the gradients *before* clipping",
-            lambda c: (None, _norm(optim.clip_by_value(**c.args)[0])),
+            lambda c: (None, optim.global_norm(optim.clip_by_value(**c.args)[0])),
             outputs=("norm",),
         ),
         Mistake(
             "the global norm is the square root of the sum of squares (np.sqrt)",
-            lambda c: (None, _norm(c.args["grads"]) ** 2),
+            lambda c: (None, optim.global_norm(c.args["grads"]) ** 2),
             outputs=("norm",),
         ),
         Mistake(
@@ -195,13 +191,14 @@ _NORM_MISTAKES = (
         "only rescale when the global norm exceeds max_norm; below it, return the gradients "
         "unchanged",
         lambda c: {
-            k: g * c.args["max_norm"] / _norm(c.args["grads"]) for k, g in c.args["grads"].items()
+            k: g * c.args["max_norm"] / optim.global_norm(c.args["grads"])
+            for k, g in c.args["grads"].items()
         },
     ),
     (
         "the factor is max_norm / norm (the clipped gradients then have norm max_norm), not "
         "1 / norm",
-        lambda c: {k: g / _norm(c.args["grads"]) for k, g in c.args["grads"].items()},
+        lambda c: {k: g / optim.global_norm(c.args["grads"]) for k, g in c.args["grads"].items()},
     ),
     (
         "clip by global norm rescales all arrays together; clipping entries by value is another "
@@ -211,7 +208,7 @@ _NORM_MISTAKES = (
     (
         "the global norm is the square root of the sum of squares",
         lambda c: {
-            k: g * min(1.0, c.args["max_norm"] / _norm(c.args["grads"]) ** 2)
+            k: g * min(1.0, c.args["max_norm"] / optim.global_norm(c.args["grads"]) ** 2)
             for k, g in c.args["grads"].items()
         },
     ),
@@ -260,12 +257,12 @@ CLIP_BY_GLOBAL_NORM = Exercise(
     mistakes=(
         Mistake(
             "norm is the global norm *before* clipping",
-            lambda c: (None, min(_norm(c.args["grads"]), c.args["max_norm"])),
+            lambda c: (None, min(optim.global_norm(c.args["grads"]), c.args["max_norm"])),
             outputs=("norm",),
         ),
         Mistake(
             "the global norm is the square root of the sum of squares (np.sqrt)",
-            lambda c: (None, _norm(c.args["grads"]) ** 2),
+            lambda c: (None, optim.global_norm(c.args["grads"]) ** 2),
             outputs=("norm",),
         ),
     ),
