@@ -23,6 +23,7 @@ import math
 import sys
 import types
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -67,17 +68,21 @@ _PROTECTED_PREFIXES = ("numpy", "utils")
 _PROTECTED_EXACT = ("builtins", "math", "copy", "types")
 _getprofile = sys.getprofile
 _setprofile = sys.setprofile
-_baseline: dict[str, dict[str, tuple]] = {}
 
 
-def _fingerprint(value: Any) -> tuple:
-    """Identity of a module attribute, deep enough to see a swapped ``__code__``."""
-    if isinstance(value, types.FunctionType):
-        return (id(value), id(value.__code__), id(value.__defaults__), id(value.__kwdefaults__))
-    if isinstance(value, type) and str(value.__module__).startswith("utils"):
-        return (id(value), tuple(sorted((k, id(v)) for k, v in vars(value).items())))
-    return (id(value),)
+@dataclass
+class _ModuleState:
+    """A protected module as sealed: every attribute (compared by identity, so that no id can
+    be reused), and what could change while an attribute stays the same object: a function's
+    code and defaults, the members of a ``utils`` class."""
 
+    values: dict[str, Any]
+    functions: list[tuple[str, types.FunctionType, types.CodeType, Any, Any]]
+    classes: list[tuple[str, type, dict[str, Any]]]
+
+
+_baseline: dict[str, _ModuleState] = {}
+_MISSING = object()
 
 # Names that IPython and ipykernel legitimately swap around each cell they execute.
 _VOLATILE_BUILTINS = frozenset(
@@ -85,11 +90,36 @@ _VOLATILE_BUILTINS = frozenset(
 )
 
 
-def _module_fingerprint(module: types.ModuleType) -> dict[str, tuple]:
+def _module_state(module: types.ModuleType) -> _ModuleState:
     skip = _VOLATILE_BUILTINS if module.__name__ == "builtins" else ()
-    return {
-        name: _fingerprint(value) for name, value in list(vars(module).items()) if name not in skip
-    }
+    state = _ModuleState({}, [], [])
+    for name, value in list(vars(module).items()):
+        if name in skip:
+            continue
+        state.values[name] = value
+        if isinstance(value, types.FunctionType):
+            state.functions.append(
+                (name, value, value.__code__, value.__defaults__, value.__kwdefaults__)
+            )
+        elif isinstance(value, type) and str(value.__module__).startswith("utils"):
+            state.classes.append((name, value, dict(vars(value))))
+    return state
+
+
+def _changed(state: _ModuleState, module: types.ModuleType) -> list[str]:
+    """The attributes of ``module`` replaced, deleted or changed inside since ``state``. (This
+    runs before and after every call of a student's function: identity checks only.)"""
+    now = vars(module)
+    changed = [name for name, value in state.values.items() if now.get(name, _MISSING) is not value]
+    for name, f, code, defaults, kwdefaults in state.functions:
+        same = f.__code__ is code and f.__defaults__ is defaults
+        if not same or f.__kwdefaults__ is not kwdefaults:
+            changed.append(name)
+    for name, cls, members in state.classes:
+        got = vars(cls)
+        if got.keys() != members.keys() or any(got[k] is not v for k, v in members.items()):
+            changed.append(name)
+    return changed
 
 
 def _protected_modules() -> dict[str, types.ModuleType]:
@@ -109,25 +139,22 @@ def seal() -> None:
     the trusted baseline. Modules imported later are added to the baseline on first sight."""
     _baseline.clear()
     for name, module in _protected_modules().items():
-        _baseline[name] = _module_fingerprint(module)
+        _baseline[name] = _module_state(module)
 
 
 def _integrity_problems() -> list[str]:
     problems = []
     current = _protected_modules()
-    for name, fingerprint in _baseline.items():
+    for name, state in _baseline.items():
         module = current.get(name)
         if module is None:
             problems.append(f"module {name} was removed from sys.modules")
             continue
-        now = _module_fingerprint(module)
         # Added names cannot fool a check; replaced or deleted ones can.
-        for attr, before in fingerprint.items():
-            if now.get(attr) != before:
-                problems.append(f"{name}.{attr} was replaced or deleted")
+        problems += [f"{name}.{attr} was replaced or deleted" for attr in _changed(state, module)]
     for name, module in current.items():
         if name not in _baseline:
-            _baseline[name] = _module_fingerprint(module)
+            _baseline[name] = _module_state(module)
     return problems
 
 

@@ -332,11 +332,36 @@ def run(exercise: Exercise, student: Any, seed: int = 0) -> None:
         proof(lambda case: run_case(exercise, student, case), rng)
 
 
+_LABEL_CHARS = 60  # an argument is shown by value in a call's label when its repr fits
+
+
+def _more_leaves_than(value: Any, limit: int) -> bool:
+    """Whether ``value`` holds more than ``limit`` scalars (its repr is then too long to show:
+    n scalars print as at least 3n - 2 characters), without printing it."""
+    todo, count = [value], 0
+    while todo:
+        item = todo.pop()
+        if isinstance(item, np.ndarray):
+            count += item.size
+        elif isinstance(item, list | tuple):
+            todo.extend(item)
+        elif isinstance(item, dict):
+            todo.extend(item.keys())
+            todo.extend(item.values())
+        else:
+            count += 1
+        if count > limit:
+            return True
+    return False
+
+
 def call_label(exercise: Exercise, case: Case) -> str:
     shown = []
     for name, value in case.args.items():
-        text = "" if isinstance(value, np.ndarray | dict) else repr(plain(value))
-        shown.append(f"{name}={text}" if text and len(text) <= 60 else name)
+        text = ""
+        if not isinstance(value, np.ndarray | dict) and not _more_leaves_than(value, 20):
+            text = repr(plain(value))
+        shown.append(f"{name}={text}" if text and len(text) <= _LABEL_CHARS else name)
     return f"{exercise.name}({', '.join(shown)}) [{case.label}]"
 
 
