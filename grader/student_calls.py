@@ -252,6 +252,11 @@ def _serve_test(lines: _Lines, out: int, blocks: list[dict], begin: dict) -> Non
             _write(out, {"id": message.get("id"), "ok": False, "error": {"type": "bad request"}})
 
 
+# The exit status of a test's child that answered ``end``; any other (os._exit(0) in the
+# student's code included) means it died during the test, which the server then reports.
+_FINISHED = 86
+
+
 def serve() -> None:
     """The server's main loop (runs in the sandbox)."""
     protocol_in, protocol_out = os.dup(0), os.dup(1)
@@ -275,16 +280,15 @@ def serve() -> None:
             sys.stderr.flush()
             pid = os.fork()
             if pid == 0:  # pragma: no cover - child
-                status = 0
+                status = 1
                 try:
                     os.setsid()
                     _serve_test(lines, protocol_out, blocks, message)
-                except BaseException:
-                    status = 1
+                    status = _FINISHED
                 finally:
                     os._exit(status)
             _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) != 0:
+            if os.waitstatus_to_exitcode(status) != _FINISHED:
                 _write(protocol_out, {"id": message["id"], "died": _exit_reason(status)})
         else:
             _write(protocol_out, {"id": message.get("id"), "error": f"unknown op {op!r}"})
