@@ -9,15 +9,15 @@ Course files: :mod:`grader.layout` (where every folder is), :mod:`grader.noteboo
 Grading a class (:mod:`grader.grade`, the orchestration): :mod:`grader.trusted_sources`
 (sources read and verified once), :mod:`grader.intake` (submission layouts and repairs),
 :mod:`grader.worker_protocol` (both halves of the service protocol), :mod:`grader.scheduler`
-(jobs on services), :mod:`grader.nbgrader_worker` (autograde service),
-:mod:`grader.regrade` (the authoritative re-grade service), :mod:`grader.definitions` (what
-of a notebook it runs), :mod:`grader.score_policy` (final scores), :mod:`grader.gradebook`
-(every gradebook read and write), :mod:`grader.reports`.
+(jobs on services), :mod:`grader.regrade` (the re-grade service: every verdict),
+:mod:`grader.definitions` (what of a notebook it runs), :mod:`grader.nbgrader_worker` and
+:mod:`grader.verdict_outputs` (nbgrader records the verdicts, running no kernel),
+:mod:`grader.score_policy` (final scores), :mod:`grader.gradebook` (every gradebook read and
+write), :mod:`grader.reports`.
 
 Student code runs only in the sandbox: :mod:`grader.sandbox` (bubblewrap),
-:mod:`grader.sandboxed_kernel` (nbgrader's kernel in it), :mod:`grader.student_calls` (calling
-a student's function in it from trusted test code), :mod:`grader.plain_data` (the only values
-that cross).
+:mod:`grader.student_calls` (calling a student's function in it from trusted test code),
+:mod:`grader.plain_data` (the only values that cross).
 
 The term around grading: :mod:`grader.term` (deadlines, extensions, penalty, roster, the
 student id rule), :mod:`grader.handgrades` (what a regrade keeps, which copy wins; pure) and

@@ -2,7 +2,7 @@
 
 release            normalise solutions/ and regenerate notebooks/ (+ the gradebook's copy)
 normalize          strip outputs and run metadata from solutions/ (--check: only report)
-check              CI checks: drift, leaks, demo cells, validation, autograde round trip
+check              CI checks: drift, leaks, validation, autograde round trip
 grade SUBMISSIONS  grade a class: a submitted/ folder, a flat folder or a .zip
                    (--assignment A, --student ID: only those, merged into the class reports;
                    --dry-run: print what a regrade would change, write nothing)
@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-db", action="store_true", help="do not update the gradebook")
     p = sub.add_parser("normalize", help="strip outputs and run metadata from solutions/")
     p.add_argument("--check", action="store_true", help="only report notebooks that need it")
-    p = sub.add_parser("check", help="drift, leak, demo-cell, validation and round-trip checks")
-    checks = ["drift", "leaks", "demos", "validate", "roundtrip"]
+    p = sub.add_parser("check", help="drift, leak, validation and round-trip checks")
+    checks = ["drift", "leaks", "validate", "roundtrip"]
     p.add_argument("--skip", nargs="*", default=[], choices=checks)
     p = sub.add_parser("grade", help="grade a class")
     p.add_argument("submissions", type=Path, help="submitted/ layout folder, flat folder or .zip")
@@ -117,8 +117,6 @@ def main(argv: list[str] | None = None) -> int:
             problems += pipeline.drift(root, course)
         if "leaks" not in args.skip:
             problems += pipeline.leaks(root)
-        if "demos" not in args.skip:
-            problems += pipeline.demos(root)
         if "validate" not in args.skip:
             problems += pipeline.validate(root, course)
         if "roundtrip" not in args.skip:

@@ -50,7 +50,7 @@ def pass_rates(results) -> list[str]:
         if r.status == "not graded":
             continue
         for c in r.cells:
-            if c.status in ("passed", "failed", "overridden"):
+            if c.status in ("passed", "failed"):
                 entry = counts[(r.assignment, c.notebook, c.grade_id)]
                 entry[0] += c.status == "passed"
                 entry[1] += 1

@@ -1,13 +1,14 @@
 """What of a notebook the sandboxed re-grade runs: definitions only, in the source's order.
 
-nbgrader runs the test cells in the same kernel as the student's code, so anything the notebook
-does at top level (``np.allclose = lambda *a, **k: True``, patching the check helpers or
-IPython's error display) acts on the tests. The authoritative re-grade (:mod:`grader.regrade`)
-therefore keeps, of every cell, only imports, function and class definitions and literal
-assignments (:func:`safe_code`; demos, plots and top-level monkeypatches are dropped), and
-:func:`plan` lays out, in the source notebook's order, the *source's* non-solution code cells,
-the *student's* answer cells (and cells the student added) and the test cells *from the
-source* (hidden tests included; the student's copy of a test cell is never used).
+A notebook run top to bottom runs its test cells in the namespace of the student's code, so
+anything it does at top level (``np.allclose = lambda *a, **k: True``, patching the check
+helpers or IPython's error display) would act on the tests. The re-grade
+(:mod:`grader.regrade`) therefore keeps, of every cell, only imports, function and class
+definitions and literal assignments (:func:`safe_code`; demos, plots and top-level
+monkeypatches are dropped), and :func:`plan` lays out, in the source notebook's order, the
+*source's* non-solution code cells, the *student's* answer cells (and cells the student added)
+and the test cells *from the source* (hidden tests included; the student's copy of a test cell
+is never used).
 """
 
 from __future__ import annotations
@@ -205,135 +206,3 @@ def plan(source_nb, student_nb) -> dict:
     for anchor in list(extras):
         add_extras(anchor)
     return {"blocks": blocks, "tests": tests, "notes": notes}
-
-
-# --------------------------------------------------------------------------------------------
-# Demonstrations: cells grading does not run
-# --------------------------------------------------------------------------------------------
-
-# The cell tag of a demonstration (a training run, a measurement, a plot). The autograde run
-# skips a demo cell the student left unchanged (grader.sandboxed_kernel); the re-grade above
-# drops it anyway, as it drops every statement that is not a definition.
-DEMO_TAG = "demo"
-
-
-def is_demo(cell) -> bool:
-    return cell.cell_type == "code" and DEMO_TAG in cell.get("metadata", {}).get("tags", [])
-
-
-def demo_sources(source_nb) -> frozenset[str]:
-    return frozenset(c.source for c in source_nb.cells if is_demo(c))
-
-
-_SCOPES = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.Lambda,
-    ast.ListComp,
-    ast.SetComp,
-    ast.DictComp,
-    ast.GeneratorExp,
-)
-
-
-def _base_name(target: ast.AST) -> str | None:
-    """``x`` of ``x[i].a = ...``; None for a plain name (that binds, it changes nothing)."""
-    if not isinstance(target, ast.Subscript | ast.Attribute):
-        return None
-    while isinstance(target, ast.Subscript | ast.Attribute):
-        target = target.value
-    return target.id if isinstance(target, ast.Name) else None
-
-
-def _scope(nodes: list[ast.AST]) -> tuple[set[str], set[str], set[str]]:
-    """(names bound, names read from outside, names whose object is changed through an item
-    or attribute) of code in one scope; a nested function or comprehension reads and changes
-    only what it does not bind itself."""
-    bound: set[str] = set()
-    read: set[str] = set()
-    changed: set[str] = set()
-    stack = list(nodes)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, _SCOPES):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-                a = node.args
-                params = [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg]
-                local = {arg.arg for arg in params if arg is not None}
-                outside = [*a.defaults, *(d for d in a.kw_defaults if d is not None)]
-                outside += getattr(node, "decorator_list", [])
-                body = node.body if isinstance(node.body, list) else [node.body]
-                if not isinstance(node, ast.Lambda):
-                    bound.add(node.name)
-            else:  # a comprehension: its first iterable is evaluated outside
-                local, outside = set(), [node.generators[0].iter]
-                body = [
-                    getattr(node, field)
-                    for field in ("elt", "key", "value")
-                    if hasattr(node, field)
-                ]
-                for index, gen in enumerate(node.generators):
-                    body += [gen.target, *gen.ifs] + ([gen.iter] if index else [])
-            stack += outside
-            inner_bound, inner_read, inner_changed = _scope(body)
-            local |= inner_bound
-            read |= inner_read - local
-            changed |= inner_changed - local
-            continue
-        if isinstance(node, ast.Name):
-            (read if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, ast.ClassDef):
-            bound.add(node.name)
-        elif isinstance(node, ast.alias):
-            bound.add((node.asname or node.name).split(".")[0])
-        targets = []
-        if isinstance(node, ast.Assign):
-            targets = node.targets
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign):
-            targets = [node.target]
-        changed |= {name for name in map(_base_name, targets) if name}
-        stack += ast.iter_child_nodes(node)
-    return bound, read, changed
-
-
-def _names(source: str) -> tuple[set[str], set[str], set[str]]:
-    """(names a cell binds, names it reads, names whose object it changes through
-    ``x[...] =``, ``x.attr =`` or ``x[...] += ...``)."""
-    return _scope(ast.parse(_to_python(source)).body)
-
-
-def demo_problems(source_nb) -> list[str]:
-    """Why skipping the notebook's demo cells could change a grade (empty: it cannot).
-
-    A demo cell must be an ordinary code cell (not graded, not an answer); no later cell that
-    grading runs may read a name a demo cell binds; and a demo cell may not change, through an
-    item or attribute, an object that it did not create itself.
-    """
-    problems: list[str] = []
-    from_demos: dict[str, int] = {}  # name -> the demo cell that binds it
-    for index, cell in enumerate(source_nb.cells, start=1):
-        if cell.cell_type != "code":
-            continue
-        try:
-            bound, read, changed = _names(cell.source)
-        except SyntaxError as error:
-            problems.append(f"cell {index}: syntax error (line {error.lineno}): {error.msg}")
-            continue
-        if is_demo(cell):
-            if nbs.nbgrader_meta(cell):
-                problems.append(f"cell {index} is tagged {DEMO_TAG!r} but nbgrader grades it")
-            for name in sorted(changed - bound):
-                problems.append(
-                    f"cell {index} is tagged {DEMO_TAG!r} but changes {name!r}, which it did "
-                    "not create"
-                )
-            from_demos.update(dict.fromkeys(bound, index))
-            continue
-        for name in sorted(read & set(from_demos)):
-            problems.append(
-                f"cell {index} uses {name!r}, which demo cell {from_demos[name]} binds (grading "
-                "skips demo cells: move the name into a cell that is not a demo)"
-            )
-        for name in bound:  # rebound here: later cells read this cell's value
-            from_demos.pop(name, None)
-    return problems

@@ -6,14 +6,17 @@
 2. *Intake* (:mod:`grader.intake`): find every submitted notebook, refuse what is not a
    notebook (with the reason), repair edited metadata, and lay the class out in
    ``grader/submitted/`` (with ``--shard K/N``, only the K-th of N slices of the students).
-3. *Autograde*: ``--jobs`` nbgrader workers (:mod:`grader.nbgrader_worker`) grade one
-   (student, assignment) at a time, each notebook's kernel in the sandbox
-   (:mod:`grader.sandbox`). Old grades are removed first, so a failure never leaves a stale one.
-4. *Re-grade* (:mod:`grader.regrade`): every test cell runs again in the trusted process, with
-   the student's functions behind a proxy into a sandbox; verdicts on plain data only.
+3. *Re-grade* (:mod:`grader.regrade`), the one run of each notebook: ``--jobs`` services, each
+   serving one student at a time, run every test cell in the trusted process with the
+   student's functions behind a proxy into that student's sandbox (:mod:`grader.sandbox`);
+   verdicts on plain data only.
+4. *Autograde*: an nbgrader worker (:mod:`grader.nbgrader_worker`) records each submission's
+   verdicts in nbgrader's gradebook and autograded notebooks (:mod:`grader.verdict_outputs`;
+   nbgrader runs no kernel and no student code).
 5. *Score* (:mod:`grader.score_policy`), written back to the gradebook
    (:mod:`grader.gradebook`) so export and feedback agree, and *reports*
-   (:mod:`grader.reports`).
+   (:mod:`grader.reports`). A submission that cannot be graded has its old grades removed, so
+   a failure never leaves a stale one.
 
 The jobs run on the services through :class:`grader.scheduler.Scheduler`.
 """
@@ -47,8 +50,8 @@ from grader.worker_protocol import Service
 
 @dataclass
 class Options:
-    jobs: int = 2  # nbgrader worker processes
-    timeout: float = 600.0  # seconds per submitted assignment (nbgrader part)
+    jobs: int = 2  # re-grade services (one student's sandbox each) running at once
+    timeout: float = 600.0  # seconds for nbgrader to record one submission
     cell_timeout: float = 20.0  # seconds per test cell in the re-grade
     memory_mb: int = 4096  # address-space limit per process (kernels and sandboxes included)
     assignments: list[str] | None = None  # grade only these
@@ -74,45 +77,6 @@ def parse_shard(text: str) -> tuple[int, int]:
     if not 1 <= k <= n:
         raise ValueError(f"--shard {text!r}: K must be between 1 and N")
     return k, n
-
-
-def _cell_errors(autograded: Path) -> dict[str, str]:
-    """``grade_id -> "Name: message"`` for test cells that raised in nbgrader's run."""
-    try:
-        nb = nbs.read(autograded)
-    except Exception:
-        return {}
-    errors = {}
-    for cell in nb.cells:
-        if not nbs.is_autograded_test(cell):
-            continue
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                text = f"{output.get('ename')}: {output.get('evalue')}"
-                if output.get("ename") == "CellTimeoutError":
-                    text = "CellTimeoutError: the cell timed out (an infinite loop?)"
-                errors[nbs.grade_id(cell)] = policy.ANSI_RE.sub("", text)[:500]
-    return errors
-
-
-def _annotate(autograded: Path, overrides: dict[str, str]) -> None:
-    """Show the re-grade's verdict in the autograded notebook (and so in feedback)."""
-    if not overrides or not autograded.exists():
-        return
-    nb = nbs.read(autograded)
-    for cell in nb.cells:
-        gid = nbs.grade_id(cell)
-        if gid in overrides:
-            evalue = f"this test failed when re-run cleanly: {overrides[gid]}"
-            cell.outputs.append(
-                nbformat.v4.new_output(
-                    "error",
-                    ename="CleanRegradeFailed",
-                    evalue=evalue,
-                    traceback=[f"CleanRegradeFailed: {evalue}"],
-                )
-            )
-    autograded.write_text(nbs.dumps(nb), encoding="utf-8")
 
 
 class ClassGrader:
@@ -163,11 +127,10 @@ class ClassGrader:
     # -- services --------------------------------------------------------------------------
 
     def _service(self, name: str, module: str, args: list[str], memory_mb: int, log: str):
-        flags = [] if self.options.sandbox else ["--no-sandbox"]
         env = dict(os.environ, PYTHONPATH=str(self.code))
         return Service(
             name,
-            [sys.executable, "-P", "-m", module, *args, *flags],
+            [sys.executable, "-P", "-m", module, *args],
             self.code,
             memory_mb,
             self.reports / "logs" / log,
@@ -175,23 +138,24 @@ class ClassGrader:
             before_start=self.sources.verify,
         )
 
-    def _worker(self, index: int) -> Service:
+    def _worker(self) -> Service:
         return self._service(
-            f"nbgrader worker {index}",
+            "nbgrader worker",
             "grader.nbgrader_worker",
-            [str(self.root), str(self.lib)],
+            [str(self.root)],
             self.options.memory_mb,
-            f"worker-{index}.log",
+            "nbgrader-worker.log",
         )
 
-    def _regrader(self) -> Service:
+    def _regrader(self, index: int) -> Service:
         # Its sandboxes set their own memory limit; the trusted test code runs under this one.
+        flags = [] if self.options.sandbox else ["--no-sandbox"]
         return self._service(
-            "re-grade",
+            f"re-grade {index}",
             "grader.regrade",
-            [str(self.lib)],
+            [str(self.lib), *flags],
             self.options.memory_mb,
-            "regrade.log",
+            f"regrade-{index}.log",
         )
 
     # -- main ------------------------------------------------------------------------------
@@ -330,18 +294,26 @@ class ClassGrader:
         opts = self.options
         if not ng_jobs and not clean_jobs:
             return {}, {}
-        workers = [self._worker(i) for i in range(max(1, min(opts.jobs, len(ng_jobs) or 1)))]
-        regraders = [self._regrader()]
+        students = {student for student, _a, _n in clean_jobs}
+        worker = self._worker()
+        regraders = [self._regrader(i) for i in range(max(1, min(opts.jobs, len(students))))]
         try:
-            regraders[0].start()
-            workers[0].start()
-            self._generate(workers[0], sorted({a for _, a in ng_jobs}))
-            for worker in workers[1:]:
-                worker.start()
+            for service in [*regraders, worker]:
+                service.start()
+            self._generate(worker, sorted({a for _, a in ng_jobs}))
 
-            def autograde_spec(key):
+            def autograde_spec(key, regraded):
                 student, assignment = key
-                job = {"op": "autograde", "assignment": assignment, "student": student}
+                verdicts = {
+                    name: {"error": out.get("error"), "tests": out.get("tests", [])}
+                    for name, out in regraded.items()
+                }
+                job = {
+                    "op": "autograde",
+                    "assignment": assignment,
+                    "student": student,
+                    "verdicts": verdicts,
+                }
                 return JobSpec(job, opts.timeout)
 
             def regrade_spec(key):
@@ -359,16 +331,21 @@ class ClassGrader:
                 return JobSpec(job, n_tests * (opts.cell_timeout + 5) + 60)
 
             def progress(key, out, state):
-                status = (
-                    "ok" if out.get("success") else "FAILED: " + policy.nbgrader_failure_reason(out)
-                )
+                status = "ok"
+                if not out.get("success"):
+                    status = "FAILED: " + policy.nbgrader_failure_reason(out)
+                regraded = [v for k, v in scheduler.regraded.items() if k[:2] == key]
+                tests = [t for v in regraded for t in v.get("tests", [])]
+                seconds = sum(t.get("seconds", 0) for t in tests)
+                passed = sum(1 for t in tests if t.get("passed") is True)
                 self.say(
-                    f"[{state['finished']}/{len(ng_jobs)}] {key[0]} {key[1]}: nbgrader {status} "
-                    f"({out.get('seconds', 0):.1f} s; {time.monotonic() - t0:.0f} s elapsed)"
+                    f"[{state['finished']}/{len(ng_jobs)}] {key[0]} {key[1]}: {passed} of "
+                    f"{len(tests)} tests passed ({seconds:.1f} s), nbgrader {status} "
+                    f"({time.monotonic() - t0:.0f} s elapsed)"
                 )
 
             scheduler = Scheduler(
-                workers,
+                [worker],
                 regraders,
                 ng_jobs,
                 clean_jobs,
@@ -379,11 +356,10 @@ class ClassGrader:
             )
             return scheduler.run()
         finally:
-            for service in [*workers, *regraders]:
+            for service in [worker, *regraders]:
                 service.close()
 
     def _merge(self, results, ng_results, clean_results) -> None:
-        autograded_dir = self.layout.autograded
         with gradebook.opened(self.root) as gb:
             for key, res in results.items():
                 student, assignment = key
@@ -406,16 +382,9 @@ class ClassGrader:
                         res.notes += [
                             (name, f"clean re-grade: {n}") for n in clean.get("notes", [])
                         ]
-                        path = autograded_dir / student / assignment / f"{name}.ipynb"
-                        verdicts = policy.notebook_verdicts(
-                            name,
-                            self.source_nbs[(assignment, name)],
-                            scores.get(name, {}),
-                            _cell_errors(path),
-                            clean,
+                        cells += policy.notebook_verdicts(
+                            name, self.source_nbs[(assignment, name)], scores.get(name, {}), clean
                         )
-                        cells += verdicts
-                        _annotate(path, policy.overrides(verdicts))
                 except policy.NotGraded as why:
                     res.status, res.reason = "not graded", str(why)
                     self._forget(gb, assignment, student)

@@ -47,11 +47,10 @@ def _autograde_steps() -> list:
 class Course:
     """nbgrader objects for one course root (one instance per process is enough)."""
 
-    def __init__(self, root: Path, overrides: dict | None = None, kernel_sandbox: bool = False):
+    def __init__(self, root: Path, overrides: dict | None = None):
         ensure_tools_on_path()
         from nbgrader.coursedir import CourseDirectory
 
-        self.kernel_sandbox = kernel_sandbox  # autograde kernels start in grader.sandbox
         self.root = Path(root).resolve()
         self.config = load_config(self.root, overrides)
         self.coursedir = CourseDirectory(config=self.config)
@@ -119,21 +118,18 @@ class Course:
             create_assignment=True,
         )
 
-    def autograde(self, assignment: str, student: str) -> dict:
+    def autograde(self, assignment: str, student: str, verdicts: dict) -> dict:
+        """nbgrader's autograde of one submission, recording the re-grade's ``verdicts``
+        (notebook name -> result) instead of running a kernel (:mod:`grader.verdict_outputs`)."""
         from nbgrader.converters import Autograde
 
-        extra = None
-        if self.kernel_sandbox:
-            from grader.sandboxed_kernel import SandboxedExecute
+        from grader.verdict_outputs import RecordVerdicts
 
-            steps = [SandboxedExecute if p.__name__ == "Execute" else p for p in _autograde_steps()]
-            extra = {
-                "Autograde": {"autograde_preprocessors": steps},
-                "SandboxedExecute": {
-                    "source_directory": str(self.path("source")),
-                    "shutdown_kernel": "immediate",
-                },
-            }
+        steps = [RecordVerdicts if p.__name__ == "Execute" else p for p in _autograde_steps()]
+        extra = {
+            "Autograde": {"autograde_preprocessors": steps},
+            "RecordVerdicts": {"verdicts": verdicts},
+        }
         return self._run(
             Autograde,
             extra,

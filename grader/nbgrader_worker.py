@@ -1,15 +1,15 @@
-"""A long-lived nbgrader process: pays nbgrader's start-up once, then grades job after job.
+"""A long-lived nbgrader process: pays nbgrader's start-up once, then keeps the books job
+after job. It runs no student code: the verdicts it records come from the re-grade.
 
-Started by :mod:`grader.grade` as ``python -P -m grader.nbgrader_worker ROOT LIB
-[--no-sandbox]`` from the verified copy of the grader's code, under an address-space limit
-that the notebook kernels inherit. Every kernel runs in the sandbox (:mod:`grader.sandbox`,
-:mod:`grader.sandboxed_kernel`; LIB is the folder it mounts). Jobs (see
-:mod:`grader.worker_protocol`):
+Started by :mod:`grader.grade` as ``python -P -m grader.nbgrader_worker ROOT`` from the
+verified copy of the grader's code. Jobs (see :mod:`grader.worker_protocol`):
 
 - ``{"op": "generate", "assignment": A}``: put the source (with hidden tests) into the
   gradebook, generating into a throw-away folder (``notebooks/`` is not touched);
-- ``{"op": "autograde", "assignment": A, "student": S}``: autograde (automatic scores are
-  replaced, hand grades kept) and return the per-cell scores read back from the gradebook.
+- ``{"op": "autograde", "assignment": A, "student": S, "verdicts": {notebook: re-grade
+  result}}``: autograde with those verdicts as the test cells' outputs
+  (:mod:`grader.verdict_outputs`; automatic scores are replaced, hand grades kept) and
+  return the per-cell scores read back from the gradebook.
 
 The parent kills the worker (and its kernels) when a job overruns, and starts a new one.
 """
@@ -41,7 +41,7 @@ def handle(course, job: dict) -> dict:
         # No remove_submission here: nbgrader's autograde replaces every automatic score and
         # keeps hand grades and comments, which grader.grade restores or flags afterwards
         # (a submission that cannot be graded is removed there, its hand grades saved first).
-        run = course.autograde(assignment, student)
+        run = course.autograde(assignment, student, job.get("verdicts") or {})
         with gradebook.opened(course.root, course) as gb:
             scores = gradebook.submission_scores(gb, assignment, student)
         result.update(
@@ -54,18 +54,12 @@ def handle(course, job: dict) -> dict:
 
 
 def main(argv: list[str]) -> None:
-    root, lib = Path(argv[0]), Path(argv[1])
-    sandboxed = "--no-sandbox" not in argv[2:]
+    root = Path(argv[0])
 
     def prepare():
-        from grader import sandboxed_kernel
         from grader.nbgrader_api import Course
-        from grader.sandbox import Sandbox
 
-        fontlists = sorted((lib.parent / "matplotlib").glob("fontlist-*.json"))
-        sandbox = Sandbox(lib=lib, enabled=sandboxed, fontlist=(fontlists or [None])[-1])
-        sandboxed_kernel.use_sandbox(sandbox)
-        course = Course(root, kernel_sandbox=True)
+        course = Course(root)
         import nbgrader.converters  # noqa: F401  (pay the import before saying ready)
 
         return course

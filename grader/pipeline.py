@@ -156,18 +156,6 @@ def leaks(root: Path, folder: Path | None = None, kinds=None) -> list[str]:
     return sorted(set(problems))
 
 
-def demos(root: Path) -> list[str]:
-    """Every cell tagged ``demo`` can be skipped by grading without changing a grade."""
-    from grader import definitions
-
-    return [
-        f"solutions/{assignment}/{path.name}: {problem}"
-        for assignment, paths in source_notebooks(root).items()
-        for path in paths
-        for problem in definitions.demo_problems(nbs.read(path))
-    ]
-
-
 def validate(root: Path, course=None) -> list[str]:
     """Every solution passes all its tests; every untouched release passes none of them."""
     root = Path(root).resolve()

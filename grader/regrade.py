@@ -14,14 +14,17 @@ cannot be replaced by the student's (``checks = ...`` in an answer changes nothi
 Run as ``python -m grader.regrade LIB [--no-sandbox]`` (a service of
 :mod:`grader.worker_protocol`; LIB is the folder the sandbox mounts, see
 :mod:`grader.sandbox`). A job is ``{"source": notebook text, "student": path or None,
-"timeout": seconds per test cell, "memory_mb": limit}``; the result is ``{"tests":
-[{grade_id, passed, error, seconds, setup_errors}], "notes": [...], "error": None or why the
-notebook cannot be graded}``.
+"timeout": seconds per test cell, "memory_mb": limit, "owner": student}``; the result is
+``{"tests": [{grade_id, passed, error, output, seconds, setup_errors}], "notes": [...],
+"error": None or why the notebook cannot be graded}`` (``output``: what the test cell printed,
+shown in the autograded notebook by :mod:`grader.verdict_outputs`).
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
+import io
 import sys
 import time
 from pathlib import Path
@@ -63,15 +66,20 @@ def _trusted_namespace(blocks: list[dict]) -> tuple[dict, set[str]]:
     return namespace, set(namespace)
 
 
+MAX_OUTPUT = 20_000  # characters of a test cell's printed output kept for its notebook
+
+
 def run_test(session: StudentSession, plan: dict, test: dict, timeout: float) -> dict:
     """One test cell: its verdict, computed here."""
     start = time.monotonic()
     result = {"grade_id": test["grade_id"], "passed": False, "error": None, "setup_errors": []}
+    printed = io.StringIO()
     try:
         bound, result["setup_errors"] = session.begin(test["prefix"], timeout)
         namespace, trusted = _trusted_namespace(plan["blocks"][: test["prefix"]])
         namespace.update({k: v for k, v in bound.items() if k not in trusted})
-        exec(compile(test["code"], f"<test {test['grade_id']}>", "exec"), namespace)
+        with contextlib.redirect_stdout(printed):
+            exec(compile(test["code"], f"<test {test['grade_id']}>", "exec"), namespace)
         result["passed"] = True
     except ProtocolViolation:
         raise
@@ -85,6 +93,7 @@ def run_test(session: StudentSession, plan: dict, test: dict, timeout: float) ->
         result["error"] = _describe(error)
     finally:
         session.end()
+    result["output"] = printed.getvalue()[:MAX_OUTPUT]
     result["seconds"] = round(time.monotonic() - start, 3)
     return result
 

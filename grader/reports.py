@@ -136,11 +136,9 @@ def _sandbox_line(timing: dict) -> str:
 def summary(results: list[SubmissionResult], timing: dict) -> str:
     graded = [r for r in results if r.status == "graded"]
     failed = [r for r in results if r.status == "not graded"]
-    overridden = sum(1 for r in results for c in r.cells if c.status == "overridden")
     text = [
         f"graded {len(graded)} submissions, {len(failed)} could not be graded, "
-        f"{sum(r.status == 'no submission' for r in results)} missing; "
-        f"{overridden} test results overridden by the clean re-grade",
+        f"{sum(r.status == 'no submission' for r in results)} missing",
         f"{timing['seconds']} s: {timing['seconds_per_notebook']} s per notebook, "
         f"{timing['seconds_per_student']} s per student",
     ]

@@ -1,12 +1,12 @@
-"""The score policy: nbgrader's result and the re-grade's verdict -> final score and reason.
+"""The score policy: the re-grade's verdict and nbgrader's record of it -> final score and reason.
 
 Pure functions on plain values (no files, no gradebook), so every rule has a unit test
 (``tests/grading/test_score_policy.py``):
 
-- a test cell scores nbgrader's points only if the sandboxed re-grade (:mod:`grader.regrade`)
-  passed it too; a cell that passed in the notebook but failed the re-grade scores 0 and is
-  *overridden* ("tampering?");
-- a cell nbgrader did not score, scores 0;
+- a test cell scores its points if and only if the re-grade (:mod:`grader.regrade`: test code
+  in the trusted grader, student code in the sandbox) passed it; the reason of a failure is
+  the failing check's message;
+- a cell nbgrader did not record (its gradebook has no such cell), scores 0;
 - cells that are not autograded tests (written answers, tasks) are graded by hand; which cells
   those are comes from the *source* notebook, never from what a result happens to lack;
 - a re-grade result that names a cell the source does not have, or lacks a test the source
@@ -31,9 +31,8 @@ class CellResult:
     nbgrader_score: float | None = None
     clean_passed: bool | None = None
     clean_error: str | None = None
-    nbgrader_error: str | None = None
     final: float | None = None
-    status: str = ""  # passed | failed | overridden | manual
+    status: str = ""  # passed | failed | manual (| pending: to grade by hand)
     reason: str = ""
 
 
@@ -67,10 +66,6 @@ def autograded_tests(source_nb) -> set[str]:
 
 
 _NBGRADER_FAILURES = [
-    (
-        r"DeadKernelError|Kernel died|kernel.*(died|restart)",
-        "the kernel died (os._exit, a crash or the memory limit)",
-    ),
     (r"Inconsistent checksums|checksum.*inconsistent", "nbgrader found inconsistent cell metadata"),
     (r"NotJSONError|not valid JSON|Notebook does not appear to be JSON", "not a valid notebook"),
     (r"KeyError: 'grade_id'", "a test cell was duplicated or its metadata removed"),
@@ -98,30 +93,20 @@ def cell_verdict(
     grade_id: str,
     max_points: float,
     nbgrader_score: float | None,
-    nbgrader_error: str | None,
     test: dict,
 ) -> CellResult:
     """The final score of one autograded test cell. ``test`` is the re-grade's verdict
-    ``{"passed": bool, "error": str | None}``."""
+    ``{"passed": bool, "error": str | None}``; ``nbgrader_score`` what nbgrader recorded."""
     cell = CellResult(notebook, grade_id, max_points)
-    cell.nbgrader_score, cell.nbgrader_error = nbgrader_score, nbgrader_error
+    cell.nbgrader_score = nbgrader_score
     cell.clean_passed, cell.clean_error = bool(test["passed"]), test.get("error")
     if nbgrader_score is None:
         cell.final, cell.status, cell.reason = 0.0, "failed", "nbgrader did not score this cell"
     elif cell.clean_passed:
-        cell.final = float(nbgrader_score)
-        full = nbgrader_score >= max_points
-        cell.status = "passed" if full else "failed"
-        cell.reason = "" if full else (nbgrader_error or "failed")
-    elif nbgrader_score > 0:
-        cell.final, cell.status = 0.0, "overridden"
-        cell.reason = "passed in the notebook but failed when re-run cleanly (tampering?): "
-        cell.reason += str(cell.clean_error)
+        cell.final, cell.status = float(max_points), "passed"
     else:
         cell.final, cell.status = 0.0, "failed"
-        cell.reason = nbgrader_error or cell.clean_error or "failed"
-        if cell.clean_error and cell.clean_error not in cell.reason:
-            cell.reason += f" (clean re-grade: {cell.clean_error})"
+        cell.reason = cell.clean_error or "failed"
     return cell
 
 
@@ -129,7 +114,6 @@ def notebook_verdicts(
     notebook: str,
     source_nb,
     nbgrader_scores: dict[str, list],
-    nbgrader_errors: dict[str, str],
     regrade: dict,
 ) -> list[CellResult]:
     """Every graded cell of one notebook; :class:`NotGraded` when the re-grade result cannot
@@ -154,15 +138,8 @@ def notebook_verdicts(
             )
             continue
         auto = (nbgrader_scores.get(gid) or [None])[0]
-        cells.append(
-            cell_verdict(notebook, gid, max_points, auto, nbgrader_errors.get(gid), verdicts[gid])
-        )
+        cells.append(cell_verdict(notebook, gid, max_points, auto, verdicts[gid]))
     return cells
-
-
-def overrides(cells: list[CellResult]) -> dict[str, str]:
-    """``grade_id -> the re-grade's message`` of the cells the re-grade overrode."""
-    return {c.grade_id: c.clean_error or "failed" for c in cells if c.status == "overridden"}
 
 
 def total(cells: list[CellResult]) -> float:

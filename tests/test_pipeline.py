@@ -24,7 +24,6 @@ from grader import ROOT, pipeline
 CHECKS = {
     "release_regenerates_byte_for_byte": lambda course: pipeline.drift(ROOT, course),
     "release_leaks_nothing": lambda course: pipeline.leaks(ROOT),
-    "demo_cells_can_be_skipped": lambda course: pipeline.demos(ROOT),
 }
 
 

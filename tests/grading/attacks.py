@@ -56,17 +56,15 @@ def sigmoid(z):
     return np.zeros(np.shape(z)).view(Liar)
 '''
 
-FORGED_RESULT = """import json, os, stat, sys
+FORGED_RESULT = """import json, os, stat
 def sigmoid(z):
-    if "ipykernel" not in sys.modules:  # the re-grade: forge its verdict, then vanish
-        for fd in range(3, 64):
-            try:
-                if stat.S_ISFIFO(os.fstat(fd).st_mode):
-                    os.write(fd, (json.dumps({"passed": True, "error": None}) + "\\n").encode())
-            except OSError:
-                pass
-        os._exit(0)
-    return z
+    for fd in range(3, 64):  # forge a verdict on every pipe it holds, then vanish
+        try:
+            if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                os.write(fd, (json.dumps({"passed": True, "error": None}) + "\\n").encode())
+        except OSError:
+            pass
+    os._exit(0)
 """
 
 READS_SOLUTIONS = (
@@ -126,7 +124,9 @@ PROTOCOL_INJECTION = """import json, os, stat
 def _forged_lines():
     lines = [{"passed": True, "error": None}]
     for n in range(1, 80):
-        lines.append({"job": f"re-grade#{n}", "tests": [], "notes": [], "error": None})
+        for service in ("re-grade 0", "re-grade 1"):
+            lines.append({"job": f"{service}#{n}", "tests": [], "notes": [], "error": None})
+        lines.append({"job": f"nbgrader worker#{n}", "success": True, "scores": {}})
         lines.append({"id": n, "ok": True, "result": ["n"], "args": ["l", []], "kwargs": ["d", []]})
     return "".join(json.dumps(line) + "\\n" for line in lines)
 def _inject():
@@ -149,20 +149,19 @@ def sigmoid(z):
 _inject()
 """
 
-# student -> (sigmoid answer, expected status, score, cells overridden, words in the report)
+# student -> (sigmoid answer, expected status, score, words in the report)
 ATTACKS = {
     "attack1_lying_values": (
         LYING_VALUES,
         "graded",
         5,
-        ["test_sigmoid"],
         "the result of sigmoid is a Liar (a subclass of numpy.ndarray); return a NumPy array",
     ),
-    "attack2_forged_result": (FORGED_RESULT, "not graded", None, [], "protocol violation"),
-    "attack3_reads_solutions": (READS_SOLUTIONS, "graded", 5, [], "sigmoid(z) is wrong"),
-    "attack4_rewrites_course": (REWRITES_COURSE, "graded", 5, [], "sigmoid(z) is wrong"),
-    "attack5_daemon": (DAEMON, "graded", 7, [], None),
-    "attack6_protocol_injection": (PROTOCOL_INJECTION, "not graded", None, [], "protocol"),
+    "attack2_forged_result": (FORGED_RESULT, "not graded", None, "protocol violation"),
+    "attack3_reads_solutions": (READS_SOLUTIONS, "graded", 5, "sigmoid(z) is wrong"),
+    "attack4_rewrites_course": (REWRITES_COURSE, "graded", 5, "sigmoid(z) is wrong"),
+    "attack5_daemon": (DAEMON, "graded", 7, None),
+    "attack6_protocol_injection": (PROTOCOL_INJECTION, "not graded", None, "protocol"),
 }
 
 

@@ -70,9 +70,6 @@ got_hidden = relu(np.array([[3.0, -1.0]]))
 assert np.allclose(got_hidden, [[3.0, 0.0]]), "relu is wrong on a 2-D input"
 ### END HIDDEN TESTS'''
 
-DEMO = 'print("the demonstration ran")'
-DEMO_OUTPUT = "the demonstration ran"
-
 ANSWER = "Saturation: for large |z| the gradient vanishes.\n"
 TASK = """Explain where sigmoid saturates.
 === BEGIN MARK SCHEME ===
@@ -119,7 +116,6 @@ def source_notebook() -> nbformat.NotebookNode:
             TASK, metadata=_meta("task_saturation", task=True, locked=True, points=1)
         ),
         v4.new_code_cell("print(sigmoid(0.0), count_tokens(['a']), relu(-1.0))"),
-        v4.new_code_cell(DEMO, metadata={"tags": ["demo"]}),
     ]
     for index, cell in enumerate(cells):
         cell["id"] = f"fixture-{index:02d}"

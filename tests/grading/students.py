@@ -87,28 +87,12 @@ def _helper_cell(src, rel):
     return nb
 
 
-def _edit_demo(src, rel):
-    nb = solved_copy(src, rel)
-    demo = next(c for c in nb.cells if c.source == fc.DEMO)
-    demo.source = 'print("my own demonstration ran")'
-    return nb
-
-
-def _tag_own_cell_demo(src, rel):
-    """A cell the student added and tagged demo: the source's tags decide, so it runs."""
-    nb = solved_copy(src, rel)
-    cell = nbformat.v4.new_code_cell('print("an added cell ran")', metadata={"tags": ["demo"]})
-    cell["id"] = "student-demo"
-    nb.cells.append(cell)
-    return nb
-
-
 CORRECT = {"sigmoid": 2.0, "count_tokens": 3.0, "relu": 2.0}
 
-# student -> (builder, expected status, expected score or None, cells expected "overridden")
+# student -> (builder, expected status, expected score or None)
 CLASS = {
-    "solution": (solved_copy, "graded", 7, []),
-    "untouched": (lambda src, rel: rel, "graded", 0, []),
+    "solution": (solved_copy, "graded", 7),
+    "untouched": (lambda src, rel: rel, "graded", 0),
     # --- integrity -------------------------------------------------------------------------
     "numpy_patch_top": (
         _with(
@@ -119,7 +103,6 @@ CLASS = {
         ),
         "graded",
         5,
-        ["test_relu"],
     ),
     "numpy_patch_in_function": (
         _with(
@@ -130,7 +113,6 @@ CLASS = {
         ),
         "graded",
         5,
-        ["test_relu"],
     ),
     "checks_patch": (
         _with(
@@ -141,7 +123,6 @@ CLASS = {
         ),
         "graded",
         5,
-        ["test_sigmoid"],
     ),
     "builtins_patch": (
         _with(
@@ -152,7 +133,6 @@ CLASS = {
         ),
         "graded",
         5,
-        ["test_relu"],
     ),
     "ipython_patch": (
         _with(
@@ -166,7 +146,6 @@ CLASS = {
         ),
         "graded",
         0,
-        ["test_sigmoid", "test_count_tokens", "test_relu"],
     ),
     "calls_reference": (
         _with(
@@ -177,76 +156,70 @@ CLASS = {
         ),
         "graded",
         5,
-        [],
     ),
     "hardcoded": (
         _with({"count_tokens": "def count_tokens(tokens):\n    return {'a': 2, 'b': 1}\n"}),
         "graded",
         4,
-        [],
     ),
-    "edits_test": (_edit_test, "graded", 5, []),
+    "edits_test": (_edit_test, "graded", 5),
     # --- robustness ------------------------------------------------------------------------
-    "deletes_test": (_delete_test, "graded", 7, []),
-    "duplicates_test": (_duplicate_test, "graded", 7, []),
-    "duplicates_solution": (_duplicate_solution, "graded", 7, []),
-    "edits_metadata": (_edit_metadata, "graded", 5, []),
-    "wrong_kernelspec": (_kernelspec, "graded", 7, []),
-    "helper_cell": (_helper_cell, "graded", 7, []),
-    "edits_demo": (_edit_demo, "graded", 7, []),
-    "tags_own_cell_demo": (_tag_own_cell_demo, "graded", 7, []),
+    "deletes_test": (_delete_test, "graded", 7),
+    "duplicates_test": (_duplicate_test, "graded", 7),
+    "duplicates_solution": (_duplicate_solution, "graded", 7),
+    "edits_metadata": (_edit_metadata, "graded", 5),
+    "wrong_kernelspec": (_kernelspec, "graded", 7),
+    "helper_cell": (_helper_cell, "graded", 7),
     "infinite_loop": (
         _with({"count_tokens": "def count_tokens(tokens):\n    while True:\n        pass\n"}),
         "graded",
         4,
-        [],
     ),
     "sys_exit": (
         _with({"sigmoid": fc.SIGMOID_SOLUTION + "\nimport sys\nsys.exit(0)\n"}),
         "graded",
         7,
-        [],
     ),
+    # top-level code is not run by the re-grade (definitions only)
     "os_exit": (
         _with({"sigmoid": fc.SIGMOID_SOLUTION + "\nimport os\nos._exit(0)\n"}),
-        "not graded",
-        None,
-        [],
+        "graded",
+        7,
     ),
-    "kernel_crash": (
+    "os_exit_in_function": (
+        _with({"sigmoid": "def sigmoid(z):\n    import os\n    os._exit(0)\n"}),
+        "graded",
+        5,
+    ),
+    "segfault": (
         _with({"relu": "def relu(z):\n    import ctypes\n    return ctypes.string_at(0)\n"}),
-        "not graded",
-        None,
-        [],
+        "graded",
+        5,
     ),
     "memory_bomb": (
         _with({"relu": "def relu(z):\n    return np.ones((60000, 60000)) + z[0]\n"}),
         "graded",
         5,
-        [],
     ),
     "memory_bomb_top": (
         _with({"sigmoid": fc.SIGMOID_SOLUTION + "\nhog = np.ones((60000, 60000))\n"}),
         "graded",
         7,
-        [],
     ),
     "output_flood": (
         _with({"sigmoid": fc.SIGMOID_SOLUTION + "\nfor i in range(200_000):\n    print(i)\n"}),
         "graded",
         7,
-        [],
     ),
-    "corrupt_json": (lambda src, rel: b'{"cells": [ this is not json', "not graded", None, []),
+    "corrupt_json": (lambda src, rel: b'{"cells": [ this is not json', "not graded", None),
     "not_a_notebook": (
         lambda src, rel: b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe",
         "not graded",
         None,
-        [],
     ),
 }
 
-for _attack, (_answer, _status, _score, _overridden, _words) in ATTACKS.items():
-    CLASS[_attack] = (_with({"sigmoid": _answer}), _status, _score, _overridden)
+for _attack, (_answer, _status, _score, _words) in ATTACKS.items():
+    CLASS[_attack] = (_with({"sigmoid": _answer}), _status, _score)
     # graded right after the attack: must lose nothing to it
-    CLASS[honest_after(_attack)] = (solved_copy, "graded", 7, [])
+    CLASS[honest_after(_attack)] = (solved_copy, "graded", 7)

@@ -40,7 +40,7 @@ RESULTS = [
         "pending hand grading",
         4.0,
         reason="1 answer(s) to grade by hand",
-        cells=_cells("passed", "overridden"),
+        cells=_cells("passed", "failed"),
     ),
     Result("dan", "a1", "not graded", None, reason="not a notebook (invalid JSON)"),
     Result("eli", "a1", "no submission", None, reason="nothing was submitted"),

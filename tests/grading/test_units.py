@@ -177,64 +177,8 @@ def test_clean_filter_reports_syntax_errors():
     assert "syntax error" in notes[0]
 
 
-def _notebook(*cells):
-    """Code cells from ``(source, is_demo)`` pairs; ``"graded"`` instead of a bool marks an
-    nbgrader test cell tagged demo."""
-    out = []
-    for source, demo in cells:
-        meta = {"tags": ["demo"]} if demo else {}
-        if demo == "graded":
-            meta["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False}
-        out.append(nbformat.v4.new_code_cell(source, metadata=meta))
-    return nbformat.v4.new_notebook(cells=out)
-
-
-def test_demo_cells_that_grading_may_skip():
-    nb = _notebook(
-        ("import numpy as np\nrng = np.random.default_rng(0)", False),
-        ("losses = [float(rng.normal()) for _ in range(3)]\nbest = min(losses)", True),
-        ("%matplotlib inline\nplt_losses = sorted(losses)", True),  # demos may use demos
-        ("def f(x):\n    return x", False),
-        # a parameter, local or comprehension variable of the same name is not the demo's
-        ("def g(losses, rng=None):\n    best = 2\n    return [b for b in losses], best", False),
-        ("total = sum(best for best in [1, 2])\nsquare = lambda losses: losses**2", False),
-        ("best = 1.0", False),
-        ("print(best)", False),  # rebound above: not the demo's value
-    )
-    assert definitions.demo_problems(nb) == []
-    assert definitions.demo_sources(nb) == {nb.cells[1].source, nb.cells[2].source}
-
-
-@pytest.mark.parametrize(
-    ("cells", "words"),
-    [
-        ([("x = 1", True), ("y = x + 1", False)], "cell 2 uses 'x', which demo cell 1 binds"),
-        ([("import time", True), ("def f():\n    return time.time()", False)], "uses 'time'"),
-        ([("for i in range(3): pass", True), ("print(i)", False)], "uses 'i'"),
-        ([("x = 1", True), ("ys = [x + k for k in range(3)]", False)], "uses 'x'"),
-        ([("x = 1", True), ("def f(y=x):\n    return y", False)], "uses 'x'"),
-        ([("params = {}", False), ("params['W'] = 0", True)], "changes 'params'"),
-        ([("model = object()", False), ("model.trained = True", True)], "changes 'model'"),
-        ([("assert True", "graded")], "nbgrader grades it"),
-        ([("def (", True)], "syntax error"),
-    ],
-)
-def test_demo_cells_that_would_change_what_grading_sees(cells, words):
-    problems = definitions.demo_problems(_notebook(*cells))
-    assert any(words in p for p in problems), problems
-
-
 def test_validator_passes_the_solution_and_gives_the_release_nothing(fixture_course):
     assert pipeline.validate(fixture_course) == []
-
-
-def test_course_tags_demo_cells():
-    """Skipping them is checked by tests/test_pipeline.py; here: there are some to skip."""
-    assert any(
-        definitions.demo_sources(nbs.read(p))
-        for paths in pipeline.source_notebooks(ROOT).values()
-        for p in paths
-    ), "no notebook tags a demo cell"
 
 
 def test_student_bundle_holds_no_instructor_material(tmp_path):
