@@ -53,10 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("grade", help="grade a class")
     p.add_argument("submissions", type=Path, help="submitted/ layout folder, flat folder or .zip")
     p.add_argument("--assignment", action="append", help="grade only this assignment (repeatable)")
-    p.add_argument("--jobs", type=int, default=2, help="parallel nbgrader workers (default 2)")
-    p.add_argument("--timeout", type=float, default=600, help="seconds per submitted assignment")
     p.add_argument(
-        "--cell-timeout", type=float, default=20, help="seconds per test in the clean re-grade"
+        "--jobs", type=int, default=2, help="students graded at once, one sandbox each (default 2)"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=600, help="seconds for nbgrader to record one assignment"
+    )
+    p.add_argument(
+        "--cell-timeout", type=float, default=20, help="seconds per test cell in the re-grade"
     )
     p.add_argument("--memory-mb", type=int, default=4096, help="address-space limit per process")
     p.add_argument("--reports", type=Path, default=None, help="default: grader/reports/")
