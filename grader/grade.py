@@ -53,7 +53,7 @@ class Options:
     jobs: int = 2  # re-grade services (one student's sandbox each) running at once
     timeout: float = 600.0  # seconds for nbgrader to record one submission
     cell_timeout: float = 20.0  # seconds per test cell in the re-grade
-    memory_mb: int = 4096  # address-space limit per process (kernels and sandboxes included)
+    memory_mb: int = 4096  # address-space limit per process (sandboxes included)
     assignments: list[str] | None = None  # grade only these
     students: list[str] | None = None  # grade only these (merged into the class reports)
     replace: bool = False  # let an older copy replace a newer staged submission
