@@ -11,7 +11,7 @@ verified copy of the grader's code. Jobs (see :mod:`grader.worker_protocol`):
   (:mod:`grader.verdict_outputs`; automatic scores are replaced, hand grades kept) and
   return the per-cell scores read back from the gradebook.
 
-The parent kills the worker (and its kernels) when a job overruns, and starts a new one.
+The parent kills the worker when a job overruns, and starts a new one.
 """
 
 from __future__ import annotations

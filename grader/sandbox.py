@@ -130,10 +130,9 @@ class Sandbox:
         env.setdefault("LANG", "C.UTF-8")
         return env
 
-    def command(self, argv: list[str], writable: tuple[Path, ...] = ()) -> list[str]:
-        """``argv`` wrapped in bwrap; ``writable`` host folders are bound read-write at the
-        same path (the kernel's connection folder). The environment is set here too: the
-        caller's environment (database URLs, tokens) never reaches the sandbox."""
+    def command(self, argv: list[str]) -> list[str]:
+        """``argv`` wrapped in bwrap, with the environment set here too: the caller's
+        environment (database URLs, tokens) never reaches the sandbox."""
         env = self.environment()
         if not self.enabled:
             return ["env", "-i", *(f"{k}={v}" for k, v in sorted(env.items())), *argv]
@@ -167,9 +166,6 @@ class Sandbox:
         args += ["--dir", HOME, "--dir", MPL_DIR, "--ro-bind", str(self.lib), LIB]
         if self.fontlist is not None and self.fontlist.exists():
             args += ["--ro-bind", str(self.fontlist), f"{MPL_DIR}/{self.fontlist.name}"]
-        for folder in writable:
-            self._refuse_repository(Path(folder))
-            args += ["--bind", str(folder), str(folder)]
         return [*args, "--chdir", HOME, "--", *argv]
 
     def _refuse_repository(self, folder: Path) -> None:

@@ -9,7 +9,7 @@ the job in flight, so a line that names another job, is not JSON, or is not an o
 :class:`ProtocolError` for *that* job (the service is then restarted; the next job starts on a
 clean channel). Anything else a service or its children print goes to stderr (the service's
 log), never into the protocol channel, and the channel is not inherited by any child: the
-nbgrader kernels and the student sandboxes get their own.
+student sandboxes get their own.
 """
 
 from __future__ import annotations
@@ -250,6 +250,6 @@ class Service:
         self.buffer = b""
 
     def close(self) -> None:
-        """End the service and everything it started (kernels, sandboxes) at once: it holds
+        """End the service and everything it started (sandboxes) at once: it holds
         nothing that needs a graceful shutdown, and nothing may outlive grading."""
         self.kill()
