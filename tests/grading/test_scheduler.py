@@ -67,7 +67,8 @@ def test_students_stay_on_one_service_and_autograde_waits_for_every_regrade(tmp_
         if student != "crasher":
             pids.setdefault(student, set()).add(out["pid"])
     assert all(len(found) == 1 for found in pids.values()), pids  # one sandbox per student
-    assert len(set().union(*pids.values())) == 2  # and both services were used
+    # both services were used (three processes: the crashed one was restarted)
+    assert len(set().union(*pids.values())) >= 2
     # the crash is that job's failure only; the restarted service went on
     for assignment in ("a1", "a2"):
         assert "died" in regraded[("crasher", assignment, "nb2")]["error"]
