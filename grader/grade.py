@@ -153,7 +153,7 @@ class ClassGrader:
         return self._service(
             f"re-grade {index}",
             "grader.regrade",
-            [str(self.lib), *flags],
+            [str(self.lib), str(self.root), *flags],
             self.options.memory_mb,
             f"regrade-{index}.log",
         )

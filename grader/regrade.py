@@ -11,13 +11,14 @@ computed where no student code ever ran, on plain data only: a lying ``__eq__``,
 ``np.allclose`` or a forged result line cannot reach it. A name the instructor's cells define
 cannot be replaced by the student's (``checks = ...`` in an answer changes nothing here).
 
-Run as ``python -m grader.regrade LIB [--no-sandbox]`` (a service of
-:mod:`grader.worker_protocol`; LIB is the folder the sandbox mounts, see
-:mod:`grader.sandbox`). A job is ``{"source": notebook text, "student": path or None,
-"timeout": seconds per test cell, "memory_mb": limit, "owner": student}``; the result is
-``{"tests": [{grade_id, passed, error, output, seconds, setup_errors}], "notes": [...],
-"error": None or why the notebook cannot be graded}`` (``output``: what the test cell printed,
-shown in the autograded notebook by :mod:`grader.verdict_outputs`).
+Run as ``python -m grader.regrade LIB COURSE [--no-sandbox]`` (a service of
+:mod:`grader.worker_protocol`; LIB is the folder the sandbox mounts, see :mod:`grader.sandbox`;
+COURSE the course root, which no sandbox may see). A job is ``{"source": notebook text,
+"student": path or None, "timeout": seconds per test cell, "memory_mb": limit, "owner":
+student}``; the result is ``{"tests": [{grade_id, passed, error, output, seconds,
+setup_errors}], "notes": [...], "error": None or why the notebook cannot be graded}``
+(``output``: what the test cell printed, shown in the autograded notebook by
+:mod:`grader.verdict_outputs`).
 """
 
 from __future__ import annotations
@@ -118,9 +119,11 @@ class Regrader:
     sandbox of the student being graded (kept for that student's next notebook, since jobs
     come student by student; never shared between two students)."""
 
-    def __init__(self, lib: Path, sandboxed: bool, log: Path | None):
+    def __init__(self, lib: Path, sandboxed: bool, log: Path | None, course: Path | None = None):
         fontlists = sorted((lib.parent / "matplotlib").glob("fontlist-*.json"))
-        self.sandbox = Sandbox(lib=lib, enabled=sandboxed, fontlist=(fontlists or [None])[-1])
+        self.sandbox = Sandbox(
+            lib=lib, enabled=sandboxed, fontlist=(fontlists or [None])[-1], repository=course
+        )
         self.log = log
         self.owner: str | None = None
         self.session: StudentSession | None = None
@@ -151,8 +154,8 @@ class Regrader:
 
 
 def main(argv: list[str]) -> None:
-    lib = Path(argv[0])
-    sandboxed = "--no-sandbox" not in argv[1:]
+    lib, course = Path(argv[0]), Path(argv[1])
+    sandboxed = "--no-sandbox" not in argv[2:]
 
     def prepare() -> Regrader:
         import importlib
@@ -165,7 +168,7 @@ def main(argv: list[str]) -> None:
                 importlib.import_module(module.name)
             except Exception as error:  # a broken optional module must not stop grading
                 print(f"re-grade: cannot import {module.name}: {error}", file=sys.stderr)
-        return Regrader(lib, sandboxed, None)
+        return Regrader(lib, sandboxed, None, course)
 
     def failure(error: Exception) -> dict:
         return {"tests": [], "notes": [], "error": f"the re-grade failed: {_describe(error)}"}

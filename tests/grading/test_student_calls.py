@@ -279,6 +279,15 @@ def test_the_sandbox_shows_no_course_file_and_no_secret(session, fixture_course,
     assert str(fixture_course) not in json.dumps(env)
 
 
+def test_a_python_folder_that_holds_the_course_is_never_bound(tmp_path):
+    python_dir = sandbox._python_dirs()[0]
+    inside = sandbox.Sandbox(lib=tmp_path, repository=python_dir / "course")
+    with pytest.raises(sandbox.SandboxUnavailable, match="would show the course repository"):
+        inside.command(["true"])
+    beside = sandbox.Sandbox(lib=tmp_path, repository=tmp_path / "course")
+    assert beside.command(["true"])[0] == beside.bwrap
+
+
 def test_the_private_tmp_cannot_fill_the_host_memory(session):
     written, error = _begin(session)["fills_tmp"]()
     assert written <= sandbox.TMP_BYTES >> 20
