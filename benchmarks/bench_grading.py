@@ -94,7 +94,7 @@ def main() -> None:
             # Other work on the machine makes every figure pessimistic: say how busy it was.
             "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             # The whole machine's CPU while grading ran (grading and anything else): below
-            # 100 % the cores waited (kernel start-up, I/O); CPU seconds per notebook is the
+            # 100 % the cores waited (sandbox start-up, I/O); CPU seconds per notebook is the
             # figure other work on the machine inflates least.
             "machine_cpu_busy_percent": round(100 * busy / total, 1),
             "machine_cpu_seconds_per_notebook": round(busy / n_notebooks, 2),

@@ -3,12 +3,11 @@
 
 - the sources are normalised and notebooks/ is exactly what they generate (byte for byte);
 - no solution line, hidden test or mark scheme reaches notebooks/;
-- grading can skip every cell tagged ``demo`` without changing a grade;
 - autograde round trip in a throw-away copy of the course: the solution earns full marks on
   every test cell and the untouched release earns zero, read back from the gradebook.
 
 nbgrader's validator says the same as the round trip (every solution passes all its tests,
-every release none) by running every notebook once more, demos included: ``python -m grader
+every release none) by running every notebook once more, top to bottom: ``python -m grader
 check`` runs it; here it is tested on the fixture course (tests/grading/test_units.py).
 
 All nbgrader work runs in this process through ``grader`` (one import of nbgrader).

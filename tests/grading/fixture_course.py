@@ -1,8 +1,8 @@
 """A small stand-in course for testing the grading machinery: one assignment, ``00_fixture``,
 with three autograded exercises (sigmoid has a reference in ``utils`` that it must not call;
-relu's test deliberately skips ``guarded_call``), a written answer, a task with a mark
-scheme and a demonstration (tagged ``demo``: grading skips it while it is unchanged). Built
-from Python so no fixture notebook sits in the repository.
+relu's test deliberately skips ``guarded_call``; sigmoid's prints a line when it passes), a
+written answer and a task with a mark scheme. Built from Python so no fixture notebook sits in
+the repository.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ hidden_rng = np.random.default_rng(11)
 z_hidden = hidden_rng.normal(size=(3, 4)) * 4
 got_hidden = checks.guarded_call(sigmoid, z_hidden, forbid=[activations.sigmoid])
 checks.check_close("sigmoid on another input", got_hidden, 1.0 / (1.0 + np.exp(-z_hidden)))
-### END HIDDEN TESTS'''
+### END HIDDEN TESTS
+print("sigmoid: all checks passed")'''
 
 COUNT_SOLUTION = '''def count_tokens(tokens):
     """How often each token occurs, as a dict."""
