@@ -1,14 +1,16 @@
-"""What of a notebook the sandboxed re-grade runs: definitions only, in the source's order.
+"""What of a notebook grading runs, in the source's order: the student's cells as they are,
+the instructor's reduced to definitions.
 
-A notebook run top to bottom runs its test cells in the namespace of the student's code, so
-anything it does at top level (``np.allclose = lambda *a, **k: True``, patching the check
-helpers or IPython's error display) would act on the tests. The re-grade
-(:mod:`grader.regrade`) therefore keeps, of every cell, only imports, function and class
-definitions and literal assignments (:func:`safe_code`; demos, plots and top-level
-monkeypatches are dropped), and :func:`plan` lays out, in the source notebook's order, the
-*source's* non-solution code cells, the *student's* answer cells (and cells the student added)
-and the test cells *from the source* (hidden tests included; the student's copy of a test cell
-is never used).
+The student's answer cells (and code cells the student added) run in the student's sandbox
+exactly as their kernel ran them, top-level code included (constants, tables, lambdas,
+classes, helpers, whatever Python allows): grading must see what the student saw. That is
+safe because only their own sandbox runs it and the verdicts are computed outside on plain
+data (:mod:`grader.regrade`). The instructor's non-answer cells keep the rule that
+``grader check`` verifies: :func:`safe_code` keeps only imports, function and class
+definitions and literal assignments (demos and plots are dropped). :func:`plan` lays out, in
+the source notebook's order, the *source's* non-solution code cells, the *student's* answer
+cells (and cells the student added) and the test cells *from the source* (hidden tests
+included; the student's copy of a test cell is never used).
 """
 
 from __future__ import annotations
@@ -126,6 +128,16 @@ def _to_python(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
+def student_code(source: str) -> str:
+    """A student's cell as their kernel ran it (IPython's magics become ``get_ipython()``
+    calls, which do nothing when grading). A syntax error stays in the code: running the
+    cell reports it with its line, as the kernel did."""
+    try:
+        return _to_python(source)
+    except Exception:  # IPython could not transform it: Python will name the problem
+        return source
+
+
 def safe_code(source: str) -> tuple[str, list[str]]:
     """Reduce a cell to imports, definitions and literal assignments.
 
@@ -175,9 +187,10 @@ def plan(source_nb, student_nb) -> dict:
     notes: list[str] = []
 
     def add_extras(anchor):
+        where = f" after {anchor}" if anchor else " at the top"
         for source in extras.pop(anchor, []):
-            code, _ = safe_code(source)
-            blocks.append({"label": "a cell you added", "code": code, "student": True})
+            label = f"a cell you added{where}"
+            blocks.append({"label": label, "code": student_code(source), "student": True})
 
     add_extras(None)
     previous = None
@@ -195,8 +208,7 @@ def plan(source_nb, student_nb) -> dict:
             if len(versions) > 1:
                 notes.append(f"solution cell {gid} appears {len(versions)} times; all copies run")
             for version in versions:
-                code, cell_notes = safe_code(version)
-                notes += [f"{gid}: {n}" for n in cell_notes]
+                code = student_code(version)
                 blocks.append({"label": f"your cell {gid}", "code": code, "student": True})
             continue
         if nbs.is_autograded_test(cell):

@@ -2,9 +2,10 @@
 in the sandbox.
 
 For each submitted notebook, :func:`grade_notebook` lays the notebook out with
-:func:`grader.definitions.plan` (definitions only, test cells from ``solutions/``), starts one
-sandbox for it (:class:`grader.student_calls.StudentSession`: the student's answers are defined
-*there*), and runs every test cell *here*, in a namespace built from the instructor's cells, in
+:func:`grader.definitions.plan` (the student's cells as they are, the instructor's reduced to
+definitions, test cells from ``solutions/``), runs the student's cells in the student's
+sandbox (:class:`grader.student_calls.StudentSession`) in the notebook's order, as their
+kernel did, and runs every test cell *here*, in a namespace built from the instructor's cells, in
 which each name the student defined is a :class:`~grader.student_calls.RemoteFunction` (or the
 plain value of a constant). The verdict, pass or the failing check's message, is therefore
 computed where no student code ever ran, on plain data only: a lying ``__eq__``, a patched
@@ -34,7 +35,7 @@ import nbformat
 
 from grader import definitions, worker_protocol
 from grader import notebooks as nbs
-from grader.sandbox import Sandbox
+from grader.sandbox import ResourceGroup, Sandbox, SandboxUnavailable
 from grader.student_calls import (
     ProtocolViolation,
     SandboxFailure,
@@ -50,8 +51,15 @@ def _describe(error: BaseException) -> str:
 
 
 def student_session(sandbox: Sandbox, memory_mb: int, log: Path | None = None) -> StudentSession:
+    """A session for one student: sandboxed as ``sandbox`` says, and, where the machine lets
+    the grader create cgroups, with the whole sandbox held to ``memory_mb`` and
+    :data:`~grader.sandbox.PIDS_MAX` processes."""
     command = sandbox.command([sys.executable, "-m", "grader.student_calls"])
-    return StudentSession(command, None, memory_mb, log)
+    group = None
+    if sandbox.enabled and memory_mb:
+        with contextlib.suppress(SandboxUnavailable):  # RLIMIT_AS per process still holds
+            group = ResourceGroup(memory_mb * 1024 * 1024)
+    return StudentSession(command, None, memory_mb, log, group)
 
 
 def _trusted_namespace(blocks: list[dict]) -> tuple[dict, set[str]]:
@@ -71,13 +79,17 @@ MAX_OUTPUT = 20_000  # characters of a test cell's printed output kept for its n
 
 
 def run_test(session: StudentSession, plan: dict, test: dict, timeout: float) -> dict:
-    """One test cell: its verdict, computed here."""
+    """One test cell: its verdict, computed here. When it fails and a cell of the student's
+    before it could not run when grading, the message says so first (the cell, the line and
+    why), since that is what the student must mend."""
     start = time.monotonic()
     result = {"grade_id": test["grade_id"], "passed": False, "error": None, "setup_errors": []}
     printed = io.StringIO()
     try:
         bound, result["setup_errors"] = session.begin(test["prefix"], timeout)
         namespace, trusted = _trusted_namespace(plan["blocks"][: test["prefix"]])
+        # A student's name never replaces the instructor's, nor a builtin the tests use.
+        trusted |= set(vars(builtins))
         namespace.update({k: v for k, v in bound.items() if k not in trusted})
         with contextlib.redirect_stdout(printed):
             exec(compile(test["code"], f"<test {test['grade_id']}>", "exec"), namespace)
@@ -94,6 +106,10 @@ def run_test(session: StudentSession, plan: dict, test: dict, timeout: float) ->
         result["error"] = _describe(error)
     finally:
         session.end()
+    if result["error"] and result["setup_errors"]:
+        result["error"] = f"{'; '.join(result['setup_errors'])}. Then the test failed: " + str(
+            result["error"]
+        )
     result["output"] = printed.getvalue()[:MAX_OUTPUT]
     result["seconds"] = round(time.monotonic() - start, 3)
     return result
@@ -111,7 +127,8 @@ def grade_notebook(
             tests.append(run_test(session, plan, test, timeout))
     except ProtocolViolation as error:
         return {"tests": [], "notes": plan["notes"], "error": f"protocol violation: {error}"}
-    return {"tests": tests, "notes": plan["notes"], "error": None}
+    notes = plan["notes"] + session.cell_problems()
+    return {"tests": tests, "notes": notes, "error": None}
 
 
 class Regrader:

@@ -15,20 +15,28 @@ system holds only what running a notebook needs, read-only:
   (:mod:`grader.trusted_sources`), mounted at :data:`LIB`;
 
 plus a private, empty, writable ``/tmp`` of at most :data:`TMP_BYTES` (the home directory
-and working directory are in it). ``solutions/``, the gradebook, ``grader/``, the reports and
-every other student's files are simply not there. Memory and time limits are set by the
-caller (``RLIMIT_AS`` is inherited; the grader kills the sandbox when a time budget runs out).
+and working directory are in it); the root and ``/dev`` (``/dev/shm`` included) are read-only.
+``solutions/``, the gradebook, ``grader/``, the reports and every other student's files are
+simply not there. Time limits are the caller's (the grader kills the sandbox when a time
+budget runs out); memory and processes are bounded twice: ``RLIMIT_AS`` per process
+(inherited), and, where the machine lets the grader create cgroups (root, cgroup v1 or v2), a
+:class:`ResourceGroup` for everything the sandbox holds, tmpfs pages and every child and
+thread included.
 
 :class:`Sandbox` builds the command lines; :func:`probe` says whether bwrap works here.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,6 +136,7 @@ class Sandbox:
             MPLCONFIGDIR=MPL_DIR if self.enabled else str(self.lib.parent / "matplotlib"),
         )
         env.setdefault("LANG", "C.UTF-8")
+        env.setdefault("OPENBLAS_NUM_THREADS", "1")  # threads count against the pids limit
         return env
 
     def command(self, argv: list[str]) -> list[str]:
@@ -145,6 +154,8 @@ class Sandbox:
             "--proc",
             "/proc",
             "--dev",
+            "/dev",
+            "--remount-ro",
             "/dev",
             "--size",
             str(TMP_BYTES),
@@ -166,7 +177,8 @@ class Sandbox:
         args += ["--dir", HOME, "--dir", MPL_DIR, "--ro-bind", str(self.lib), LIB]
         if self.fontlist is not None and self.fontlist.exists():
             args += ["--ro-bind", str(self.fontlist), f"{MPL_DIR}/{self.fontlist.name}"]
-        return [*args, "--chdir", HOME, "--", *argv]
+        # Last: the root (bwrap's own tmpfs, where the mount points live) becomes read-only.
+        return [*args, "--remount-ro", "/", "--chdir", HOME, "--", *argv]
 
     def _refuse_repository(self, folder: Path) -> None:
         if self.repository is None:
@@ -177,3 +189,108 @@ class Sandbox:
                 f"{folder} would show the course repository inside the sandbox; install the "
                 "course environment outside it"
             )
+
+
+# --------------------------------------------------------------------------------------------
+# cgroup limits for a whole sandbox
+# --------------------------------------------------------------------------------------------
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+CGROUP_PARENT = "seqmodels-grader"
+PIDS_MAX = 128  # processes and threads in one sandbox (a student's needs a handful)
+_group_numbers = itertools.count()
+
+
+def cgroup_version(root: Path = CGROUP_ROOT) -> tuple[str | None, str]:
+    """``("v2" | "v1", where)`` when this process may create memory and pids cgroups, else
+    ``(None, why not)``."""
+    if not sys.platform.startswith("linux"):
+        return None, f"no cgroups on {sys.platform}"
+    controllers = root / "cgroup.controllers"
+    if controllers.is_file():
+        have = set(controllers.read_text().split())
+        if not {"memory", "pids"} <= have:
+            return None, f"cgroup v2 without the memory and pids controllers ({' '.join(have)})"
+        if not os.access(root, os.W_OK):
+            return None, f"cgroup v2 at {root} is not writable by this user"
+        return "v2", str(root)
+    if (root / "memory").is_dir() and (root / "pids").is_dir():
+        if not (os.access(root / "memory", os.W_OK) and os.access(root / "pids", os.W_OK)):
+            return None, f"cgroup v1 at {root} is not writable by this user"
+        return "v1", str(root)
+    return None, f"no memory and pids cgroup controllers under {root}"
+
+
+@dataclass
+class ResourceGroup:
+    """Limits on everything one sandbox holds: ``memory_bytes`` of memory (tmpfs pages
+    included: they escape ``RLIMIT_AS``) and ``pids`` processes and threads, in a cgroup of
+    its own (v2: ``memory.max``, ``pids.max``; v1: ``memory.limit_in_bytes`` and
+    ``pids.max`` in the two hierarchies). Over the memory limit the kernel kills a process of
+    the group; over the pids limit ``fork`` fails. :meth:`create` before starting the
+    sandbox, :meth:`enter` in its first process, :meth:`remove` after it ended."""
+
+    memory_bytes: int
+    pids: int = PIDS_MAX
+    root: Path = CGROUP_ROOT
+    name: str = field(default_factory=lambda: f"sandbox-{os.getpid()}-{next(_group_numbers)}")
+
+    def __post_init__(self):
+        self.version, where = cgroup_version(self.root)
+        if self.version is None:
+            raise SandboxUnavailable(where)
+
+    def _dirs(self) -> list[Path]:
+        if self.version == "v2":
+            return [self.root / CGROUP_PARENT / self.name]
+        return [self.root / c / CGROUP_PARENT / self.name for c in ("memory", "pids")]
+
+    def create(self) -> None:
+        if self.version == "v2":
+            (self.root / CGROUP_PARENT).mkdir(exist_ok=True)
+            for parent in (self.root, self.root / CGROUP_PARENT):
+                (parent / "cgroup.subtree_control").write_text("+memory +pids")
+        for folder in self._dirs():
+            folder.mkdir(parents=True, exist_ok=True)
+        if self.version == "v2":
+            group = self._dirs()[0]
+            (group / "memory.max").write_text(str(self.memory_bytes))
+            swap = group / "memory.swap.max"
+            if swap.exists():
+                swap.write_text("0")
+            (group / "pids.max").write_text(str(self.pids))
+        else:
+            memory, pids = self._dirs()
+            (memory / "memory.limit_in_bytes").write_text(str(self.memory_bytes))
+            swap = memory / "memory.memsw.limit_in_bytes"
+            if swap.exists():
+                swap.write_text(str(self.memory_bytes))
+            (pids / "pids.max").write_text(str(self.pids))
+
+    def enter(self) -> None:
+        """Move the calling process into the group (call it in the sandbox's first process,
+        before exec: every process it starts is then counted)."""
+        for folder in self._dirs():
+            (folder / "cgroup.procs").write_text(str(os.getpid()))
+
+    def members(self) -> list[int]:
+        found = set()
+        for folder in self._dirs():
+            if (folder / "cgroup.procs").exists():
+                found |= {int(p) for p in (folder / "cgroup.procs").read_text().split()}
+        return sorted(found)
+
+    def remove(self) -> None:
+        """Kill what is left in the group and remove it (its memory is then freed)."""
+        for _ in range(50):
+            left = self.members()
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            try:
+                for folder in self._dirs():
+                    if folder.exists():
+                        folder.rmdir()
+                return
+            except OSError:  # busy until the killed processes are reaped
+                time.sleep(0.02)

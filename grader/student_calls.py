@@ -178,40 +178,126 @@ def _resolve(dotted: str):
     raise LookupError(f"cannot find the forbidden reference {dotted}")
 
 
-def _student_names(blocks: list[dict], prefix: int) -> tuple[dict, dict, list[str]]:
-    """Run ``blocks[:prefix]``; return (namespace, {name: description}, setup errors)."""
-    namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
-    student: set[str] = set()
-    errors = []
-    for block in blocks[:prefix]:
-        before = dict(namespace)
-        filename = f"<{block['label']}>"
-        lines = block["code"].splitlines(True)
-        linecache.cache[filename] = (len(block["code"]), None, lines, filename)  # for tracebacks
-        try:
-            exec(compile(block["code"], filename, "exec"), namespace)
-        except BaseException as error:  # a broken answer must not stop the others
-            errors.append(f"{block['label']}: {type(error).__name__}: {error}"[:500])
-        changed = {k for k, v in namespace.items() if k not in before or before[k] is not v}
-        if block.get("student"):
-            student |= changed
-        else:
-            student -= changed
+# -- What an exercise forbids is absent, not policed ------------------------------------------
+
+
+def _reference_functions(obj) -> list[types.FunctionType]:
+    """The functions whose code makes up ``obj`` (a function, method or class), wrappers'
+    ``__wrapped__`` included."""
+    found: list[types.FunctionType] = []
+    pending = list(vars(obj).values()) if isinstance(obj, type) else [obj]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, staticmethod | classmethod | types.MethodType):
+            pending.append(item.__func__)
+        elif isinstance(item, property):
+            pending += [f for f in (item.fget, item.fset, item.fdel) if f is not None]
+        elif isinstance(item, types.FunctionType) and item not in found:
+            found.append(item)
+            if hasattr(item, "__wrapped__"):
+                pending.append(item.__wrapped__)
+    return found
+
+
+def _stub_code(reference: str, free: int) -> types.CodeType:
+    """Code that raises :class:`utils.checks.ReferenceUnavailable` for ``reference``, with
+    ``free`` free variables so that it can replace the code of a closure or method."""
+    names = [f"_cell{i}" for i in range(free)]
+    source = ["def _outer():", *(f"    {n} = None" for n in names), "    def _stub(*a, **k):"]
+    if names:
+        source.append(f"        ({', '.join(names)},)")
+    source += [
+        f"        raise __import__('utils.checks').checks.ReferenceUnavailable({reference!r})",
+        "    return _stub",
+    ]
+    namespace: dict = {}
+    exec("\n".join(source), namespace)
+    return namespace["_outer"]().__code__
+
+
+def disable_references(references: list[str]) -> None:
+    """Give every function of the ``references`` (``"module.function"``, ``"module.Class"``,
+    ``"module.Class.method"``) code that raises, before any student code runs in this
+    process. The function objects stay (every alias in ``utils`` sees the change); their
+    code is gone from the process, so no thread, profile hook or saved alias can reach it.
+    The checks' baseline is sealed again (it held the old code, and would flag the change)."""
+    if not references:
+        return
+    from utils import checks
+
+    for reference in references:
+        for function in _reference_functions(_resolve(reference)):
+            function.__code__ = _stub_code(reference, len(function.__code__.co_freevars))
+    checks.seal()
+
+
+# -- A notebook's cells, run as the student's kernel ran them ---------------------------------
+
+
+class _Shell:
+    """``get_ipython()`` for a notebook run outside IPython: magics and shell escapes
+    (``%matplotlib inline``, ``!pip install``) do nothing, as they change nothing graded."""
+
+    def run_line_magic(self, *args, **kwargs):
+        return None
+
+    run_cell_magic = system = getoutput = run_line_magic
+
+
+def _cell_error(error: BaseException, filename: str) -> str:
+    """``line N: Type: message`` for an exception raised by a cell (N: the cell's own line
+    where it happened, even when the error comes from a function it called)."""
+    line = getattr(error, "lineno", None) if isinstance(error, SyntaxError) else None
+    tb = error.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    text = f"{type(error).__name__}: {error}".strip()
+    return (f"line {line}: {text}" if line else text)[:1000]
+
+
+def _run_cell(namespace: dict, student: set[str], block: dict) -> str | None:
+    """Run one block in the notebook's namespace, as a kernel runs a cell (an exception stops
+    the cell, not the notebook); track which names the student's cells bound last."""
+    before = dict(namespace)
+    filename = f"<{block['label']}>"
+    code = block["code"]
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    error = None
+    try:
+        exec(compile(code, filename, "exec"), namespace)
+    except BaseException as problem:  # SystemExit and KeyboardInterrupt too: a kernel survives
+        error = _cell_error(problem, filename)
+    changed = {k for k, v in namespace.items() if k not in before or before[k] is not v}
+    changed |= before.keys() - namespace.keys()
+    if block.get("student"):
+        student |= changed
+    else:
+        student -= changed
+    return error
+
+
+def _student_names(namespace: dict, student: set[str]) -> dict:
+    """``{name: description}`` of what the student's cells defined: functions and other
+    callables, classes, plain values; anything else is named with why it stays here."""
     names = {}
     for name in sorted(student):
-        value = namespace.get(name)
-        if name.startswith("__") or isinstance(value, types.ModuleType):
+        if name.startswith("__") or name not in namespace:
             continue
-        if isinstance(value, types.FunctionType):
-            names[name] = {"kind": "function"}
-        elif isinstance(value, type):
+        value = namespace[name]
+        if isinstance(value, types.ModuleType):
+            continue
+        if isinstance(value, type):
             names[name] = {"kind": "class"}
+        elif callable(value):
+            names[name] = {"kind": "function"}
         else:
             try:
                 names[name] = {"kind": "value", "value": plain_data.encode(value, name)}
-            except plain_data.NotPlainData as error:
-                names[name] = {"kind": "other", "why": str(error)}
-    return namespace, names, errors
+            except Exception as error:  # NotPlainData, or a value whose inspection fails
+                names[name] = {"kind": "other", "why": str(error)[:500]}
+    return names
 
 
 def _answer_call(namespace: dict, message: dict) -> dict:
@@ -219,7 +305,7 @@ def _answer_call(namespace: dict, message: dict) -> dict:
 
     name = message.get("name")
     func = namespace.get(name)
-    if not isinstance(func, types.FunctionType | type):
+    if isinstance(func, types.ModuleType) or not callable(func):
         return {"ok": False, "error": {"type": "TypeError", "message": f"{name} is not a function"}}
     try:
         args = plain_data.decode(message["args"])
@@ -236,10 +322,9 @@ def _answer_call(namespace: dict, message: dict) -> dict:
         return {"ok": False, "error": _describe(error)}
 
 
-def _serve_test(lines: _Lines, out: int, blocks: list[dict], begin: dict) -> None:
-    """The forked child: one test cell's namespace, then calls until ``end``."""
-    namespace, names, errors = _student_names(blocks, int(begin["prefix"]))
-    _write(out, {"id": begin["id"], "names": names, "setup_errors": errors})
+def _serve_calls(lines: _Lines, out: int, namespace: dict, begin: dict) -> None:
+    """A test's child: calls of the student's functions until ``end``."""
+    _write(out, {"id": begin["id"], "begun": True})
     while True:
         message = lines.read(None)
         if message is None or message.get("op") == "end":
@@ -252,13 +337,61 @@ def _serve_test(lines: _Lines, out: int, blocks: list[dict], begin: dict) -> Non
             _write(out, {"id": message.get("id"), "ok": False, "error": {"type": "bad request"}})
 
 
-# The exit status of a test's child that answered ``end``; any other (os._exit(0) in the
-# student's code included) means it died during the test, which the server then reports.
+def _serve_notebook(lines: _Lines, out: int, blocks: list[dict], opened: dict) -> None:
+    """A notebook's process: the forbidden references made absent, then the cells run one by
+    one as asked (``run``), what they defined listed (``names``), and a child forked per test
+    (``begin``) so that a test's calls cannot change what the next test sees."""
+    disable_references([str(r) for r in opened.get("forbidden", [])])
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _Shell}
+    student: set[str] = set()
+    _write(out, {"id": opened["id"], "opened": True})
+    while True:
+        message = lines.read(None)
+        op = None if message is None else message.get("op")
+        if op is None or op == "close":
+            if message is not None:
+                _write(out, {"id": message.get("id"), "closed": True})
+            return
+        if op == "run":
+            error = _run_cell(namespace, student, blocks[int(message["index"])])
+            _write(out, {"id": message["id"], "ran": True, "error": error})
+        elif op == "names":
+            _write(out, {"id": message["id"], "names": _student_names(namespace, student)})
+        elif op == "begin":
+            _in_child(lambda: _serve_calls(lines, out, namespace, message), out, message["id"])
+        else:
+            _write(out, {"id": message.get("id"), "error": f"unknown op {op!r}"})
+
+
+# The exit status of a child that finished its part of the protocol; any other (os._exit(0)
+# in the student's code included) means it died, which its parent then reports.
 _FINISHED = 86
 
 
+def _in_child(work, out: int, request_id) -> None:
+    """Run ``work`` in a forked child and wait for it; report its death as the reply to
+    ``request_id``. Every process the child left in its group ends with it."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        status = 1
+        try:
+            os.setpgid(0, 0)
+            work()
+            status = _FINISHED
+        finally:
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+    if os.waitstatus_to_exitcode(status) != _FINISHED:
+        _write(out, {"id": request_id, "died": _exit_reason(status)})
+
+
 def serve() -> None:
-    """The server's main loop (runs in the sandbox)."""
+    """The server's main loop (runs in the sandbox). It never runs student code itself: each
+    notebook gets a forked process (``open``), which forks one child per test."""
     protocol_in, protocol_out = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0)  # the student's code cannot read the requests...
@@ -275,21 +408,12 @@ def serve() -> None:
         if op == "plan":
             blocks = message["blocks"]
             _write(protocol_out, {"id": message["id"], "planned": len(blocks)})
-        elif op == "begin":
-            sys.stdout.flush()
-            sys.stderr.flush()
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover - child
-                status = 1
-                try:
-                    os.setsid()
-                    _serve_test(lines, protocol_out, blocks, message)
-                    status = _FINISHED
-                finally:
-                    os._exit(status)
-            _, status = os.waitpid(pid, 0)
-            if os.waitstatus_to_exitcode(status) != _FINISHED:
-                _write(protocol_out, {"id": message["id"], "died": _exit_reason(status)})
+        elif op == "open":
+            _in_child(
+                lambda: _serve_notebook(lines, protocol_out, blocks, message),
+                protocol_out,
+                message["id"],
+            )
         else:
             _write(protocol_out, {"id": message.get("id"), "error": f"unknown op {op!r}"})
 
@@ -361,26 +485,58 @@ class RemoteFunction:
         return f"<your function {self.__name__} (run in the sandbox)>"
 
 
-class StudentSession:
-    """One sandboxed server for one notebook of one student."""
+class _NotebookEnded(SandboxFailure):
+    """The process running a notebook's cells ended (the server reports it; the sandbox lives)."""
 
-    def __init__(self, command: list[str], env: dict | None, memory_mb: int, log: Path | None):
+
+class StudentSession:
+    """One sandboxed server for one student, a notebook at a time.
+
+    The trusted side drives it: :meth:`plan` sends a notebook's blocks; :meth:`begin` has the
+    notebook's process run the blocks a test needs, each cell under its own time budget (a cell
+    that hangs or ends its process is skipped from then on, with the reason), and lists what
+    the student defined; the first :meth:`call` of a test forks the test's child, in a notebook
+    process that lacks the references the call forbids (a call forbidding others has the
+    notebook's cells run again in a process that lacks those); :meth:`end` ends the test.
+    """
+
+    def __init__(
+        self,
+        command: list[str],
+        env: dict | None,
+        memory_mb: int,
+        log: Path | None,
+        group=None,
+    ):
         self.command, self.env, self.memory_mb, self.log = command, env, memory_mb, log
+        self.group = group  # a sandbox.ResourceGroup (cgroup limits for all the sandbox holds)
         self.proc: subprocess.Popen | None = None
         self.lines: _Lines | None = None
         self.next_id = 0
         self.deadline: float | None = None
-        self.test_id: int | None = None
-        self.planned: list[dict] | None = None
+        self.blocks: list[dict] | None = None
+        self.cell_timeout = 20.0
+        self.notebook_id: int | None = None  # the open notebook process (its request's id)
+        self.forbidden: tuple[str, ...] = ()  # what that process lacks
+        self.ran = 0  # how many blocks it has run (or skipped)
+        self.skipped: dict[int, str] = {}  # cells that hung or ended the process: never rerun
+        self.errors: dict[int, str] = {}  # cells that raised: rerun, as a kernel would
+        self.prefix = 0  # the blocks of the current test
+        self.test_id: int | None = None  # the current test's child (its request's id)
+        self.test_crashed: str | None = None
 
     # -- process --------------------------------------------------------------------------
 
     def _limits(self) -> None:  # in the child, before exec
+        if self.group is not None:
+            self.group.enter()
         if self.memory_mb:
             limit = self.memory_mb * 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
     def start(self) -> None:
+        if self.group is not None:
+            self.group.create()
         stderr = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
@@ -404,34 +560,36 @@ class StudentSession:
         if not ready or ready.get("ready") is not True:
             self.kill()
             raise RuntimeError("the sandbox did not start (is bwrap working? see the log)")
-        if self.planned is not None:
-            self.deadline = time.monotonic() + START_TIMEOUT
-            self._request({"op": "plan", "blocks": self.planned})
+        if self.blocks is not None:
+            self._request({"op": "plan", "blocks": self.blocks}, START_TIMEOUT)
 
     def kill(self) -> None:
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            if stream is not None:
-                with contextlib.suppress(OSError):
-                    stream.close()
-        self.proc, self.lines, self.test_id = None, None, None
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            self.proc.wait()
+            for stream in (self.proc.stdin, self.proc.stdout):
+                if stream is not None:
+                    with contextlib.suppress(OSError):
+                        stream.close()
+        if self.group is not None:
+            self.group.remove()
+        self.proc, self.lines = None, None
+        self.notebook_id, self.test_id = None, None
 
     close = kill
 
     # -- requests -------------------------------------------------------------------------
 
-    def _request(self, message: dict) -> dict:
+    def _request(self, message: dict, timeout: float | None = None) -> dict:
+        """Send a request and read its reply, by ``timeout`` seconds from now (default: the
+        current deadline)."""
         if self.proc is None:
             self.start()
-        assert self.proc is not None
-        assert self.proc.stdin is not None
-        assert self.lines is not None
+        assert self.proc is not None and self.proc.stdin is not None and self.lines is not None
+        deadline = self.deadline if timeout is None else time.monotonic() + timeout
         self.next_id += 1
         message = {"id": self.next_id, **message}
         try:
@@ -441,7 +599,7 @@ class StudentSession:
             self.kill()
             raise StudentCrashed("the sandbox ended before the call") from None
         try:
-            reply = self.lines.read(self.deadline)
+            reply = self.lines.read(deadline)
         except TimeoutError:
             self.kill()
             raise StudentTimeout("your code did not finish in time (an infinite loop?)") from None
@@ -454,6 +612,11 @@ class StudentSession:
         if "died" in reply and reply.get("id") == self.test_id:
             self.test_id = None
             raise StudentCrashed(str(reply["died"]))
+        if "died" in reply and reply.get("id") == self.notebook_id:
+            if self.test_id is not None:  # its test's child may outlive it: start afresh
+                self.kill()
+            self.notebook_id, self.test_id = None, None
+            raise _NotebookEnded(str(reply["died"]))
         if reply.get("id") != message["id"]:
             self.kill()
             raise ProtocolViolation(
@@ -463,23 +626,85 @@ class StudentSession:
         return reply
 
     def plan(self, blocks: list[dict]) -> None:
-        """The notebook's blocks ({label, code, student}), sent once per sandbox."""
-        self.planned = blocks
+        """A notebook's blocks ({label, code, student}); its cells run from the start."""
+        self._close_notebook()
+        self.blocks, self.skipped, self.errors = blocks, {}, {}
         if self.proc is not None:
-            self._request({"op": "plan", "blocks": blocks})
+            self._request({"op": "plan", "blocks": blocks}, START_TIMEOUT)
 
-    def begin(self, prefix: int, timeout: float) -> tuple[dict, list[str]]:
-        """Start a test cell's namespace (the first ``prefix`` blocks), which then has
-        ``timeout`` seconds for all its calls (starting the sandbox does not count). Returns
-        the values to bind in the trusted namespace (proxies and plain values) and the setup
-        errors."""
+    def _close_notebook(self) -> None:
+        self.end()
+        if self.proc is not None and self.notebook_id is not None:
+            with contextlib.suppress(_NotebookEnded):
+                self._request({"op": "close"}, START_TIMEOUT)
+        self.notebook_id = None
+
+    def _open(self, forbidden: tuple[str, ...]) -> None:
+        """A new notebook process lacking ``forbidden``, none of its blocks run yet."""
+        self._close_notebook()
         if self.proc is None:
             self.start()
-        self.deadline = time.monotonic() + timeout
-        reply = self._request({"op": "begin", "prefix": prefix})
-        self.test_id = reply["id"]
-        names, errors = reply.get("names"), reply.get("setup_errors", [])
-        if type(names) is not dict or type(errors) is not list:
+        reply = self._request({"op": "open", "forbidden": list(forbidden)}, START_TIMEOUT)
+        if reply.get("opened") is not True:
+            raise StudentCrashed(f"the notebook's process did not start: {reply.get('died')}")
+        self.notebook_id, self.forbidden, self.ran = reply["id"], forbidden, 0
+
+    def _advance(self, prefix: int) -> None:
+        """Run blocks until the first ``prefix`` have run (or are skipped), each cell within
+        :attr:`cell_timeout`; a cell that hangs or ends the process is skipped from then on,
+        and the ones before it run again in a new process."""
+        assert self.blocks is not None
+        while self.ran < prefix:
+            index = self.ran
+            label = self.blocks[index]["label"]
+            if index in self.skipped:
+                self.ran += 1
+                continue
+            try:
+                reply = self._request({"op": "run", "index": index}, self.cell_timeout)
+            except StudentTimeout:
+                self.skipped[index] = (
+                    f"{label} ran for more than {self.cell_timeout:g} s when grading (a long "
+                    "computation or an endless loop at the top level of the cell?); it was "
+                    "stopped, and what it would have defined is missing"
+                )
+            except (_NotebookEnded, StudentCrashed) as error:
+                self.skipped[index] = f"{label} stopped the process running it: {error}"
+            else:
+                error = reply.get("error")
+                if error:
+                    self.errors[index] = f"{label} raised an error when grading, {error}"
+                self.ran += 1
+                continue
+            self._open(self.forbidden)  # the cell is skipped; the ones before it run again
+
+    def cell_problems(self, prefix: int | None = None) -> list[str]:
+        """What went wrong running the student's cells (of the first ``prefix`` blocks)."""
+        assert self.blocks is not None
+        found = {**self.errors, **self.skipped}
+        return [
+            found[i]
+            for i in sorted(found)
+            if (prefix is None or i < prefix) and self.blocks[i].get("student")
+        ]
+
+    def begin(self, prefix: int, timeout: float) -> tuple[dict, list[str]]:
+        """Prepare a test cell that follows the first ``prefix`` blocks: run them (each within
+        ``timeout``, as its own budget), then list what the student defined. The test's calls
+        then have ``timeout`` seconds in all (running cells again for a call that forbids
+        other references does not count). Returns the values to bind in the trusted namespace
+        (proxies and plain values) and what went wrong running the student's cells."""
+        self.cell_timeout, self.prefix, self.test_crashed = timeout, prefix, None
+        if self.notebook_id is None or self.ran > prefix:
+            self._open(self.forbidden)
+        try:
+            self._advance(prefix)
+            self.deadline = time.monotonic() + timeout
+            reply = self._request({"op": "names"})
+        except _NotebookEnded as error:
+            raise StudentCrashed(str(error)) from None
+        names = reply.get("names")
+        if type(names) is not dict:
             self.kill()
             raise ProtocolViolation("the list of your definitions is malformed")
         bound = {}
@@ -493,18 +718,37 @@ class StudentSession:
                 except plain_data.MalformedData as error:
                     self.kill()
                     raise ProtocolViolation(f"the value of {name}: {error}") from None
-        return bound, [str(e) for e in errors]
+        return bound, self.cell_problems(prefix)
 
     def end(self) -> None:
         if self.proc is not None and self.test_id is not None:
-            self.deadline = time.monotonic() + 10
             with contextlib.suppress(SandboxFailure):
-                self._request({"op": "end"})
+                self._request({"op": "end"}, 10)
         self.test_id = None
 
-    def call(self, name: str, args, kwargs, forbidden=()) -> Any:
+    def _test_child(self, forbidden: tuple[str, ...]) -> None:
+        """The test's child, forked from a notebook process that lacks ``forbidden``."""
+        if forbidden and forbidden != self.forbidden:
+            started = time.monotonic()
+            self.end()
+            self._open(forbidden)
+            self._advance(self.prefix)
+            if self.deadline is not None:
+                self.deadline += time.monotonic() - started
+        if self.notebook_id is None:
+            self._open(self.forbidden)
+            self._advance(self.prefix)
         if self.test_id is None:
-            raise StudentCrashed("your code is no longer running (it crashed in an earlier call)")
+            reply = self._request({"op": "begin"})
+            if reply.get("begun") is not True:
+                raise StudentCrashed(str(reply.get("died")))
+            self.test_id = reply["id"]
+
+    def call(self, name: str, args, kwargs, forbidden=()) -> Any:
+        if self.test_crashed:
+            raise StudentCrashed(
+                f"your code is no longer running (an earlier call crashed: {self.test_crashed})"
+            )
         payload = {
             "op": "call",
             "name": name,
@@ -512,7 +756,12 @@ class StudentSession:
             "kwargs": plain_data.encode(dict(kwargs), f"the arguments of {name}"),
             "forbidden": [str(f) for f in forbidden],
         }
-        reply = self._request(payload)
+        try:
+            self._test_child(tuple(sorted(set(payload["forbidden"]))))
+            reply = self._request(payload)
+        except (StudentCrashed, _NotebookEnded) as error:
+            self.test_crashed = str(error)
+            raise StudentCrashed(str(error)) from None
         if reply.get("ok") is not True:
             error = reply.get("error")
             raise _rebuild_error(error if type(error) is dict else {})

@@ -60,6 +60,15 @@ class IntegrityError(AssertionError):
     implementation it was asked to write itself."""
 
 
+class ReferenceUnavailable(IntegrityError):
+    """Raised by a reference implementation that grading has made absent (the sandbox gives
+    every reference an exercise forbids code that raises this, see ``grader.student_calls``)."""
+
+    def __init__(self, reference: str):
+        super().__init__(f"{reference} is not available to your code when grading")
+        self.reference = reference
+
+
 # --------------------------------------------------------------------------------------------
 # Tamper detection
 # --------------------------------------------------------------------------------------------
@@ -203,16 +212,19 @@ def guarded_call(
     _setprofile(tripwire if forbidden else previous)
     try:
         result = func(*args, **kwargs)
+    except ReferenceUnavailable as error:
+        seen.append(error.reference)
+        result = None
     finally:
         hijacked = bool(forbidden) and _getprofile() is not tripwire
         _setprofile(previous)
-    if hijacked:
-        raise IntegrityError(f"{label} changed the interpreter's profile hook (sys.setprofile).")
     if seen:
         raise IntegrityError(
             f"{label} calls the reference implementation {seen[0]}. "
             "This exercise asks you to write it yourself."
         )
+    if hijacked:
+        raise IntegrityError(f"{label} changed the interpreter's profile hook (sys.setprofile).")
     verify_integrity(context=label)
     return result
 
