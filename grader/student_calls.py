@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import json
 import linecache
 import os
@@ -358,7 +359,9 @@ def _serve_notebook(lines: _Lines, out: int, blocks: list[dict], opened: dict) -
         elif op == "names":
             _write(out, {"id": message["id"], "names": _student_names(namespace, student)})
         elif op == "begin":
-            _in_child(lambda: _serve_calls(lines, out, namespace, message), out, message["id"])
+            _in_child(
+                functools.partial(_serve_calls, lines, out, namespace, message), out, message["id"]
+            )
         else:
             _write(out, {"id": message.get("id"), "error": f"unknown op {op!r}"})
 
@@ -409,11 +412,10 @@ def serve() -> None:
             blocks = message["blocks"]
             _write(protocol_out, {"id": message["id"], "planned": len(blocks)})
         elif op == "open":
-            _in_child(
-                lambda: _serve_notebook(lines, protocol_out, blocks, message),
-                protocol_out,
-                message["id"],
+            serve_notebook = functools.partial(
+                _serve_notebook, lines, protocol_out, blocks, message
             )
+            _in_child(serve_notebook, protocol_out, message["id"])
         else:
             _write(protocol_out, {"id": message.get("id"), "error": f"unknown op {op!r}"})
 
@@ -588,7 +590,9 @@ class StudentSession:
         current deadline)."""
         if self.proc is None:
             self.start()
-        assert self.proc is not None and self.proc.stdin is not None and self.lines is not None
+        assert self.proc is not None
+        assert self.proc.stdin is not None
+        assert self.lines is not None
         deadline = self.deadline if timeout is None else time.monotonic() + timeout
         self.next_id += 1
         message = {"id": self.next_id, **message}
