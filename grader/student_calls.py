@@ -236,13 +236,15 @@ def disable_references(references: list[str]) -> None:
 
 
 class _Shell:
-    """``get_ipython()`` for a notebook run outside IPython: magics and shell escapes
-    (``%matplotlib inline``, ``!pip install``) do nothing, as they change nothing graded."""
+    """What ``get_ipython()`` returns when grading: magics and shell escapes (``%matplotlib
+    inline``, ``!pip install``) and anything else asked of IPython do nothing, as they change
+    nothing that is graded."""
 
-    def run_line_magic(self, *args, **kwargs):
+    def __getattr__(self, name: str) -> _Shell:
+        return self
+
+    def __call__(self, *args, **kwargs) -> None:
         return None
-
-    run_cell_magic = system = getoutput = run_line_magic
 
 
 def _cell_error(error: BaseException, filename: str) -> str:
@@ -301,9 +303,7 @@ def _student_names(namespace: dict, student: set[str]) -> dict:
     return names
 
 
-def _answer_call(namespace: dict, message: dict) -> dict:
-    from utils import checks
-
+def _answer_call(namespace: dict, message: dict, guarded_call) -> dict:
     name = message.get("name")
     func = namespace.get(name)
     if isinstance(func, types.ModuleType) or not callable(func):
@@ -312,7 +312,7 @@ def _answer_call(namespace: dict, message: dict) -> dict:
         args = plain_data.decode(message["args"])
         kwargs = plain_data.decode(message["kwargs"])
         forbid = [_resolve(ref) for ref in message.get("forbidden", [])]
-        result = checks.guarded_call(func, *args, forbid=forbid, name=name, **kwargs)
+        result = guarded_call(func, *args, forbid=forbid, name=name, **kwargs)
         return {
             "ok": True,
             "result": plain_data.encode(result, f"the result of {name}"),
@@ -323,8 +323,10 @@ def _answer_call(namespace: dict, message: dict) -> dict:
         return {"ok": False, "error": _describe(error)}
 
 
-def _serve_calls(lines: _Lines, out: int, namespace: dict, begin: dict) -> None:
-    """A test's child: calls of the student's functions until ``end``."""
+def _serve_calls(lines: _Lines, out: int, namespace: dict, begin: dict, guarded_call) -> None:
+    """A test's child: calls of the student's functions until ``end``, each through
+    ``guarded_call`` (taken before any student code ran: a cell that replaces
+    ``utils.checks.guarded_call`` changes nothing here, and the integrity check reports it)."""
     _write(out, {"id": begin["id"], "begun": True})
     while True:
         message = lines.read(None)
@@ -333,7 +335,8 @@ def _serve_calls(lines: _Lines, out: int, namespace: dict, begin: dict) -> None:
                 _write(out, {"id": message.get("id"), "ended": True})
             return
         if message.get("op") == "call":
-            _write(out, {"id": message.get("id"), **_answer_call(namespace, message)})
+            reply = _answer_call(namespace, message, guarded_call)
+            _write(out, {"id": message.get("id"), **reply})
         else:
             _write(out, {"id": message.get("id"), "ok": False, "error": {"type": "bad request"}})
 
@@ -342,8 +345,11 @@ def _serve_notebook(lines: _Lines, out: int, blocks: list[dict], opened: dict) -
     """A notebook's process: the forbidden references made absent, then the cells run one by
     one as asked (``run``), what they defined listed (``names``), and a child forked per test
     (``begin``) so that a test's calls cannot change what the next test sees."""
+    from utils.checks import guarded_call
+
     disable_references([str(r) for r in opened.get("forbidden", [])])
-    namespace: dict = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": _Shell}
+    namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+    namespace["get_ipython"] = functools.partial(_Shell)
     student: set[str] = set()
     _write(out, {"id": opened["id"], "opened": True})
     while True:
@@ -354,13 +360,18 @@ def _serve_notebook(lines: _Lines, out: int, blocks: list[dict], opened: dict) -
                 _write(out, {"id": message.get("id"), "closed": True})
             return
         if op == "run":
-            error = _run_cell(namespace, student, blocks[int(message["index"])])
+            block = blocks[int(message["index"])]
+            if isinstance(message.get("code"), str):  # the cell's definitions only
+                block = {**block, "code": message["code"]}
+            error = _run_cell(namespace, student, block)
             _write(out, {"id": message["id"], "ran": True, "error": error})
         elif op == "names":
             _write(out, {"id": message["id"], "names": _student_names(namespace, student)})
         elif op == "begin":
             _in_child(
-                functools.partial(_serve_calls, lines, out, namespace, message), out, message["id"]
+                functools.partial(_serve_calls, lines, out, namespace, message, guarded_call),
+                out,
+                message["id"],
             )
         else:
             _write(out, {"id": message.get("id"), "error": f"unknown op {op!r}"})
@@ -521,7 +532,8 @@ class StudentSession:
         self.notebook_id: int | None = None  # the open notebook process (its request's id)
         self.forbidden: tuple[str, ...] = ()  # what that process lacks
         self.ran = 0  # how many blocks it has run (or skipped)
-        self.skipped: dict[int, str] = {}  # cells that hung or ended the process: never rerun
+        self.skipped: dict[int, str] = {}  # cells that hung or ended the process...
+        self.fallback: dict[int, str | None] = {}  # ...which run as their definitions only
         self.errors: dict[int, str] = {}  # cells that raised: rerun, as a kernel would
         self.prefix = 0  # the blocks of the current test
         self.test_id: int | None = None  # the current test's child (its request's id)
@@ -632,7 +644,7 @@ class StudentSession:
     def plan(self, blocks: list[dict]) -> None:
         """A notebook's blocks ({label, code, student}); its cells run from the start."""
         self._close_notebook()
-        self.blocks, self.skipped, self.errors = blocks, {}, {}
+        self.blocks, self.skipped, self.fallback, self.errors = blocks, {}, {}, {}
         if self.proc is not None:
             self._request({"op": "plan", "blocks": blocks}, START_TIMEOUT)
 
@@ -654,33 +666,48 @@ class StudentSession:
         self.notebook_id, self.forbidden, self.ran = reply["id"], forbidden, 0
 
     def _advance(self, prefix: int) -> None:
-        """Run blocks until the first ``prefix`` have run (or are skipped), each cell within
-        :attr:`cell_timeout`; a cell that hangs or ends the process is skipped from then on,
-        and the ones before it run again in a new process."""
+        """Run blocks until the first ``prefix`` have run, each cell within
+        :attr:`cell_timeout`. A cell that hangs or ends the process is named, and from then
+        on only its definitions run (functions, classes, imports: nothing that can hang);
+        the cells before it run again in a new process."""
         assert self.blocks is not None
         while self.ran < prefix:
             index = self.ran
             label = self.blocks[index]["label"]
+            request = {"op": "run", "index": index}
             if index in self.skipped:
-                self.ran += 1
-                continue
+                if self.fallback.get(index) is None:
+                    self.ran += 1
+                    continue
+                request["code"] = self.fallback[index]
             try:
-                reply = self._request({"op": "run", "index": index}, self.cell_timeout)
+                reply = self._request(request, self.cell_timeout)
             except StudentTimeout:
-                self.skipped[index] = (
+                problem = (
                     f"{label} ran for more than {self.cell_timeout:g} s when grading (a long "
-                    "computation or an endless loop at the top level of the cell?); it was "
-                    "stopped, and what it would have defined is missing"
+                    "computation or an endless loop at the top level of the cell?)"
                 )
             except (_NotebookEnded, StudentCrashed) as error:
-                self.skipped[index] = f"{label} stopped the process running it: {error}"
+                problem = f"{label} stopped the process running it: {error}"
             else:
                 error = reply.get("error")
-                if error:
+                if error and index not in self.skipped:
                     self.errors[index] = f"{label} raised an error when grading, {error}"
                 self.ran += 1
                 continue
-            self._open(self.forbidden)  # the cell is skipped; the ones before it run again
+            if index in self.skipped:  # even its definitions fail: it is left out
+                self.fallback[index] = None
+            else:
+                self.skipped[index] = f"{problem}; grading kept only its definitions"
+                self.fallback[index] = self._definitions_only(index)
+            self._open(self.forbidden)  # the cells before it run again
+
+    def _definitions_only(self, index: int) -> str | None:
+        from grader.definitions import safe_code  # the trusted side only
+
+        assert self.blocks is not None
+        code, _notes = safe_code(self.blocks[index]["code"])
+        return code or None
 
     def cell_problems(self, prefix: int | None = None) -> list[str]:
         """What went wrong running the student's cells (of the first ``prefix`` blocks)."""

@@ -114,6 +114,8 @@ CLASS = {
         "graded",
         5,
     ),
+    # Top-level code runs when grading, as in the kernel, where the checks' integrity check
+    # (bound before any student code) flags the replaced helper in every later test.
     "checks_patch": (
         _with(
             {
@@ -122,7 +124,7 @@ CLASS = {
             }
         ),
         "graded",
-        5,
+        0,
     ),
     "builtins_patch": (
         _with(

@@ -151,7 +151,7 @@ def _reasons(graded, student):
         ("numpy_patch_top", "relu is wrong"),
         ("numpy_patch_in_function", "numpy.allclose was replaced"),
         ("builtins_patch", "builtins.max was replaced"),
-        ("checks_patch", "sigmoid(z) is wrong"),
+        ("checks_patch", "utils.checks.check_close was replaced"),
         ("ipython_patch", "sigmoid(z) is wrong"),
         ("calls_reference", "calls the reference implementation"),
         ("hardcoded", "count_tokens on another list"),
@@ -226,7 +226,7 @@ def test_feedback_leaks_no_hidden_test_or_mark_scheme(graded):
     assert "z_hidden" not in text
     assert "BEGIN MARK SCHEME" not in text
     patched = (graded["root"] / "grader/feedback/checks_patch/00_fixture/fixture.html").read_text()
-    assert "sigmoid(z) is wrong" in patched  # the patched checks changed nothing
+    assert "utils.checks.check_close was replaced" in patched  # as the kernel said
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
