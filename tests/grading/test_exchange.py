@@ -17,7 +17,7 @@ from grader import notebooks as nbs
 from grader import pipeline
 from grader.handgrading import MODEL_ANSWER_TAG
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, fc.needs_sandbox]
 
 
 # nbgrader's exchange takes the student id from the account that submits: this machine's user.

@@ -19,18 +19,14 @@ import pytest
 from attacks import ATTACKS, MARKER, honest_after
 from students import CLASS, CORRECT
 
-from grader import ROOT, pipeline, sandbox
+from grader import ROOT, pipeline
 from grader import notebooks as nbs
 
 pytestmark = pytest.mark.slow
 
 MEMORY_MB = 2048
 
-REASON = sandbox.probe()
-if REASON and os.environ.get("SEQ_REQUIRE_SANDBOX"):
-    raise RuntimeError(f"SEQ_REQUIRE_SANDBOX is set but {REASON}")
-if REASON:
-    pytestmark = [pytestmark, pytest.mark.skip(reason=f"grading needs the sandbox: {REASON}")]
+pytestmark = [pytestmark, fc.needs_sandbox]
 
 
 def _fingerprints(root: Path) -> dict[str, bytes]:

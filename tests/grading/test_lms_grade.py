@@ -11,6 +11,7 @@ from grader import pipeline
 
 
 @pytest.mark.slow
+@fc.needs_sandbox
 def test_a_canvas_download_is_mapped_through_the_roster(tmp_path, monkeypatch):
     from grader.grade import ClassGrader, Options
 

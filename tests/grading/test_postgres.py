@@ -24,7 +24,7 @@ import pytest
 from grader import notebooks as nbs
 from grader import pipeline
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, fc.needs_sandbox]
 
 
 def _binaries() -> Path | None:

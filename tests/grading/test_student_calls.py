@@ -4,10 +4,10 @@ the sandbox itself: what the student's code can see, and what a call brings back
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
+import fixture_course as fc
 import numpy as np
 import pytest
 
@@ -26,10 +26,7 @@ from utils import activations, checks
 from utils.data import Vocabulary
 from utils.exercises import language_model
 
-REASON = sandbox.probe()
-if REASON and os.environ.get("SEQ_REQUIRE_SANDBOX"):
-    raise RuntimeError(f"SEQ_REQUIRE_SANDBOX is set but {REASON}")
-pytestmark = pytest.mark.skipif(REASON is not None, reason=f"no sandbox: {REASON}")
+pytestmark = fc.needs_sandbox
 
 SETUP = {"label": "imports", "code": "import numpy as np\nfrom utils import activations"}
 ANSWERS = """

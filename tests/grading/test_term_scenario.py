@@ -30,7 +30,7 @@ import pytest
 from grader import export, intake, pipeline
 from grader import notebooks as nbs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, fc.needs_sandbox]
 
 SECOND = "00_second"
 DUE = dt.datetime(2026, 3, 2, 23, 59, tzinfo=dt.UTC)

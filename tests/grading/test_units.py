@@ -204,6 +204,7 @@ def test_bundle_check_catches_a_leak(tmp_path):
     assert any("marker" in p for p in problems)
 
 
+@fc.needs_sandbox
 def test_grading_the_submitted_folder_keeps_the_originals(fixture_course):
     """`grade grader/submitted` (after nbgrader collect) must not lose what students sent:
     intake rewrites that folder, so the originals are copied aside first."""
