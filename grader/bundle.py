@@ -4,8 +4,14 @@
 ``notebooks/``, ``utils/``, ``LICENSE``, ``pyproject.toml`` and ``environment.yml`` reduced to
 what a student installs (no test, lint or instructor tools), ``Makefile``, ``.jupyter/`` (the
 student-mode JupyterLab config) and a student README that says how to name and hand in a
-notebook. Solutions, hidden tests, the gradebook and the ``grader/`` package are never copied,
-and :func:`check` proves it.
+notebook and how to see the grader's verdict before submitting.
+
+The grader's check (:mod:`grader.validate`, behind the Validate button through
+:mod:`grader.validate_server`) ships too: the released notebooks, untouched, in
+``.course/release/`` (where the check takes the test cells from, whatever the student did to
+their copy in ``notebooks/``), and the grader modules it imports, :data:`CHECK_MODULES`, and
+no other. Solutions, hidden tests, the gradebook and the rest of ``grader/`` (grading a class,
+feedback, export, the instructor's commands) are never copied, and :func:`check` proves it.
 """
 
 from __future__ import annotations
@@ -27,6 +33,22 @@ COURSE_ONLY_SECTIONS = ("[project.optional-dependencies]", "[tool.pytest", "[too
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".ruff_cache"}
 SKIP_SUFFIXES = {".pyc", ".db", ".sqlite"}
 FORBIDDEN_NAMES = ("solutions", "gradebook", "grader", "autograded", "submitted", "feedback")
+# The grader's check before submitting: grader.validate, the Validate button's server extension
+# grader.validate_server, and what they import (what runs in the student's sandbox included).
+# tests/grading/test_bundle.py proves this is their whole import closure.
+CHECK_MODULES = (
+    "__init__.py",
+    "definitions.py",
+    "notebooks.py",
+    "plain_data.py",
+    "regrade.py",
+    "sandbox.py",
+    "student_calls.py",
+    "validate.py",
+    "validate_server.py",
+    "worker_protocol.py",
+)
+RELEASE_COPY = Path(".course") / "release"  # grader.validate.RELEASE_COPY, without importing it
 
 STUDENT_README = """\
 # Sequence Models from Scratch — student copy
@@ -37,9 +59,12 @@ You build recurrent networks in NumPy, one assignment per folder of `notebooks/`
 
     make lab        # creates .venv, installs the course, opens JupyterLab
 
-(or `conda env create -f environment.yml`, `conda activate seqmodels`,
-`jupyter lab notebooks/`). Python 3.11+ is needed. Only what you need is installed: NumPy,
-Matplotlib, JupyterLab and nbgrader (for the Validate button).
+(or `conda env create -f environment.yml`, `conda activate seqmodels`, then
+`JUPYTER_CONFIG_PATH=.jupyter/student jupyter lab notebooks/`; on Windows run
+`set JUPYTER_CONFIG_PATH=.jupyter\\student` first). Python 3.11+ is needed. Only what you
+need is installed: NumPy, Matplotlib, JupyterLab and nbgrader (for the Validate button).
+`.course/release/` keeps the notebooks as released: the grader's check takes the tests from
+there, so leave it as it is.
 
 ## Work
 
@@ -48,14 +73,33 @@ Matplotlib, JupyterLab and nbgrader (for the Validate button).
   expected vs got). The grader runs the same checks plus hidden cases of the same kind, with
   other shapes and random seeds, so make your function correct in general, not only for the
   visible example.
-- Keep your functions self-contained in the answer cells: put helpers you write in the same
-  cell. The grader re-runs the tests on your function definitions alone, so code elsewhere
-  (demos, prints, changes to `numpy` or `utils`) has no effect on your score.
-- Do not call the `utils` function that you are asked to write (the tests detect it), and do
-  not edit or delete the test cells (the grader uses its own copy).
+- When grading, all the code in your cells runs, in the notebook's order, as in your own
+  kernel: constants, tables, lambdas, helper functions and cells you added all count. A cell
+  that fails, runs for more than 20 s or ends its process is named in the grader's verdict
+  (which cell, which line, why), and only its definitions are kept. Changes your cells make
+  to `numpy` or `utils` apply to your own code only: the tests' checks run outside it.
+- Do not call the `utils` function that you are asked to write: it is absent when grading, so
+  a call to it fails. Do not edit or delete the test cells (the grader uses its own copy).
 - Write the written answers in your own words: answers that look copied (from another student
   or from `utils`) are shown to your instructor, who decides.
-- Before you submit: Kernel → Restart & Run All, then use the Validate button.
+
+## See the grader's verdict before you submit
+
+Save the notebook, then press **Validate** in the notebook's toolbar. It runs the grader's own
+check of your saved notebook with the visible tests (the same run of your cells, the same
+test code, the same messages; the grader adds hidden cases of the same kind) and lists every
+test cell that fails, with the grader's message in full, every cell of yours that could not
+run when grading, and the verdict of every test cell. A written answer still empty is listed
+too. The same check in
+a terminal, from this folder:
+
+    python -m grader.validate notebooks/NN_slug/name.ipynb
+
+(for example `python -m grader.validate notebooks/01_notation/notation.ipynb`; with `make lab`
+the environment is in `.venv`, so `.venv/bin/python -m grader.validate ...`). It runs your code
+in a sandbox on Linux when bubblewrap is installed, and directly otherwise (macOS, Windows).
+To check that the notebook also runs from the top in a fresh kernel, use JupyterLab's
+Kernel → Restart Kernel and Run All Cells…
 
 ## Hand in
 
@@ -102,7 +146,6 @@ def student_pyproject(text: str) -> str:
     text = "\n".join(out) + "\n"
     deps = "dependencies = [\n" + "".join(f'    "{r}",\n' for r in keep) + "]"
     text = re.sub(r"(?ms)^dependencies = \[.*?^\]", deps, text)
-    text = text.replace('include = ["utils*", "grader*"]', 'include = ["utils*"]')
     return text
 
 
@@ -157,6 +200,10 @@ def build(root: Path, out: Path) -> tuple[Path, list[str]]:
                 _copy(root / name, stage / name)
             else:
                 warnings.append(f"{name} is missing from the course; not in the bundle")
+        _copy(root / "notebooks", stage / RELEASE_COPY)
+        (stage / "grader").mkdir()
+        for name in CHECK_MODULES:
+            shutil.copy2(root / "grader" / name, stage / "grader" / name)
         (stage / "README.md").write_text(student_readme(stage / "notebooks"), encoding="utf-8")
         pyproject = student_pyproject((stage / "pyproject.toml").read_text(encoding="utf-8"))
         (stage / "pyproject.toml").write_text(pyproject, encoding="utf-8")
@@ -197,9 +244,27 @@ def check(root: Path, bundle: Path) -> list[str]:
         for path in sorted(folder.rglob("*")):
             rel = path.relative_to(folder)
             lowered = [p.lower() for p in rel.parts]
+            if lowered[0] == "grader" and len(rel.parts) > 1:
+                if len(rel.parts) > 2 or rel.name not in CHECK_MODULES:
+                    problems.append(f"{rel}: grader code the check does not need, in the bundle")
+                lowered = lowered[1:]
+            elif lowered == ["grader"] and path.is_dir():
+                lowered = []
             if any(name in part for part in lowered for name in FORBIDDEN_NAMES):
                 problems.append(f"{rel}: instructor material in the student bundle")
             if path.suffix in SKIP_SUFFIXES:
                 problems.append(f"{rel}: database or compiled file in the student bundle")
-        problems += pipeline.leaks(root, folder)
+        # The check's own modules name the markers they look for: an exact copy of the
+        # course's module is code, not a leaked cell (a leaked line is still reported).
+        own_code = {
+            str(folder / "grader" / name)
+            for name in CHECK_MODULES
+            if (folder / "grader" / name).is_file()
+            and (folder / "grader" / name).read_bytes() == (root / "grader" / name).read_bytes()
+        }
+        problems += [
+            p
+            for p in pipeline.leaks(root, folder)
+            if not (p.split(": ", 1)[0] in own_code and ": contains the marker " in p)
+        ]
         return problems

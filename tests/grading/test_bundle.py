@@ -1,10 +1,16 @@
-"""The student bundle: LICENSE, only what students install, and how to name and hand in work."""
+"""The student bundle: LICENSE, only what students install, how to name and hand in work, and
+the grader's check before submitting (with nothing else of the grader)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import subprocess
+import sys
 import tomllib
+import zipfile
 
 import pytest
 
@@ -31,7 +37,8 @@ def test_students_install_no_test_lint_or_instructor_tools(built):
     names = {bundle._requirement_name(r) for r in data["project"]["dependencies"]}
     assert names == {"numpy", "matplotlib", "tqdm", "jupyterlab", "nbgrader"}  # tqdm: progress bars
     assert "optional-dependencies" not in data["project"]
-    assert data["tool"]["setuptools"]["packages"]["find"]["include"] == ["utils*"]
+    # grader*: the bundle's grader/ is the check alone (the Validate button's server extension)
+    assert data["tool"]["setuptools"]["packages"]["find"]["include"] == ["utils*", "grader*"]
     assert "pytest" not in text
     assert "ruff" not in text
     assert "playwright" not in text
@@ -73,3 +80,99 @@ def test_intake_enforces_the_same_rule(tmp_path):
     assert sorted(s for s, _a, _n in found) == ["bob_b", "carl"]
     assert any("'Alice' is not a valid student id" in p and "'alice'" in p for p in problems)
     assert any("'Dee Dee'" in p for p in problems)
+
+
+# --------------------------------------------------------------------------------------------
+# The grader's check in the bundle
+# --------------------------------------------------------------------------------------------
+
+
+def test_the_bundle_ships_the_check_and_no_other_grader_code(built):
+    shipped = sorted(p.name for p in (built / "grader").iterdir())
+    assert shipped == sorted(bundle.CHECK_MODULES)
+    for name in ("grade.py", "feedback.py", "export.py", "gradebook.py", "__main__.py"):
+        assert not (built / "grader" / name).exists()
+    assert not (built / "solutions").exists()
+    # The released notebooks, untouched, where grader.validate looks for its tests.
+    released = sorted(
+        p.relative_to(ROOT / "notebooks") for p in (ROOT / "notebooks").rglob("*.ipynb")
+    )
+    copied = sorted(
+        p.relative_to(built / ".course" / "release")
+        for p in (built / ".course" / "release").rglob("*.ipynb")
+    )
+    assert copied == released
+    for rel in released:
+        assert (built / ".course/release" / rel).read_bytes() == (
+            ROOT / "notebooks" / rel
+        ).read_bytes()
+    assert bundle.check(ROOT, built) == []
+
+
+def test_check_modules_are_the_import_closure_of_the_check():
+    """What grader.validate, the Validate button's server extension and the student's side of
+    the sandbox import, in a fresh interpreter: exactly the modules the bundle ships."""
+    code = (
+        "import sys, grader.validate, grader.validate_server, grader.student_calls\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'grader'))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout
+    imported = {m.removeprefix("grader").lstrip(".") or "__init__" for m in eval(out)}
+    assert {f"{m}.py" for m in imported} == set(bundle.CHECK_MODULES)
+
+
+def test_the_check_finds_instructor_code_added_to_the_bundle(built, tmp_path):
+    """The test of the test: a module the check does not need, or a solution, is reported."""
+    copy = tmp_path / "course"
+    shutil.copytree(built, copy)
+    (copy / "grader" / "grade.py").write_text("GRADE = 1\n")
+    (copy / "grader" / "sub").mkdir()
+    (copy / "grader" / "sub" / "validate.py").write_text("X = 1\n")
+    solved = ROOT / "solutions" / "01_notation" / "notation.ipynb"
+    shutil.copy2(solved, copy / ".course" / "release" / "01_notation" / "notation.ipynb")
+    problems = "\n".join(bundle.check(ROOT, copy))
+    assert "grader/grade.py: grader code the check does not need" in problems
+    assert "grader/sub/validate.py: grader code the check does not need" in problems
+    assert "release/01_notation/notation.ipynb: contains the marker" in problems
+
+
+def _validate_in_bundle(folder, notebook):
+    """``python -m grader.validate --json`` run from the unpacked bundle, importing only from it
+    (the course repository is on no path: a module the bundle lacks fails the import)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(PYTHONPATH=str(folder), OPENBLAS_NUM_THREADS="1", PYTHONDONTWRITEBYTECODE="1")
+    done = subprocess.run(
+        [sys.executable, "-m", "grader.validate", "--json", notebook],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.stdout.strip(), done.stderr
+    return done.returncode, json.loads(done.stdout.strip().splitlines()[-1]), done.stderr
+
+
+def test_the_check_runs_from_the_unpacked_bundle(tmp_path):
+    zipped, _ = bundle.build(ROOT, tmp_path / "course.zip")
+    with zipfile.ZipFile(zipped) as zf:
+        zf.extractall(tmp_path / "unpacked")
+    folder = tmp_path / "unpacked" / "seqmodels-course"
+    notebook = "notebooks/01_notation/notation.ipynb"
+    # Untouched: every test cell fails as at grading, with the tests of .course/release.
+    status, result, stderr = _validate_in_bundle(folder, notebook)
+    assert result["error"] is None, (result, stderr)
+    assert result["source"] == str(folder / ".course/release/01_notation/notation.ipynb")
+    assert status == 1, result
+    assert len(result["tests"]) == 5
+    assert all(not t["passed"] and "NotImplementedError" in t["error"] for t in result["tests"])
+    # Solved (the instructor's solution as the student's notebook): every test cell passes.
+    shutil.copy2(ROOT / "solutions" / "01_notation" / "notation.ipynb", folder / notebook)
+    status, result, stderr = _validate_in_bundle(folder, notebook)
+    assert result["error"] is None, (result, stderr)
+    assert status == 0, result
+    assert len(result["tests"]) == 5
+    assert all(t["passed"] for t in result["tests"]), result
