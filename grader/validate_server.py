@@ -79,10 +79,17 @@ def _test_sources(source: str | None) -> dict[str, str]:
     return found
 
 
+def _as_html(text: str) -> str:
+    """``text`` escaped, its long lines wrapped on screen (the dialog's box does not scroll
+    sideways on its own: a hint at the end of a long line would be out of sight)."""
+    style = "white-space: pre-wrap; overflow-wrap: anywhere"
+    return f'<span class="seq-grader-verdict" style="{style}">{html.escape(text)}</span>'
+
+
 def _entry(source: str, error: str) -> dict:
     """One entry of the dialog: ``source`` is shown as text, ``error`` as HTML (escaped here;
     a message is never cut)."""
-    return {"source": source, "error": html.escape(error), "raw_error": error}
+    return {"source": source, "error": _as_html(error), "raw_error": error}
 
 
 def button_answer(result: dict) -> dict:
@@ -122,7 +129,7 @@ def button_answer(result: dict) -> dict:
         lines += [f"  {'PASS' if t['passed'] else 'FAIL'}  {t['grade_id']}" for t in tests]
         last = entries[-1]
         last["raw_error"] += "\n\n" + "\n".join(lines)
-        last["error"] = html.escape(last["raw_error"])
+        last["error"] = _as_html(last["raw_error"])
         value["failed"] = entries
     return {"success": True, "value": value}
 

@@ -2,10 +2,14 @@
 
 `make lab` (student mode) serves a temporary copy of the released notebooks. The student opens
 assignment 01, runs every cell, sees each graded test cell fail with NotImplementedError while
-the ungraded cells work, writes one function, re-runs it and its test, presses nbgrader's
-Validate button and reads the verdict. The instructor panels (formgrader, create-assignment,
+the ungraded cells work, writes one function, re-runs it and its test, presses the Validate
+button and reads the grader's verdict. The instructor panels (formgrader, create-assignment,
 assignment and course lists) must be nowhere. A screenshot of each step goes to the artefacts
 directory (see conftest.py).
+
+Validate runs the grader's own check (grader.validate_server): on a notebook whose exercises
+are all written and one is wrong, it names that exercise alone with the grader's message whole
+(nbgrader's own validator cuts every line at 90 characters, and the hint is at the end).
 
 The last test is the test of the test: the same instructor-panel check, pointed at a lab started
 without the student-mode config, must find the panels.
@@ -19,6 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser_lab import ROOT, Lab, run_lab
+
+from grader import validate as grader_validate
 
 pytestmark = pytest.mark.browser
 
@@ -47,18 +53,23 @@ def nbgrader_role(cell) -> str:
     return "plain"
 
 
-def correct_solution_cell(released_source: str) -> str:
-    """The released cell of EXERCISE with its stub replaced by the instructor's solution."""
+def solved_cell(released_source: str, grade_id: str) -> str:
+    """The released cell ``grade_id`` with its stub replaced by the instructor's solution."""
     source = nbformat.read(ROOT / "solutions" / NOTEBOOK, as_version=4)
     for cell in source.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == EXERCISE:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
             body = re.search(
                 r"### BEGIN SOLUTION\n(.*?)\n[ \t]*### END SOLUTION", cell.source, re.DOTALL
             )
-            assert body, f"no solution block in the {EXERCISE} cell of solutions/{NOTEBOOK}"
-            assert STUB in released_source, f"the released {EXERCISE} cell has no stub"
+            assert body, f"no solution block in the {grade_id} cell of solutions/{NOTEBOOK}"
+            assert STUB in released_source, f"the released {grade_id} cell has no stub"
             return released_source.replace(STUB, body.group(1).strip())
-    raise AssertionError(f"no cell with grade_id {EXERCISE!r} in solutions/{NOTEBOOK}")
+    raise AssertionError(f"no cell with grade_id {grade_id!r} in solutions/{NOTEBOOK}")
+
+
+def correct_solution_cell(released_source: str) -> str:
+    """The released cell of EXERCISE with its stub replaced by the instructor's solution."""
+    return solved_cell(released_source, EXERCISE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -176,7 +187,8 @@ def replace_cell_source(page, index: int, text: str) -> None:
 
 
 def validate(page) -> tuple[str, str]:
-    """Press nbgrader's Validate button; return the verdict's CSS class and its text."""
+    """Press the Validate button (nbgrader's, answered by the grader's check); return the
+    verdict's CSS class and its text."""
     notebook(page).locator(".jp-Toolbar-item", has_text="Validate").click()
     dialog = page.locator(".jp-Dialog", has_text="Validation Results")
     dialog.wait_for(timeout=RUN_TIMEOUT)
@@ -260,7 +272,7 @@ def test_student_works_through_a_released_notebook(
         found = instructor_panels(page, lab)
         assert not found, f"instructor tools visible in student mode: {found}"
         validate_button = notebook(page).locator(".jp-Toolbar-item", has_text="Validate")
-        assert validate_button.is_visible(), "nbgrader's Validate button is missing"
+        assert validate_button.is_visible(), "the Validate button is missing"
 
         # 2. Run all cells: every graded test fails with NotImplementedError, ungraded cells run.
         run_all_cells(page)
@@ -299,7 +311,7 @@ def test_student_works_through_a_released_notebook(
         page.mouse.move(0, page.viewport_size["height"] - 1)  # no hover highlight in view
         shot("student-lab")
 
-        # 4. Validate: nbgrader re-runs the saved notebook; only the unwritten exercises fail.
+        # 4. Validate: the grader checks the saved notebook; only the unwritten exercises fail.
         save(page)
         verdict, text = validate(page)
         shot("05-validate-verdict")
@@ -320,6 +332,77 @@ def test_student_works_through_a_released_notebook(
         # 5. Student mode: still no instructor tools, now with a notebook in use.
         found = instructor_panels(page, lab)
         assert not found, f"instructor tools visible in student mode: {found}"
+
+
+# The wrong answer: lower-cases the text. The grader's check names the case it fails and ends
+# its message with the hint the exercise gives for this mistake.
+WRONG_ANSWER = "return list(text.lower())"
+HINT = "keep upper case as it is"
+
+
+def test_validate_shows_the_graders_verdict_with_the_full_hint(
+    page, released_copy: Path, released_nb, tmp_path: Path, artifacts: Path
+) -> None:
+    """Every exercise written, EXERCISE wrong: Validate names it alone, with the hint whole."""
+    nb = released_nb
+    for c in nb.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if not meta.get("solution"):
+            continue
+        if c.cell_type == "markdown":
+            c.source = "A standard network has a fixed input size; sentences vary in length."
+        elif meta["grade_id"] == EXERCISE:
+            c.source = c.source.replace(STUB, WRONG_ANSWER)
+        else:
+            c.source = solved_cell(c.source, meta["grade_id"])
+    path = released_copy / NOTEBOOK
+    nbformat.write(nb, path)
+    # What the grader says about this notebook (its tests from solutions/, as the lab's check).
+    expected = grader_validate.check(path, source=ROOT / "solutions" / NOTEBOOK)
+    failing = {t["grade_id"]: t["error"] for t in expected["tests"] if not t["passed"]}
+    assert list(failing) == [f"test_{EXERCISE}"], expected
+    message = failing[f"test_{EXERCISE}"]
+    assert message.endswith(HINT), message
+    assert len(message) > 90, "the message must be longer than nbgrader's 90-character cut"
+    passing = [t["grade_id"] for t in expected["tests"] if t["passed"]]
+
+    with run_lab(released_copy, tmp_path, artifacts) as lab:
+        open_notebook(page, lab, len(nb.cells))
+        verdict, text = validate(page)
+        dialog = page.locator(".jp-Dialog", has_text="Validation Results")
+        dialog.locator("pre", has_text=HINT).scroll_into_view_if_needed()
+        page.screenshot(path=artifacts / "06-validate-grader-verdict.png")
+        assert verdict == "validation-failed", f"{verdict}: {text[:1000]}"
+        # The failing exercise, named, with the grader's message whole (hint included).
+        assert f"test cell test_{EXERCISE}" in text, text
+        assert f"The grader says: {message}" in text, text
+        # Shown whole: the hint lies inside its box, which needs no sideways scrolling.
+        box = dialog.locator("pre", has_text=message)
+        assert box.is_visible()
+        placement = box.evaluate(
+            """(pre, hint) => {
+                const walker = document.createTreeWalker(pre, NodeFilter.SHOW_TEXT);
+                let node;
+                while ((node = walker.nextNode()) && !node.data.includes(hint)) {}
+                if (!node) return null;
+                const range = document.createRange();
+                const start = node.data.indexOf(hint);
+                range.setStart(node, start);
+                range.setEnd(node, start + hint.length);
+                const r = range.getBoundingClientRect(), p = pre.getBoundingClientRect();
+                return {inside: r.left >= p.left && r.right <= p.right && r.width > 0,
+                        overflow: pre.scrollWidth - pre.clientWidth};
+            }""",
+            HINT,
+        )
+        assert placement == {"inside": True, "overflow": 0}, placement
+        # Nothing else fails; every other test cell is listed as passing.
+        assert text.count("The following cell failed:") == 1, text
+        assert f"of {len(expected['tests'])} test cells pass" in text, text
+        for gid in passing:
+            assert re.search(rf"PASS\s+{gid}\b", text), f"{gid} not listed as passing:\n{text}"
+            assert f"test cell {gid}" not in text, text
+        page.locator(".jp-Dialog .jp-mod-accept").click()
 
 
 def test_instructor_panel_check_finds_panels_without_student_mode(
