@@ -75,8 +75,9 @@ there, so leave it as it is.
   visible example.
 - When grading, all the code in your cells runs, in the notebook's order, as in your own
   kernel: constants, tables, lambdas, helper functions and cells you added all count. A cell
-  that fails, runs for more than 20 s or ends its process is named in the grader's verdict
-  (which cell, which line, why), and only its definitions are kept. Changes your cells make
+  that raises an error is named in the grader's verdict (which cell, which line, why) and
+  keeps what it did before the error, as in your kernel; a cell that runs for more than 20 s
+  or ends its process is named too, and only its definitions are kept. Changes your cells make
   to `numpy` or `utils` apply to your own code only: the tests' checks run outside it.
 - Do not call the `utils` function that you are asked to write: it is absent when grading, so
   a call to it fails. Do not edit or delete the test cells (the grader uses its own copy).

@@ -176,3 +176,14 @@ def test_the_check_runs_from_the_unpacked_bundle(tmp_path):
     assert status == 0, result
     assert len(result["tests"]) == 5
     assert all(t["passed"] for t in result["tests"]), result
+
+
+def test_the_readme_says_how_to_see_the_graders_verdict(built):
+    readme = " ".join((built / "README.md").read_text().split())
+    assert "## See the grader's verdict before you submit" in readme
+    assert "press **Validate**" in readme
+    assert "python -m grader.validate notebooks/NN_slug/name.ipynb" in readme
+    assert "Kernel → Restart Kernel and Run All Cells…" in readme  # JupyterLab 4's menu
+    assert "all the code in your cells runs" in readme
+    assert "has no effect" not in readme
+    assert "Restart & Run All" not in readme
