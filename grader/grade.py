@@ -358,6 +358,7 @@ class ClassGrader:
         finally:
             for service in [worker, *regraders]:
                 service.close()
+            sandbox.remove_orphan_groups()  # the services were killed: their sandboxes' cgroups
 
     def _merge(self, results, ng_results, clean_results) -> None:
         with gradebook.opened(self.root) as gb:

@@ -246,6 +246,7 @@ class ResourceGroup:
         return [self.root / c / CGROUP_PARENT / self.name for c in ("memory", "pids")]
 
     def create(self) -> None:
+        remove_orphan_groups(self.root)
         if self.version == "v2":
             (self.root / CGROUP_PARENT).mkdir(exist_ok=True)
             for parent in (self.root, self.root / CGROUP_PARENT):
@@ -294,3 +295,19 @@ class ResourceGroup:
                 return
             except OSError:  # busy until the killed processes are reaped
                 time.sleep(0.02)
+
+
+def remove_orphan_groups(root: Path = CGROUP_ROOT) -> None:
+    """Remove the sandbox groups of grading processes that have ended without removing them
+    (a service is stopped with SIGKILL): kill what is left in them, free their memory."""
+    version, _where = cgroup_version(root)
+    if version is None:
+        return
+    parents = [root / CGROUP_PARENT]
+    if version == "v1":
+        parents = [root / c / CGROUP_PARENT for c in ("memory", "pids")]
+    for parent in parents:
+        for group in sorted(parent.glob("sandbox-*-*")) if parent.is_dir() else []:
+            pid = int(group.name.split("-")[1])
+            if pid != os.getpid() and not Path(f"/proc/{pid}").exists():
+                ResourceGroup(0, root=root, name=group.name).remove()

@@ -26,6 +26,7 @@ can swallow them.
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import contextlib
 import functools
@@ -551,6 +552,7 @@ class StudentSession:
     def start(self) -> None:
         if self.group is not None:
             self.group.create()
+            atexit.register(self.kill)  # the sandbox's cgroup goes with the grader
         stderr = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
@@ -590,6 +592,7 @@ class StudentSession:
                         stream.close()
         if self.group is not None:
             self.group.remove()
+            atexit.unregister(self.kill)
         self.proc, self.lines = None, None
         self.notebook_id, self.test_id = None, None
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import time
 
+from grader.sandbox import cgroup_version
+
 # In the command line of every process an attack starts, so that a test can prove that none
 # of them outlived grading (unique to this test run: other runs may be going on).
 MARKER = f"seq-attack-process-{os.getpid()}-{time.time_ns()}"
@@ -149,6 +151,88 @@ def sigmoid(z):
 _inject()
 """
 
+# --- Calling the forbidden reference in-process: it is absent, so every route fails ---------
+
+THREAD_CALLS_REFERENCE = """import threading
+from utils.activations import sigmoid as _reference
+def sigmoid(z):
+    out = {}
+    worker = threading.Thread(target=lambda: out.update(value=_reference(z)))
+    worker.start()
+    worker.join()
+    return out.get("value", "the reference was not there")
+"""
+
+PROFILE_HOOK_OFF = """import sys
+from utils import activations
+def sigmoid(z):
+    hook = sys.getprofile()
+    sys.setprofile(None)
+    try:
+        return activations.sigmoid(z)
+    finally:
+        sys.setprofile(hook)
+"""
+
+SAVED_CODE = """import types
+from utils import activations
+_copy = types.FunctionType(activations.sigmoid.__code__, activations.sigmoid.__globals__)
+def sigmoid(z):
+    return _copy(z)
+"""
+
+GC_HUNT = """import gc, types
+def _hunt():
+    # any code object of utils.activations.sigmoid still alive in the process
+    for obj in gc.get_objects():
+        for item in [obj, *gc.get_referents(obj)]:
+            if (isinstance(item, types.CodeType) and item.co_name == "sigmoid"
+                    and item.co_filename.endswith("activations.py")):
+                import utils.activations as a
+                return types.FunctionType(item, vars(a))
+def sigmoid(z):
+    found = _hunt()
+    return found(z) if found is not None else z
+"""
+
+# --- Resources: only the attacker's notebook suffers -------------------------------------
+
+MEMORY_FILL = """import os
+def sigmoid(z):
+    for folder in ("/dev/shm", "/tmp", "/"):  # read-only, or a capped tmpfs
+        try:
+            with open(f"{folder}/fill", "wb") as f:
+                for _ in range(2048):
+                    f.write(b"x" * 2**20)
+        except OSError:
+            pass
+    kids = []
+    for _ in range(2):  # three processes of 1.2 GB: over the sandbox's memory limit together
+        pid = os.fork()
+        if pid == 0:
+            held = np.ones(150_000_000)
+            os._exit(0 if held.sum() else 1)
+        kids.append(pid)
+    held = np.ones(150_000_000)
+    statuses = [os.waitpid(pid, 0)[1] for pid in kids]
+    if any(statuses):
+        raise MemoryError(f"a helper process died: {statuses}")
+    return held[: z.size].reshape(z.shape) * 0 + 1 / (1 + np.exp(-z))
+"""
+
+FORK_BOMB = """import os, time
+def sigmoid(z):
+    made = 0
+    try:
+        while True:
+            if os.fork() == 0:
+                time.sleep(60)
+                os._exit(0)
+            made += 1
+    except OSError as error:
+        raise RuntimeError(f"fork failed after {made} processes") from error
+"""
+
 # student -> (sigmoid answer, expected status, score, words in the report)
 ATTACKS = {
     "attack1_lying_values": (
@@ -162,7 +246,24 @@ ATTACKS = {
     "attack4_rewrites_course": (REWRITES_COURSE, "graded", 5, "sigmoid(z) is wrong"),
     "attack5_daemon": (DAEMON, "graded", 7, None),
     "attack6_protocol_injection": (PROTOCOL_INJECTION, "not graded", None, "protocol"),
+    "attack7_thread_calls_reference": (THREAD_CALLS_REFERENCE, "graded", 5, "got str"),
+    "attack8_profile_hook_off": (
+        PROFILE_HOOK_OFF,
+        "graded",
+        5,
+        "calls the reference implementation utils.activations.sigmoid",
+    ),
+    "attack9_saved_code": (
+        SAVED_CODE,
+        "graded",
+        5,
+        "calls the reference implementation utils.activations.sigmoid",
+    ),
+    "attacka_gc_hunt": (GC_HUNT, "graded", 5, "sigmoid(z) is wrong"),
 }
+if cgroup_version()[0] is not None:  # without cgroups a fork bomb would reach the host's limits
+    ATTACKS["attackb_memory_fill"] = (MEMORY_FILL, "graded", 5, None)
+    ATTACKS["attackc_fork_bomb"] = (FORK_BOMB, "graded", 5, "fork failed after")
 
 
 def honest_after(attack: str) -> str:

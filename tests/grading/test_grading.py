@@ -19,7 +19,7 @@ import pytest
 from attacks import ATTACKS, MARKER, honest_after
 from students import CLASS, CORRECT
 
-from grader import ROOT, pipeline
+from grader import ROOT, pipeline, sandbox
 from grader import notebooks as nbs
 
 pytestmark = pytest.mark.slow
@@ -89,6 +89,7 @@ def graded(fixture_course, tmp_path_factory):
     archive = shutil.make_archive(str(folder.parent / "class"), "zip", folder.parent, "submitted")
     _seed_stale_grade(root)
     before = _fingerprints(root)
+    available_before = _mem_available()
     lines: list[str] = []
     options = Options(
         jobs=2, timeout=120, cell_timeout=3, memory_mb=MEMORY_MB, progress=lines.append
@@ -107,7 +108,33 @@ def graded(fixture_course, tmp_path_factory):
         "progress": lines,
         "scores": pipeline.gradebook_scores(root),
         "grader": grader,
+        "available": (available_before, _mem_available()),
     }
+
+
+def _mem_available() -> int:
+    """The machine's available memory in bytes (Linux), else 0."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            fields = dict(line.split(":", 1) for line in f)
+    except OSError:
+        return 0
+    return int(fields["MemAvailable"].split()[0]) * 1024
+
+
+def test_sandboxes_give_back_their_memory_and_cgroups(graded):
+    """After a class with a memory-filling and a fork-bombing student, the machine's free
+    memory is back and no sandbox's cgroup is left behind."""
+    before, after = graded["available"]
+    assert after > before - 512 * 2**20, (before, after)
+    version, where = sandbox.cgroup_version()
+    if version is None:
+        pytest.skip(f"no cgroup limits here: {where}")
+    parents = [Path(where) / sandbox.CGROUP_PARENT]
+    if version == "v1":
+        parents = [Path(where) / c / sandbox.CGROUP_PARENT for c in ("memory", "pids")]
+    left = [p for parent in parents if parent.is_dir() for p in parent.iterdir() if p.is_dir()]
+    assert not left, left
 
 
 def _gradebook_total(graded, student):
