@@ -46,6 +46,7 @@ from utils.checks import (
     plain,
     same_value,
 )
+from utils.exercises.hints import changed_in_place, copy_advice
 
 __all__ = [
     "Case",
@@ -148,6 +149,8 @@ class Exercise:
       case through the runner (same guards); e.g. an asserted gradient check.
     - ``tolerance(case, got) -> dict(rtol, atol)``: defaults to float64 / float32 tolerances by
       the dtypes in the case and result.
+    - ``in_place_hints``: per argument name, what to do instead of changing it in place, where
+      the advice by type (:func:`utils.exercises.hints.copy_advice`) would mislead.
     """
 
     name: str
@@ -166,6 +169,7 @@ class Exercise:
     proofs: tuple[Callable[[Callable[[Case], Any], np.random.Generator], None], ...] = ()
     tolerance: Callable[[Case, Any], dict] | None = None
     doc: str = ""
+    in_place_hints: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def checker(self) -> Callable[..., None]:
         """The ``check_<name>(func, seed=0)`` function a notebook's test cell calls."""
@@ -384,25 +388,12 @@ def run_case(exercise: Exercise, student: Any, case: Case) -> Any:
             continue  # drawing from a generator advances it: that is what it is given for
         if not same_value(old, new):
             raise AssertionError(
-                f"{label} changed its argument {name} in place; {_copy_advice(old)}"
+                changed_in_place(label, name, old, exercise.in_place_hints.get(name))
             )
     return result
 
 
-def _copy_advice(value: Any) -> str:
-    if isinstance(value, list | tuple) and any(isinstance(v, list | dict) for v in value):
-        return (
-            "a shallow copy (list(x), x.copy(), x[:]) still shares the inner lists, so build "
-            "new lists instead of changing the given ones (or use copy.deepcopy)"
-        )
-    if isinstance(value, dict):
-        return (
-            "build a new dict ({**d, key: value}) with new arrays (W - lr * dW, not W -= ...) "
-            "instead of assigning into the given one or into its arrays"
-        )
-    if isinstance(value, list):
-        return "build a new list (e.g. sorted(x), x + [y]) instead of changing the given one"
-    return "compute new arrays instead (no +=, *= or slice assignment on an argument)"
+_copy_advice = copy_advice  # the advice by type now lives in utils.exercises.hints
 
 
 # --------------------------------------------------------------------------------------------
