@@ -25,6 +25,7 @@ from pathlib import Path
 
 from grader import lms
 from grader import term as term_mod
+from grader.render import csv_row, one_line
 
 STATUSES = ("graded", "pending hand grading", "not graded", "no submission")
 EXPORT_HEADER = [
@@ -239,11 +240,11 @@ def write_tables(folder: Path, rows: list[Row], roster, assignments: list[str]) 
         w = csv.writer(f)
         w.writerow(EXPORT_HEADER)
         for row in rows:
-            w.writerow(row.as_csv())
+            w.writerow(csv_row(row.as_csv()))
     cells = {(r.student, r.assignment): _fmt(r.final) for r in rows if r.status == "graded"}
     table = lms.canvas_rows(roster, [r.student for r in rows], assignments, cells)
     with open(canvas_csv, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(table)
+        csv.writer(f).writerows(csv_row(row) for row in table)
     return [export_csv, canvas_csv]
 
 
@@ -254,7 +255,7 @@ def summary(rows: list[Row]) -> list[str]:
         these = [r for r in rows if r.status == status]
         if these:
             lines.append(f"{len(these)} {status}:")
-            lines += [f"  {r.student} {r.assignment}: {r.reason}" for r in these]
+            lines += [f"  {r.student} {r.assignment}: {one_line(r.reason)}" for r in these]
     late = [r for r in rows if r.late.status == "late"]
     if late:
         lines.append(f"{len(late)} late:")

@@ -36,7 +36,17 @@ from pathlib import Path
 
 import nbformat
 
-from grader import classview, gradebook, handgrading, history, lms, reports, sandbox, similarity
+from grader import (
+    classview,
+    gradebook,
+    handgrading,
+    history,
+    lms,
+    render,
+    reports,
+    sandbox,
+    similarity,
+)
 from grader import intake as intake_mod
 from grader import notebooks as nbs
 from grader import score_policy as policy
@@ -173,6 +183,19 @@ class ClassGrader:
         return kept
 
     def run(self, submissions: Path) -> list[SubmissionResult]:
+        """Grade the class and write the reports. Before anything can change the gradebook
+        the previous run's reports are removed (``report.md`` says a run is in progress); a
+        run that fails says so in ``report.md``, so no report is ever older than the
+        gradebook."""
+        started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        reports.begin_run(self.reports, started)
+        try:
+            return self._run(submissions)
+        except BaseException as error:
+            reports.failed_run(self.reports, started, error)
+            raise
+
+    def _run(self, submissions: Path) -> list[SubmissionResult]:
         t0 = time.monotonic()
         self.reports.mkdir(parents=True, exist_ok=True)
         for old in (self.reports / "logs").glob("*.log"):
@@ -247,12 +270,21 @@ class ClassGrader:
         lms_tmp.cleanup()
         final = sorted(results.values(), key=lambda r: (r.student, r.assignment))
         self.timing = self._timing(final)
-        self.flags = self._similarity(final)
+        # Optional analyses: a failure becomes a line in the report, never a missing report.
+        self.analysis_failures: list[str] = []
+        try:
+            self.flags = self._similarity(final)
+        except Exception as error:
+            self.flags = []
+            self.analysis_failures.append(
+                f"similarity flags could not be computed: {type(error).__name__}: {error}"
+            )
         if only or self.selected:  # one student or assignment: the rest of the class stays
             final = history.merge(history.load(self.reports, SubmissionResult, CellResult), final)
         history.save(self.reports, final)
-        reports.write_reports(self.reports, final, self.problems, self.timing)
-        self._class_view(final)
+        reports.write_reports(
+            self.reports, final, self.problems, self.timing, self._class_view(final)
+        )
         return [r for r in final if (r.student, r.assignment) in results]
 
     def _max(self, assignment: str) -> float:
@@ -474,26 +506,35 @@ class ClassGrader:
                             if nbs.grade_id(c) in templates and c.cell_type == "code"
                         }
                     )
-            flags += similarity.compare(assignment, answers, templates, refs)
+            flags += similarity.compare(
+                assignment, answers, templates, refs, notes=self.analysis_failures
+            )
         return flags
 
-    def _class_view(self, final) -> None:
-        late = {}
-        for r in final:
-            stamp = self.submitted_dir / r.student / r.assignment / "timestamp.txt"
-            due = term_mod.deadline(self.term, r.student, r.assignment)
-            if stamp.exists() and due is not None and r.status != "no submission":
-                when = term_mod.parse_timestamp(stamp.read_text(encoding="utf-8", errors="replace"))
-                lateness = term_mod.lateness(when, due, self.term.penalty)
-                if lateness.status == "late":
-                    late[(r.student, r.assignment)] = lateness.reason
-        path = self.reports / "report.md"
-        text = path.read_text(encoding="utf-8")
-        head, sep, rest = text.partition("\n## ")
-        view = "\n".join(classview.section(final, self.flags, late))
-        path.write_text(
-            head + "\n" + view + sep.lstrip("\n") + rest if sep else text + view, encoding="utf-8"
-        )
+    def _class_view(self, final) -> list[str]:
+        """The class-view section of ``report.md``; if it cannot be made, a line saying why
+        (the rest of the report is written all the same)."""
+        try:
+            late = {}
+            for r in final:
+                stamp = self.submitted_dir / r.student / r.assignment / "timestamp.txt"
+                due = term_mod.deadline(self.term, r.student, r.assignment)
+                if stamp.exists() and due is not None and r.status != "no submission":
+                    text = stamp.read_text(encoding="utf-8", errors="replace")
+                    lateness = term_mod.lateness(
+                        term_mod.parse_timestamp(text), due, self.term.penalty
+                    )
+                    if lateness.status == "late":
+                        late[(r.student, r.assignment)] = lateness.reason
+            return classview.section(final, self.flags, late, self.analysis_failures)
+        except Exception as error:
+            return [
+                "## Class view",
+                "",
+                "The class view could not be made: "
+                + render.md(f"{type(error).__name__}: {error}"),
+                "",
+            ]
 
     def _from_lms(self, submissions: Path, tmp: Path) -> Path:
         """A Canvas or Moodle download (file names with LMS user ids) mapped to student ids
