@@ -151,6 +151,10 @@ class Exercise:
       the dtypes in the case and result.
     - ``in_place_hints``: per argument name, what to do instead of changing it in place, where
       the advice by type (:func:`utils.exercises.hints.copy_advice`) would mislead.
+    - ``explain(case, error)``: this exercise's own explanation of an error raised by the
+      student's code (plain data only: the type, the text, ``student_trace`` /
+      ``student_locals``; :func:`error_place` spells where), tried before the generic
+      :func:`explain_error`; None: fall back to it.
     """
 
     name: str
@@ -170,6 +174,7 @@ class Exercise:
     tolerance: Callable[[Case, Any], dict] | None = None
     doc: str = ""
     in_place_hints: dict[str, str] = dataclasses.field(default_factory=dict)
+    explain: Callable[[Case, BaseException], str | None] | None = None
 
     def checker(self) -> Callable[..., None]:
         """The ``check_<name>(func, seed=0)`` function a notebook's test cell calls."""
@@ -379,7 +384,9 @@ def run_case(exercise: Exercise, student: Any, case: Case) -> Any:
     except IntegrityError:
         raise
     except Exception as error:
-        message = explain_error(exercise, case, error)
+        message = exercise.explain(case, error) if exercise.explain is not None else None
+        if message is None:
+            message = explain_error(exercise, case, error)
         if message is None:
             raise
         raise AssertionError(f"{label} raised {message}") from None
@@ -630,14 +637,7 @@ def explain_error(exercise: Exercise, case: Case, error: BaseException) -> str |
     kind = type(error).__name__
     trace = list(getattr(error, "student_trace", []) or [])
     local_shapes = dict(getattr(error, "student_locals", {}) or {})
-    where = ""
-    if trace:
-        function, line = trace[-1]
-        where = f" in {function}" + (f", at `{line}`" if line else "")
-        if len(trace) > 1:
-            where += f" (called from {trace[-2][0]}" + (
-                f": `{trace[-2][1]}`)" if trace[-2][1] else ")"
-            )
+    where = error_place(error)
     line = trace[-1][1] if trace else ""
     operands = _operands(line, local_shapes)
     expected = _expected_shapes(exercise, case)
@@ -694,6 +694,26 @@ def explain_error(exercise: Exercise, case: Case, error: BaseException) -> str |
     if isinstance(error, KeyError):
         return f"KeyError{where}: {text}." + (f" {exercise.key_hint}" if exercise.key_hint else "")
     return None
+
+
+def error_place(error: BaseException) -> str:
+    """Where in the student's code ``error`` was raised, from its ``student_trace``:
+    `` in f, at `line` (called from g: `line`)`` (empty without a trace)."""
+    trace = list(getattr(error, "student_trace", []) or [])
+    if not trace:
+        return ""
+    function, line = trace[-1]
+    where = f" in {function}" + (f", at `{line}`" if line else "")
+    if len(trace) > 1:
+        where += f" (called from {trace[-2][0]}" + (f": `{trace[-2][1]}`)" if trace[-2][1] else ")")
+    return where
+
+
+def error_as_text(error: BaseException) -> str:
+    """The error as the student's code raised it, with where: ``"ValueError in f, at `line`:
+    text"``, for an exercise's ``explain`` to wrap an error nothing explains more precisely
+    (so that the message still names the case it came from)."""
+    return f"{type(error).__name__}{error_place(error)}: {error}"
 
 
 def _ints(text: str) -> tuple[int, ...]:
