@@ -35,9 +35,8 @@ from utils.exercises.harness import (
     Output,
     asserted_gradcheck,
     default_tolerance,
-    error_as_text,
     error_place,
-    explain_error,
+    explain_or_wrap,
 )
 from utils.exercises.hints import SOFTMAX_AXIS, columns_sum_to_one, scan_left_to_right
 
@@ -385,14 +384,6 @@ def _layer_widths(parameters, n_x):
     return widths
 
 
-def _fallback(exercise, case, error):
-    """The generic explanation, or the error itself with where it was raised (never a bare
-    traceback: the runner adds the case). A stub's NotImplementedError propagates as it is."""
-    if isinstance(error, NotImplementedError):
-        return None
-    return explain_error(exercise, case, error) or error_as_text(error)
-
-
 def _explain_forward(case, error):
     """deep_rnn_forward's errors: which layer read an input of the wrong size, or got which
     layer's parameters (the shapes in step_forward's message tell)."""
@@ -444,7 +435,7 @@ def _explain_forward(case, error):
             "step_forward(cell, xt, a_prev, parameters) takes the layer's input, then its own "
             "a_prev, then its own parameters."
         )
-    return _fallback(DEEP_RNN_FORWARD, case, error)
+    return explain_or_wrap(DEEP_RNN_FORWARD, case, error)
 
 
 _A0_IN_PLACE = (
@@ -652,7 +643,7 @@ def _explain_backward(case, error):
                 "built as [{}] * L? That is L names for ONE dict, which every layer then adds "
                 "into. Make one per layer: [{} for _ in range(L)]."
             )
-    return _fallback(DEEP_RNN_BACKWARD, case, error)
+    return explain_or_wrap(DEEP_RNN_BACKWARD, case, error)
 
 
 def _check_grads(name, got, want, case):

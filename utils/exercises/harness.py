@@ -716,6 +716,15 @@ def error_as_text(error: BaseException) -> str:
     return f"{type(error).__name__}{error_place(error)}: {error}"
 
 
+def explain_or_wrap(exercise: Exercise, case: Case, error: BaseException) -> str | None:
+    """For an exercise's ``explain``, after its own explanations: the generic one, or else the
+    error itself with where it was raised (so every error names its case, never a bare
+    traceback). A stub's NotImplementedError propagates unchanged."""
+    if isinstance(error, NotImplementedError):
+        return None
+    return explain_error(exercise, case, error) or error_as_text(error)
+
+
 def _ints(text: str) -> tuple[int, ...]:
     return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
 
