@@ -592,3 +592,30 @@ def test_shared_hints_are_the_same_words_in_every_notebook():
     scan = [m.hint for m in ex._BACKWARD_MISTAKES if "left to right" in str(m.hint)]
     assert scan
     assert scan[0].startswith(SCAN_LEFT_TO_RIGHT.split(",")[0])
+
+
+def test_layer_message_needs_only_plain_data():
+    """In the grader the student's error comes back rebuilt from plain data (type, text and
+    student_trace): the layer message is the same."""
+    bug = _forward_with(feed_x=True)
+
+    class Remote:
+        def __call__(self, *args, **kwargs):
+            raise AssertionError("the runner calls a remote function through __remote_call__")
+
+        def __remote_call__(self, args, kwargs, forbidden=()):
+            try:
+                return bug(*args, **kwargs)
+            except ValueError as error:
+                rebuilt = ValueError(str(error))
+                rebuilt.student_trace = [("deep_rnn_forward", "a, c = step_forward(...)")]
+                rebuilt.student_locals = {}
+                raise rebuilt from None
+
+    with pytest.raises(
+        AssertionError,
+        match=r"\[2 rnn layers\] raised ValueError in deep_rnn_forward, at `a, c = "
+        r"step_forward\(\.\.\.\)`: Wax must .*Layer 2 read an input with 3 rows — x<t>; it must "
+        r"read layer 1's state a\[1\]<t>, 4 rows",
+    ):
+        ex.check_deep_rnn_forward(Remote())
