@@ -122,6 +122,7 @@ class ClassGrader:
         self.hand: dict = {}  # (student, assignment) -> hand grades before this run
         self.backups: dict = {}  # (student, assignment) -> hand grades saved before removal
         self.flags: list = []
+        self.refused: list[str] = []  # files refused before intake (links, devices, ...)
         self.source_nbs = {
             (a, n): nbformat.reads(
                 self.sources.text(self.layout.source / a / f"{n}.ipynb"), as_version=4
@@ -178,7 +179,8 @@ class ClassGrader:
         if not (source == self.submitted_dir or source.is_relative_to(self.submitted_dir)):
             return submissions
         kept = self.layout.received / time.strftime("%Y%m%d-%H%M%S")
-        shutil.copytree(source, kept)
+        # Regular files only: a link, device or FIFO is refused here by name (never followed).
+        self.refused += intake_mod.copy_tree(source, kept)
         self.say(f"originals copied to {kept} (grading rewrites {self.submitted_dir})")
         return kept
 
@@ -205,6 +207,7 @@ class ClassGrader:
                 "WARNING: grading WITHOUT the sandbox (--no-sandbox): student code can "
                 "read and change the course's files"
             )
+        self.refused = []
         submissions = self._keep_originals(Path(submissions))
         lms_tmp = tempfile.TemporaryDirectory(prefix="lms-")
         submissions = self._from_lms(Path(submissions), Path(lms_tmp.name))
@@ -223,7 +226,9 @@ class ClassGrader:
             selected=self.selected,
             tz=self.term.timezone,
             replace=self.options.replace,
+            term=self.term,
         )
+        taken.problems[:0] = self.refused
         for problem in taken.problems:
             self.say(f"intake: {problem}")
         results: dict[tuple[str, str], SubmissionResult] = {}
@@ -541,15 +546,17 @@ class ClassGrader:
         through the roster; anything else is returned unchanged."""
         if not self.term.roster:
             return submissions
-        folder = submissions
+        folder, refused = submissions, []
         if submissions.is_file() and zipfile.is_zipfile(submissions):
             folder = tmp / "unzipped"
-            intake_mod.extract(submissions, folder, self.term.timezone)
+            refused = intake_mod.extract(submissions, folder, self.term.timezone)
         if not folder.is_dir() or not lms.looks_like_download(folder):
             return submissions
+        self.refused += [f"{submissions.name}: {line}" for line in refused]
         copied, problems = lms.map_downloads(folder, tmp / "mapped", self.term.roster)
         for problem in problems:
             self.say(f"lms: {problem}")
+        self.refused += [p for p in problems if ": refused (" in p]
         self.say(f"lms: {copied} file(s) of a Canvas/Moodle download mapped to student ids")
         return tmp / "mapped"
 
