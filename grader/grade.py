@@ -123,6 +123,7 @@ class ClassGrader:
         self.backups: dict = {}  # (student, assignment) -> hand grades saved before removal
         self.flags: list = []
         self.refused: list[str] = []  # files refused before intake (links, devices, ...)
+        self._lms_tmp: tempfile.TemporaryDirectory | None = None
         self.source_nbs = {
             (a, n): nbformat.reads(
                 self.sources.text(self.layout.source / a / f"{n}.ipynb"), as_version=4
@@ -196,6 +197,9 @@ class ClassGrader:
         except BaseException as error:
             reports.failed_run(self.reports, started, error)
             raise
+        finally:
+            if self._lms_tmp is not None:
+                self._lms_tmp.cleanup()
 
     def _run(self, submissions: Path) -> list[SubmissionResult]:
         t0 = time.monotonic()
@@ -209,7 +213,7 @@ class ClassGrader:
             )
         self.refused = []
         submissions = self._keep_originals(Path(submissions))
-        lms_tmp = tempfile.TemporaryDirectory(prefix="lms-")
+        lms_tmp = self._lms_tmp = tempfile.TemporaryDirectory(prefix="lms-")
         submissions = self._from_lms(Path(submissions), Path(lms_tmp.name))
         shard = self.options.shard
         only = set(self.options.students or [])

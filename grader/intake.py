@@ -389,8 +389,9 @@ _safe_extract = extract  # the name the tests knew
 
 
 # Lines only the instructor's source notebooks hold (the release has them removed): a
-# submission with them is the instructor's file, however the student got it.
-SOURCE_MARKERS = (b"### BEGIN HIDDEN TESTS", b"### BEGIN SOLUTION", b"=== BEGIN MARK SCHEME ===")
+# submission with them is the instructor's file, however the student got it. (Solution
+# markers are not among them: a student may keep or type them around an answer.)
+SOURCE_MARKERS = (b"### BEGIN HIDDEN TESTS", b"=== BEGIN MARK SCHEME ===")
 
 
 def load(path: Path, raw: bytes | None = None) -> tuple[nbformat.NotebookNode | None, str | None]:
@@ -406,8 +407,8 @@ def load(path: Path, raw: bytes | None = None) -> tuple[nbformat.NotebookNode | 
         raw = path.read_bytes()
     if any(marker in raw for marker in SOURCE_MARKERS):
         return None, (
-            "refused: it holds the instructor's source notebook (hidden tests or solution "
-            "markers that the released notebook does not have)"
+            "refused: it holds the instructor's source notebook (hidden tests or a mark "
+            "scheme, which the released notebook does not have)"
         )
     try:
         data = json.loads(raw.decode("utf-8"))

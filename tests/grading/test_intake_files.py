@@ -69,7 +69,11 @@ def test_a_copy_of_the_source_notebook_is_refused_whatever_the_route(course):
     regular file: it still holds the source's markers."""
     tmp, release, submitted = course
     src = tmp / "in"
-    _put(src, "eve/01_a/alpha.ipynb", _nb("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"))
+    _put(
+        src,
+        "eve/01_a/alpha.ipynb",
+        _nb("x = 1\n### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS"),
+    )
     taken = intake.intake(src, submitted, release, EXPECTED)
     error = taken.submissions[("eve", "01_a")]["alpha"].error
     assert "holds the instructor's source notebook" in error
