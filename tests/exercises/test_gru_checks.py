@@ -417,6 +417,8 @@ def test_cell_backward_mistakes_are_named(flags, match):
             {"cell": functools.partial(cell_backward, direct=False)},
             "da_prev misses the direct path",
         ),
+        ({"cell": functools.partial(cell_backward, r_to_x=False)}, "dxt misses Γr's share"),
+        ({"carried_like": "x"}, r"carried has shape \(\d+, \d+, \d+\) = \(n_x, m, T_x\)"),
     ],
 )
 def test_backward_mistakes_are_named(flags, match):

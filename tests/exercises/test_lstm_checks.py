@@ -460,6 +460,17 @@ def test_cell_backward_mistakes_are_named(peephole, flags, match):
             {"cell": functools.partial(cell_backward, peep_from_new=True)},
             "peepholes from c<t> where c<t-1> is meant",
         ),
+        (True, {"cell": functools.partial(cell_backward, peep_o="late")}, "reaches dc too late"),
+        (
+            True,
+            {"cell": functools.partial(cell_backward, peep_sum="none")},
+            "the peepholes' gradients must be summed",
+        ),
+        (
+            False,
+            {"cell": functools.partial(cell_backward, dsigma_o=False)},
+            "σ' is missing on dz_o",
+        ),
     ],
 )
 def test_backward_mistakes_are_named(peephole, flags, match):
