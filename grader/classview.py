@@ -16,6 +16,8 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
+from grader.render import md
+
 
 def _fmt(x: float | None) -> str:
     return "" if x is None else f"{round(x, 2):g}"
@@ -33,7 +35,7 @@ def assignment_stats(results) -> list[str]:
         scores = [r.score for r in rows if r.score is not None and r.status != "not graded"]
         submitted = [r for r in rows if r.status != "no submission"]
         lines.append(
-            f"| {assignment} | {len(submitted)} | "
+            f"| {md(assignment)} | {len(submitted)} | "
             f"{sum(r.status == 'graded' for r in rows)} | "
             f"{sum(r.status == 'pending hand grading' for r in rows)} | "
             f"{sum(r.status == 'not graded' for r in rows)} | "
@@ -57,7 +59,8 @@ def pass_rates(results) -> list[str]:
     lines = ["| assignment | notebook | test | passed | rate |", "|---|---|---|---|---|"]
     for (assignment, notebook, gid), (passed, total) in sorted(counts.items()):
         lines.append(
-            f"| {assignment} | {notebook} | {gid} | {passed}/{total} | {passed / total:.0%} |"
+            f"| {md(assignment)} | {md(notebook)} | {md(gid)} | {passed}/{total} | "
+            f"{passed / total:.0%} |"
         )
     return lines
 
@@ -78,18 +81,26 @@ def needs_attention(results, late: dict | None = None) -> list[str]:
             lowered = note.lower()
             if any(
                 word in lowered
-                for word in ("misnamed", "renamed", "skipped", "older copy", "answer changed")
+                for word in (
+                    "misnamed",
+                    "renamed",
+                    "skipped",
+                    "older copy",
+                    "answer changed",
+                    "submission time",
+                )
             ):
                 why.append(note)
         if late.get((r.student, r.assignment)):
             why.append(late[(r.student, r.assignment)])
         if why:
-            lines.append(f"- **{r.student}** {r.assignment}: " + "; ".join(why))
+            lines.append(f"- **{md(r.student)}** {md(r.assignment)}: " + md("; ".join(why)))
     return lines
 
 
-def section(results, flags=(), late: dict | None = None) -> list[str]:
-    """The class-view section of ``report.md``."""
+def section(results, flags=(), late: dict | None = None, failures=()) -> list[str]:
+    """The class-view section of ``report.md``; ``failures``: optional analyses that could not
+    be done (each becomes a line, the report is written all the same)."""
     lines = ["## Class view", "", *assignment_stats(results), ""]
     rates = pass_rates(results)
     if len(rates) > 2:
@@ -97,5 +108,8 @@ def section(results, flags=(), late: dict | None = None) -> list[str]:
     attention = needs_attention(results, late)
     lines += ["### Needs attention", ""] + (attention or ["(nothing)"]) + [""]
     lines += ["### Similarity flags (for a person to judge; never a penalty)", ""]
-    lines += [f"- {flag.describe()}" for flag in flags] or ["(none)"]
+    lines += [f"- {md(flag.describe())}" for flag in flags] or ["(none)"]
+    if failures:
+        lines += ["", "### Analyses that could not be done", ""]
+        lines += [f"- {md(text)}" for text in failures]
     return [*lines, ""]

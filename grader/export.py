@@ -25,6 +25,7 @@ from pathlib import Path
 
 from grader import lms
 from grader import term as term_mod
+from grader.render import csv_row, one_line
 
 STATUSES = ("graded", "pending hand grading", "not graded", "no submission")
 EXPORT_HEADER = [
@@ -131,15 +132,17 @@ def build_rows(
     outcomes: dict[tuple[str, str], Outcome],
     term: term_mod.Term,
     times: dict[tuple[str, str], dt.datetime | None] | None = None,
+    received: dict[tuple[str, str], dt.datetime | None] | None = None,
 ) -> list[Row]:
     """One row per student and assignment.
 
     ``assignments``: id -> maximum score; ``students``: everyone to list (roster and anyone
     else who appears); ``gradebook``: what nbgrader holds; ``outcomes``: grading's verdicts
     (a "not graded" verdict wins over whatever the gradebook still holds); ``times``:
-    submission times when the gradebook has none.
+    submission times when the gradebook has none; ``received``: when each submission reached
+    the instructor's side (a claimed time it puts in doubt is said in the reason).
     """
-    times = times or {}
+    times, received = times or {}, received or {}
     rows = []
     for student in students:
         for assignment, max_score in assignments.items():
@@ -170,6 +173,9 @@ def build_rows(
                 continue
             due = term_mod.deadline(term, student, assignment)
             row.late = term_mod.lateness(row.submitted, due, term.penalty)
+            doubt = term_mod.time_doubt(row.submitted, received.get(key), due, term.penalty)
+            if doubt:
+                row.reason = "; ".join(filter(None, [row.reason, doubt]))
             if row.status == "graded":
                 row.final = term_mod.apply_penalty(row.score, max_score, row.late)
                 row.penalty = (row.score or 0.0) - (row.final or 0.0)
@@ -239,11 +245,11 @@ def write_tables(folder: Path, rows: list[Row], roster, assignments: list[str]) 
         w = csv.writer(f)
         w.writerow(EXPORT_HEADER)
         for row in rows:
-            w.writerow(row.as_csv())
+            w.writerow(csv_row(row.as_csv()))
     cells = {(r.student, r.assignment): _fmt(r.final) for r in rows if r.status == "graded"}
     table = lms.canvas_rows(roster, [r.student for r in rows], assignments, cells)
     with open(canvas_csv, "w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(table)
+        csv.writer(f).writerows(csv_row(row) for row in table)
     return [export_csv, canvas_csv]
 
 
@@ -254,7 +260,7 @@ def summary(rows: list[Row]) -> list[str]:
         these = [r for r in rows if r.status == status]
         if these:
             lines.append(f"{len(these)} {status}:")
-            lines += [f"  {r.student} {r.assignment}: {r.reason}" for r in these]
+            lines += [f"  {r.student} {r.assignment}: {one_line(r.reason)}" for r in these]
     late = [r for r in rows if r.late.status == "late"]
     if late:
         lines.append(f"{len(late)} late:")
@@ -276,10 +282,13 @@ def _max_scores(source_dir: Path) -> dict[str, float]:
     return out
 
 
-def submission_times(submitted_dir: Path) -> dict[tuple[str, str], dt.datetime | None]:
-    """``timestamp.txt`` of every ``submitted/STUDENT/ASSIGNMENT/`` (None: unreadable)."""
+def submission_times(
+    submitted_dir: Path, name: str = "timestamp.txt"
+) -> dict[tuple[str, str], dt.datetime | None]:
+    """``timestamp.txt`` (or ``name``: the grader's ``received.txt``) of every
+    ``submitted/STUDENT/ASSIGNMENT/`` (None: unreadable)."""
     times = {}
-    for path in sorted(Path(submitted_dir).glob("*/*/timestamp.txt")):
+    for path in sorted(Path(submitted_dir).glob(f"*/*/{name}")):
         times[(path.parent.parent.name, path.parent.name)] = term_mod.parse_timestamp(
             path.read_text(encoding="utf-8", errors="replace")
         )
@@ -297,8 +306,10 @@ def export(root: Path, reports: Path | None = None, term_file: Path | None = Non
     maxima = _max_scores(root / cd.get("source_directory", "source"))
     gradebook = read_gradebook(cd.db_url, list(maxima))
     outcomes = read_outcomes(reports / "grades.csv")
-    times = submission_times(root / cd.get("submitted_directory", "submitted"))
+    submitted = root / cd.get("submitted_directory", "submitted")
+    times = submission_times(submitted)
+    received = submission_times(submitted, "received.txt")
     roster_ids = [s.student_id for s in term.roster or []]
     others = sorted(({s for s, _ in gradebook} | {s for s, _ in outcomes}) - set(roster_ids))
-    rows = build_rows(maxima, roster_ids + others, gradebook, outcomes, term, times)
+    rows = build_rows(maxima, roster_ids + others, gradebook, outcomes, term, times, received)
     return write_tables(reports, rows, term.roster, list(maxima)), rows

@@ -4,8 +4,9 @@ nbgrader's feedback shows the autograded notebook, which has the hidden tests pu
 course config (``nbgrader_config.py``) removes them with ``ClearHiddenTests`` and
 ``ClearMarkScheme``, but the traceback of a failed hidden test still prints the failing hidden
 lines. :class:`StripGradeCellTracebacks` reduces every error in a test cell to
-``ErrorName: message``, so only the check's own message (written to reveal no hidden value)
-reaches the student. :class:`StripModelAnswers` removes the model answers and rubrics that
+``ErrorName: message`` (as plain text: :func:`grader.render.feedback`), so only the check's
+own message (written to reveal no hidden value) reaches the student.
+:class:`StripModelAnswers` removes the model answers and rubrics that
 :func:`grader.handgrading.add_model_answers` shows graders in the autograded notebooks.
 
 :func:`generate` refuses while any answer is still to be graded by hand (feedback would show
@@ -20,6 +21,7 @@ from nbconvert.preprocessors import Preprocessor
 from traitlets import Bool
 
 from grader import notebooks as nbs
+from grader.render import feedback as feedback_text
 
 
 class StripGradeCellTracebacks(Preprocessor):
@@ -32,9 +34,12 @@ class StripGradeCellTracebacks(Preprocessor):
         if cell.cell_type == "code" and nbs.is_grade(cell):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
-                    output["traceback"] = [
-                        f"{output.get('ename', 'Error')}: {output.get('evalue', '')}"
-                    ]
+                    # What the student's code raised can hold anything: it is shown as text
+                    # (nbconvert escapes it for HTML), without control or ANSI sequences.
+                    ename = feedback_text(output.get("ename", "Error"), 200)
+                    evalue = feedback_text(output.get("evalue", ""))
+                    output["ename"], output["evalue"] = ename, evalue
+                    output["traceback"] = [f"{ename}: {evalue}"]
                 elif output.get("output_type") == "stream" and output.get("name") == "stderr":
                     output["text"] = "(error output hidden in feedback)\n"
         return cell, resources

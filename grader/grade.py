@@ -36,7 +36,17 @@ from pathlib import Path
 
 import nbformat
 
-from grader import classview, gradebook, handgrading, history, lms, reports, sandbox, similarity
+from grader import (
+    classview,
+    gradebook,
+    handgrading,
+    history,
+    lms,
+    render,
+    reports,
+    sandbox,
+    similarity,
+)
 from grader import intake as intake_mod
 from grader import notebooks as nbs
 from grader import score_policy as policy
@@ -112,6 +122,8 @@ class ClassGrader:
         self.hand: dict = {}  # (student, assignment) -> hand grades before this run
         self.backups: dict = {}  # (student, assignment) -> hand grades saved before removal
         self.flags: list = []
+        self.refused: list[str] = []  # files refused before intake (links, devices, ...)
+        self._lms_tmp: tempfile.TemporaryDirectory | None = None
         self.source_nbs = {
             (a, n): nbformat.reads(
                 self.sources.text(self.layout.source / a / f"{n}.ipynb"), as_version=4
@@ -168,11 +180,28 @@ class ClassGrader:
         if not (source == self.submitted_dir or source.is_relative_to(self.submitted_dir)):
             return submissions
         kept = self.layout.received / time.strftime("%Y%m%d-%H%M%S")
-        shutil.copytree(source, kept)
+        # Regular files only: a link, device or FIFO is refused here by name (never followed).
+        self.refused += intake_mod.copy_tree(source, kept)
         self.say(f"originals copied to {kept} (grading rewrites {self.submitted_dir})")
         return kept
 
     def run(self, submissions: Path) -> list[SubmissionResult]:
+        """Grade the class and write the reports. Before anything can change the gradebook
+        the previous run's reports are removed (``report.md`` says a run is in progress); a
+        run that fails says so in ``report.md``, so no report is ever older than the
+        gradebook."""
+        started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+        reports.begin_run(self.reports, started)
+        try:
+            return self._run(submissions)
+        except BaseException as error:
+            reports.failed_run(self.reports, started, error)
+            raise
+        finally:
+            if self._lms_tmp is not None:
+                self._lms_tmp.cleanup()
+
+    def _run(self, submissions: Path) -> list[SubmissionResult]:
         t0 = time.monotonic()
         self.reports.mkdir(parents=True, exist_ok=True)
         for old in (self.reports / "logs").glob("*.log"):
@@ -182,8 +211,9 @@ class ClassGrader:
                 "WARNING: grading WITHOUT the sandbox (--no-sandbox): student code can "
                 "read and change the course's files"
             )
+        self.refused = []
         submissions = self._keep_originals(Path(submissions))
-        lms_tmp = tempfile.TemporaryDirectory(prefix="lms-")
+        lms_tmp = self._lms_tmp = tempfile.TemporaryDirectory(prefix="lms-")
         submissions = self._from_lms(Path(submissions), Path(lms_tmp.name))
         shard = self.options.shard
         only = set(self.options.students or [])
@@ -200,7 +230,9 @@ class ClassGrader:
             selected=self.selected,
             tz=self.term.timezone,
             replace=self.options.replace,
+            term=self.term,
         )
+        taken.problems[:0] = self.refused
         for problem in taken.problems:
             self.say(f"intake: {problem}")
         results: dict[tuple[str, str], SubmissionResult] = {}
@@ -247,12 +279,21 @@ class ClassGrader:
         lms_tmp.cleanup()
         final = sorted(results.values(), key=lambda r: (r.student, r.assignment))
         self.timing = self._timing(final)
-        self.flags = self._similarity(final)
+        # Optional analyses: a failure becomes a line in the report, never a missing report.
+        self.analysis_failures: list[str] = []
+        try:
+            self.flags = self._similarity(final)
+        except Exception as error:
+            self.flags = []
+            self.analysis_failures.append(
+                f"similarity flags could not be computed: {type(error).__name__}: {error}"
+            )
         if only or self.selected:  # one student or assignment: the rest of the class stays
             final = history.merge(history.load(self.reports, SubmissionResult, CellResult), final)
         history.save(self.reports, final)
-        reports.write_reports(self.reports, final, self.problems, self.timing)
-        self._class_view(final)
+        reports.write_reports(
+            self.reports, final, self.problems, self.timing, self._class_view(final)
+        )
         return [r for r in final if (r.student, r.assignment) in results]
 
     def _max(self, assignment: str) -> float:
@@ -475,41 +516,52 @@ class ClassGrader:
                             if nbs.grade_id(c) in templates and c.cell_type == "code"
                         }
                     )
-            flags += similarity.compare(assignment, answers, templates, refs)
+            flags += similarity.compare(
+                assignment, answers, templates, refs, notes=self.analysis_failures
+            )
         return flags
 
-    def _class_view(self, final) -> None:
-        late = {}
-        for r in final:
-            stamp = self.submitted_dir / r.student / r.assignment / "timestamp.txt"
-            due = term_mod.deadline(self.term, r.student, r.assignment)
-            if stamp.exists() and due is not None and r.status != "no submission":
-                when = term_mod.parse_timestamp(stamp.read_text(encoding="utf-8", errors="replace"))
-                lateness = term_mod.lateness(when, due, self.term.penalty)
-                if lateness.status == "late":
-                    late[(r.student, r.assignment)] = lateness.reason
-        path = self.reports / "report.md"
-        text = path.read_text(encoding="utf-8")
-        head, sep, rest = text.partition("\n## ")
-        view = "\n".join(classview.section(final, self.flags, late))
-        path.write_text(
-            head + "\n" + view + sep.lstrip("\n") + rest if sep else text + view, encoding="utf-8"
-        )
+    def _class_view(self, final) -> list[str]:
+        """The class-view section of ``report.md``; if it cannot be made, a line saying why
+        (the rest of the report is written all the same)."""
+        try:
+            late = {}
+            for r in final:
+                stamp = self.submitted_dir / r.student / r.assignment / "timestamp.txt"
+                due = term_mod.deadline(self.term, r.student, r.assignment)
+                if stamp.exists() and due is not None and r.status != "no submission":
+                    text = stamp.read_text(encoding="utf-8", errors="replace")
+                    lateness = term_mod.lateness(
+                        term_mod.parse_timestamp(text), due, self.term.penalty
+                    )
+                    if lateness.status == "late":
+                        late[(r.student, r.assignment)] = lateness.reason
+            return classview.section(final, self.flags, late, self.analysis_failures)
+        except Exception as error:
+            return [
+                "## Class view",
+                "",
+                "The class view could not be made: "
+                + render.md(f"{type(error).__name__}: {error}"),
+                "",
+            ]
 
     def _from_lms(self, submissions: Path, tmp: Path) -> Path:
         """A Canvas or Moodle download (file names with LMS user ids) mapped to student ids
         through the roster; anything else is returned unchanged."""
         if not self.term.roster:
             return submissions
-        folder = submissions
+        folder, refused = submissions, []
         if submissions.is_file() and zipfile.is_zipfile(submissions):
             folder = tmp / "unzipped"
-            intake_mod.extract(submissions, folder, self.term.timezone)
+            refused = intake_mod.extract(submissions, folder, self.term.timezone)
         if not folder.is_dir() or not lms.looks_like_download(folder):
             return submissions
+        self.refused += [f"{submissions.name}: {line}" for line in refused]
         copied, problems = lms.map_downloads(folder, tmp / "mapped", self.term.roster)
         for problem in problems:
             self.say(f"lms: {problem}")
+        self.refused += [p for p in problems if ": refused (" in p]
         self.say(f"lms: {copied} file(s) of a Canvas/Moodle download mapped to student ids")
         return tmp / "mapped"
 

@@ -30,6 +30,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import stat
 import tempfile
 import warnings
 import zipfile
@@ -46,11 +47,13 @@ from grader.term import student_id_problem
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 MAX_ZIP_BYTES = 2 * 1024**3
+MAX_NBGRADER_FILE_BYTES = 4096  # timestamp.txt, submission_secret.txt
 IGNORED_PARTS = {"__MACOSX", ".ipynb_checkpoints", ".DS_Store"}
 # nbgrader's own files in STUDENT/ASSIGNMENT/: kept with the submission (release_feedback needs
 # both; timestamp.txt is the submission time).
 NBGRADER_FILES = ("timestamp.txt", "submission_secret.txt")
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f UTC"  # nbgrader's own
+RECEIVED_FILE = "received.txt"  # the grader's own: when the submission reached the instructor
 
 
 @dataclass
@@ -77,14 +80,135 @@ class Intake:
 # --------------------------------------------------------------------------------------------
 
 
-def extract(archive: Path, target: Path, tz=None) -> None:
-    """Unzip safely (no absolute or parent paths, a size limit), keeping entry times."""
+class RefusedFile(Exception):
+    """A file intake does not take (the message says why)."""
+
+
+def _refusal(st: os.stat_result) -> str | None:
+    """Why a file with this ``lstat`` is not taken (None: a regular file with one name)."""
+    mode = st.st_mode
+    if stat.S_ISLNK(mode):
+        return "a symbolic link; only regular files are taken (submit the file itself)"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe), not a regular file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a regular file"
+    if stat.S_ISSOCK(mode):
+        return "a socket, not a regular file"
+    if not stat.S_ISREG(mode):
+        return "not a regular file"
+    if st.st_nlink > 1:
+        return f"a hard link (one file with {st.st_nlink} names); submit a copy of the file"
+    return None
+
+
+def read_regular(root: Path, path: Path, limit: int) -> bytes:
+    """The bytes of ``path`` under ``root``, opened without following any link on the way
+    (every folder and the file itself with ``O_NOFOLLOW``, relative to its parent), and only
+    if it is a regular file with one name of at most ``limit`` bytes; else
+    :class:`RefusedFile`."""
+    rel = Path(path).relative_to(root)
+    if not rel.parts or ".." in rel.parts:
+        raise RefusedFile("not a file under the submissions folder")
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC
+    fds = [os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)]
+    try:
+        for part in rel.parts[:-1]:
+            try:
+                fds.append(os.open(part, flags | os.O_DIRECTORY, dir_fd=fds[-1]))
+            except OSError:
+                raise RefusedFile(f"its folder {part!r} is not a plain folder") from None
+        try:  # O_NONBLOCK: a FIFO put there after the walk cannot block the open
+            fds.append(os.open(rel.parts[-1], flags | os.O_NONBLOCK, dir_fd=fds[-1]))
+        except OSError as error:
+            raise RefusedFile(f"cannot be opened as a plain file ({error.strerror})") from None
+        st = os.fstat(fds[-1])
+        why = _refusal(st)
+        if why:
+            raise RefusedFile(why)
+        if st.st_size > limit:
+            raise RefusedFile(f"too large ({st.st_size} bytes; the limit is {limit})")
+        chunks, total = [], 0
+        while chunk := os.read(fds[-1], 1 << 20):
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:
+                raise RefusedFile(f"too large (more than {limit} bytes)")
+        return b"".join(chunks)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def regular_files(root: Path, skip_hidden: bool = True) -> tuple[list[Path], list[str]]:
+    """:func:`walk_regular` with each refusal as one line ``NAME: refused (why)``."""
+    files, refused = walk_regular(root, skip_hidden)
+    return files, [f"{path.relative_to(root)}: refused ({why})" for path, why in refused]
+
+
+def walk_regular(root: Path, skip_hidden: bool = True) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Every regular file under ``root`` (walked without following links), and one line per
+    thing refused, with its name and why: symbolic links (to files or folders), devices,
+    FIFOs, sockets, files with more than one name (hard links) and anything resolving outside
+    ``root``."""
+    root = Path(root)
+    real_root = os.path.realpath(root)
+    files, refused = [], []
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as error:
+            refused.append((folder, f"cannot be read ({error.strerror})"))
+            continue
+        for entry in entries:
+            path = Path(entry.path)
+            rel = path.relative_to(root)
+            if skip_hidden and any(p in IGNORED_PARTS or p.startswith(".") for p in rel.parts):
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as error:
+                refused.append((path, f"cannot be read: {error.strerror}"))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                stack.append(path)
+                continue
+            why = _refusal(st)
+            if why is None and not os.path.realpath(path).startswith(real_root + os.sep):
+                why = "resolves outside the submissions folder"
+            if why:
+                refused.append((path, why))
+            else:
+                files.append(path)
+    return sorted(files), refused
+
+
+def extract(archive: Path, target: Path, tz=None) -> list[str]:
+    """Unzip safely, keeping entry times; returns one line per entry refused, with its name
+    and why (symbolic links, absolute or ``..`` paths, names that are not plain). A size
+    limit applies to the whole archive."""
+    refused = []
     with zipfile.ZipFile(archive) as zf:
         total = 0
         for info in zf.infolist():
             name = info.filename
             parts = Path(name).parts
-            if name.startswith("/") or ".." in parts or any(p in IGNORED_PARTS for p in parts):
+            if any(p in IGNORED_PARTS for p in parts):
+                continue
+            mode = info.external_attr >> 16
+            why = None
+            if name.startswith("/") or "\\" in name or (parts and ":" in parts[0]):
+                why = "an absolute path"
+            elif ".." in parts:
+                why = "a path with '..' (outside the submission)"
+            elif stat.S_ISLNK(mode):
+                why = "a symbolic link; only regular files are taken (submit the file itself)"
+            elif mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)) and stat.S_IFMT(mode):
+                why = "not a regular file"
+            if why:
+                refused.append(f"{name}: refused ({why})")
                 continue
             total += info.file_size
             if total > MAX_ZIP_BYTES:
@@ -93,17 +217,26 @@ def extract(archive: Path, target: Path, tz=None) -> None:
             if not info.is_dir():  # keep the entry's time: it is the submission time we know
                 when = term_mod.zip_entry_time(info, tz).timestamp()
                 os.utime(path, (when, when))
+    return refused
 
 
-def _files(root: Path) -> list[Path]:
-    return sorted(
-        p
-        for p in root.rglob("*")
-        if p.is_file()
-        and not any(
-            part in IGNORED_PARTS or part.startswith(".") for part in p.relative_to(root).parts
-        )
-    )
+def copy_tree(source: Path, target: Path) -> list[str]:
+    """Copy the regular files under ``source`` to ``target`` (hidden ones too, times kept);
+    returns the refusals of :func:`regular_files`, which are not copied."""
+    source = Path(source)
+    files, refused = regular_files(source, skip_hidden=False)
+    target.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        out = target / path.relative_to(source)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            out.write_bytes(read_regular(source, path, MAX_ZIP_BYTES))
+        except RefusedFile as why:
+            refused.append(f"{path.relative_to(source)}: refused ({why})")
+            continue
+        st = os.lstat(path)
+        os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
+    return refused
 
 
 class _Layout:
@@ -151,6 +284,8 @@ class Located:
     extras: dict = field(default_factory=dict)  # (student, assignment) -> [nbgrader's files]
     problems: list[str] = field(default_factory=list)
     misnamed: dict = field(default_factory=dict)  # (student, assignment) -> [reasons]
+    root: Path | None = None  # the folder the paths are under (files are read beneath it)
+    refused: dict = field(default_factory=dict)  # (student, assignment) -> [why, per file]
 
 
 def locate(folder: Path, expected: dict[str, list[str]]) -> tuple[dict, dict, list[str]]:
@@ -168,10 +303,17 @@ def locate_all(
     skipped, never graded as one of the selected ones."""
     layout = _Layout(expected)
     selected = set(expected) if selected is None else set(selected)
-    out = Located()
+    out = Located(root=Path(folder))
     leftovers: dict[str, list[Path]] = {}  # student folder -> unplaced notebooks
     skipped: dict[str, list[str]] = {}
-    for path in _files(folder):
+    files, refused = walk_regular(folder)
+    for path, why in refused:
+        rel = path.relative_to(folder)
+        out.problems.append(f"{rel}: refused ({why})")
+        placed = layout.place(rel) if rel.suffix == ".ipynb" else None
+        if isinstance(placed, tuple) and STUDENT_RE.match(placed[0]) and placed[1] in selected:
+            out.refused.setdefault(placed[:2], []).append(f"{rel.name} refused: {why}")
+    for path in files:
         rel = path.relative_to(folder)
         if path.name in NBGRADER_FILES and len(rel.parts) == 3:
             key = (rel.parts[0], rel.parts[1])
@@ -246,15 +388,28 @@ _safe_extract = extract  # the name the tests knew
 # --------------------------------------------------------------------------------------------
 
 
-def load(path: Path) -> tuple[nbformat.NotebookNode | None, str | None]:
-    """The notebook, or the reason it cannot be read."""
-    size = path.stat().st_size
-    if size > MAX_NOTEBOOK_BYTES:
-        return (
-            None,
-            f"file too large ({size >> 20} MiB; the limit is {MAX_NOTEBOOK_BYTES >> 20} MiB)",
+# Lines only the instructor's source notebooks hold (the release has them removed): a
+# submission with them is the instructor's file, however the student got it. (Solution
+# markers are not among them: a student may keep or type them around an answer.)
+SOURCE_MARKERS = (b"### BEGIN HIDDEN TESTS", b"=== BEGIN MARK SCHEME ===")
+
+
+def load(path: Path, raw: bytes | None = None) -> tuple[nbformat.NotebookNode | None, str | None]:
+    """The notebook (from ``raw``, else read from ``path``), or the reason it cannot be
+    read."""
+    if raw is None:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            return (
+                None,
+                f"file too large ({size >> 20} MiB; the limit is {MAX_NOTEBOOK_BYTES >> 20} MiB)",
+            )
+        raw = path.read_bytes()
+    if any(marker in raw for marker in SOURCE_MARKERS):
+        return None, (
+            "refused: it holds the instructor's source notebook (hidden tests or a mark "
+            "scheme, which the released notebook does not have)"
         )
-    raw = path.read_bytes()
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -380,6 +535,7 @@ def intake(
     selected: set[str] | None = None,
     tz=None,
     replace: bool = False,
+    term: term_mod.Term | None = None,
 ) -> Intake:
     """Locate, check, repair and stage every submission under ``submitted_dir``.
 
@@ -389,13 +545,25 @@ def intake(
     times from ``timestamp.txt``, else the zip entry or file time, read in ``tz``), unless
     ``replace``. Every staged submission gets a ``timestamp.txt`` and keeps nbgrader's
     ``submission_secret.txt``, so ``nbgrader release_feedback`` works after grading.
+
+    Those times are the student's claim. Each submission also gets ``received.txt``: when it
+    reached the instructor's side (the zip file's time on this machine, or the newest change
+    time of the submission's files, which no student can set). A claim that disagrees with it
+    in a way that matters (:func:`grader.term.time_doubt`, with ``term``'s deadlines and grace
+    period) is a note on the submission (the report's needs-attention list); an impossible
+    claim (after the received time) is replaced by the received time.
     """
     source = Path(source).resolve()
     submitted_dir = Path(submitted_dir).resolve()
+    term = term or term_mod.Term()
     result = Intake()
+    received_zip = None
+    if source.is_file():  # the zip's own time here: when the instructor downloaded it
+        received_zip = dt.datetime.fromtimestamp(os.stat(source).st_mtime, dt.UTC)
+    refused: list[str] = []
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp:
         if source.is_file() and zipfile.is_zipfile(source):
-            extract(source, Path(tmp), tz)
+            refused = [f"{source.name}: {line}" for line in extract(source, Path(tmp), tz)]
             root = Path(tmp)
             tops = [p for p in root.iterdir() if p.name not in IGNORED_PARTS]
             located = locate_all(root, expected, selected)
@@ -406,22 +574,33 @@ def intake(
             located = locate_all(source, expected, selected)
         else:
             raise FileNotFoundError(f"{source}: not a folder or a .zip file")
-        result.problems = located.problems
+        result.problems = refused + located.problems
         result.assignments = sorted(
             {a for _s, a, _n in located.found}
             | {a for _s, a in located.timestamps if a in expected}
         )
         if keep_student is not None:
             located.found = {k: v for k, v in located.found.items() if keep_student(k[0])}
-            for table in (located.timestamps, located.extras, located.misnamed):
+            for table in (
+                located.timestamps,
+                located.extras,
+                located.misnamed,
+                located.refused,
+            ):
                 for key in [k for k in table if not keep_student(k[0])]:
                     del table[key]
         # Read everything before touching submitted_dir (it may be the input itself).
         loaded: dict[tuple[str, str, str], tuple] = {}
         newest: dict[tuple[str, str], float] = {}
+        root = located.root
+        received: dict[tuple[str, str], dt.datetime] = {}
+        for key, paths in [*located.found.items(), *located.timestamps.items()]:
+            for path in paths if isinstance(paths, list) else [paths]:
+                seen = received_zip or dt.datetime.fromtimestamp(os.lstat(path).st_ctime, dt.UTC)
+                received[key[:2]] = max(received.get(key[:2], seen), seen)
         for key, paths in located.found.items():
-            path = max(paths, key=lambda p: p.stat().st_mtime)
-            newest[key[:2]] = max(newest.get(key[:2], 0.0), path.stat().st_mtime)
+            path = max(paths, key=lambda p: os.lstat(p).st_mtime)
+            newest[key[:2]] = max(newest.get(key[:2], 0.0), os.lstat(path).st_mtime)
             notes = []
             if len(paths) > 1:
                 others = ", ".join(str(p.name) for p in paths if p != path)
@@ -429,10 +608,26 @@ def intake(
                     f"{len(paths)} files for this notebook; graded the newest, {path.name} "
                     f"(ignored {others})"
                 )
-            nb, error = load(path)
+            try:
+                nb, error = load(path, read_regular(root, path, MAX_NOTEBOOK_BYTES))
+            except RefusedFile as why:
+                nb, error = None, f"{path.relative_to(root)}: refused ({why})"
+                result.problems.append(error)
             loaded[key] = (path, nb, error, notes)
-        stamp_text = {k: p.read_bytes() for k, p in located.timestamps.items()}
-        extra_files = {k: {p.name: p.read_bytes() for p in v} for k, v in located.extras.items()}
+        stamp_text, extra_files = {}, {}
+        for key, path in located.timestamps.items():
+            try:
+                stamp_text[key] = read_regular(root, path, MAX_NBGRADER_FILE_BYTES)
+            except RefusedFile as why:
+                result.problems.append(f"{path.relative_to(root)}: refused ({why})")
+        for key, paths in located.extras.items():
+            for path in paths:
+                try:
+                    data = read_regular(root, path, MAX_NBGRADER_FILE_BYTES)
+                except RefusedFile as why:
+                    result.problems.append(f"{path.relative_to(root)}: refused ({why})")
+                    continue
+                extra_files.setdefault(key, {})[path.name] = data
         for key in located.timestamps:  # an assignment folder without its notebook
             if key[1] in expected and (selected is None or key[1] in selected):
                 result.submissions.setdefault(key, {})
@@ -458,6 +653,17 @@ def intake(
             if incoming is None and key in newest:
                 incoming = dt.datetime.fromtimestamp(newest[key], dt.UTC)
                 stamp_text[key] = incoming.strftime(TIMESTAMP_FORMAT).encode()
+            doubt = term_mod.time_doubt(
+                incoming,
+                received.get(key),
+                term_mod.deadline(term, student, assignment),
+                term.penalty,
+            )
+            if doubt and notebooks:
+                next(iter(notebooks.values())).notes.append(doubt)
+            if doubt and doubt.startswith("submission time: it claims"):
+                incoming = received[key]
+                stamp_text[key] = incoming.strftime(TIMESTAMP_FORMAT).encode()
             old_texts, old_time = _existing(folder)
             new_texts = {n: e.text for n, e in notebooks.items() if e.text is not None}
             if old_texts and new_texts and old_texts != new_texts and not replace:
@@ -480,9 +686,17 @@ def intake(
                     entry.staged.write_text(entry.text, encoding="utf-8")
             if key in stamp_text:
                 (folder / "timestamp.txt").write_bytes(stamp_text[key])
+            if key in received:
+                text = received[key].strftime(TIMESTAMP_FORMAT)
+                (folder / RECEIVED_FILE).write_text(text, encoding="utf-8")
             for name, data in extra_files.get(key, {}).items():
                 (folder / name).write_bytes(data)
-        # Missing notebooks of a submitted assignment; misnamed files of a student.
+        # Refused, missing or misnamed notebooks of a student.
+        for key, reasons in located.refused.items():
+            notebooks = result.submissions.setdefault(key, {})
+            for name in expected[key[1]]:
+                if name not in notebooks:
+                    notebooks[name] = NotebookIntake(error="; ".join(reasons))
         for key, reasons in located.misnamed.items():
             if key not in result.submissions:
                 result.submissions[key] = {

@@ -15,8 +15,8 @@ CSV (``Student, ID, SIS User ID, SIS Login ID, Section``, then one column per as
 
 from __future__ import annotations
 
+import os
 import re
-import shutil
 from pathlib import Path
 
 from grader.term import Student
@@ -54,8 +54,11 @@ def map_downloads(folder: Path, out: Path, roster: list[Student]) -> tuple[int, 
         "canvas": {s.canvas_id: s.student_id for s in roster if s.canvas_id},
         "moodle": {s.moodle_id: s.student_id for s in roster if s.moodle_id},
     }
-    copied, problems = 0, []
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    from grader.intake import MAX_ZIP_BYTES, RefusedFile, read_regular, regular_files
+
+    files, problems = regular_files(folder)  # regular files only, never through a link
+    copied = 0
+    for path in files:
         rel = path.relative_to(folder)
         if any(part.startswith(".") or part == "__MACOSX" for part in rel.parts):
             continue
@@ -77,19 +80,28 @@ def map_downloads(folder: Path, out: Path, roster: list[Student]) -> tuple[int, 
             )
             continue
         target = out / student / Path(original).name
+        st = os.lstat(path)
         if target.exists():
             problems.append(f"{rel}: a second file {target.name} for {student}; the newest wins")
-            if target.stat().st_mtime >= path.stat().st_mtime:
+            if target.stat().st_mtime >= st.st_mtime:
                 continue
+        try:
+            data = read_regular(folder, path, MAX_ZIP_BYTES)
+        except RefusedFile as why:
+            problems.append(f"{rel}: refused ({why})")
+            continue
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
+        target.write_bytes(data)
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
         copied += 1
     return copied, problems
 
 
 def looks_like_download(folder: Path) -> bool:
     """Whether most files under ``folder`` carry Canvas or Moodle download names."""
-    names = [p for p in Path(folder).rglob("*.ipynb") if p.is_file()]
+    from grader.intake import regular_files
+
+    names = [p for p in regular_files(folder)[0] if p.suffix == ".ipynb"]
     hits = 0
     for p in names:
         rel = p.relative_to(folder)

@@ -8,7 +8,8 @@ A student's function runs in the sandbox; its arguments go in and its result com
   or sub-array dtypes), and the NumPy scalars of those dtypes (``np.float64(0.5)``);
 - ``None``, ``bool``, ``int``, ``float``, ``complex``, ``str`` (a ``numpy.str_`` arrives as
   the ``str`` it holds);
-- ``list``, ``tuple`` and ``dict`` of these (dict keys: any plain, hashable value);
+- ``list``, ``tuple`` and ``dict`` of these (dict keys: ``str``, or ``int`` of at most 31
+  bits; no other key can be sent, so a reply cannot make a dict's keys hash alike);
 - ``numpy.random.Generator`` over ``PCG64`` (what ``np.random.default_rng`` makes), sent as its
   bit generator's state only, so a check can hand a student's ``sample(..., rng)`` its random
   numbers: the sandbox draws from a copy with the same state, and the state after the call is
@@ -23,6 +24,14 @@ array, ``["d", [[key, value], ...]]`` for a dict, ...) and raises :class:`NotPla
 the offending type and where it sits; :func:`decode` rebuilds the value and raises
 :class:`MalformedData` on anything it did not produce. Neither side ever unpickles or
 evaluates anything.
+
+Both sides keep a *budget*: nesting depth (:data:`MAX_DEPTH`), items in one value
+(:data:`MAX_ITEMS`), items in one list, tuple, dict or vocabulary (:data:`MAX_LENGTH`), bytes
+of arrays, strings and long integers together (:data:`MAX_BYTES`), digits of one integer
+(:data:`MAX_INT_DIGITS`) and the key types above. Encoding over budget is
+:class:`NotPlainData`; decoding over budget is :class:`OverBudget` (a :class:`MalformedData`),
+raised as soon as a limit is passed, so a forged reply costs the trusted side no more than
+the budget to refuse.
 """
 
 from __future__ import annotations
@@ -37,7 +46,10 @@ from utils.data import Vocabulary
 
 MAX_DEPTH = 64
 MAX_ITEMS = 1_000_000  # containers and scalars in one value
-MAX_BYTES = 32 * 1024 * 1024  # array payload in one value (base64 must fit in a message)
+MAX_LENGTH = 500_000  # items of one list, tuple, dict or vocabulary (a play's characters fit)
+MAX_BYTES = 32 * 1024 * 1024  # arrays, strings and long integers in one value
+MAX_INT_DIGITS = 400  # decimal digits of one integer (a 128-bit state has 39)
+KEY_INT_BITS = 31  # int dict keys lie in [-2**31, 2**31): small ints hash to themselves
 
 # Exact NumPy scalar types of the allowed kinds (bool, signed, unsigned, float, complex).
 _NUMPY_SCALARS = {np.dtype(code).type for code in "?bhilqBHILQefdgFDG"}
@@ -60,6 +72,23 @@ class NotPlainData(TypeError):
 
 class MalformedData(ValueError):
     """An encoded value that :func:`encode` cannot have produced (a protocol violation)."""
+
+
+class OverBudget(MalformedData):
+    """An encoded value over the decoder's budget (the message says which limit and by what);
+    the caller fails the test that received it rather than the whole notebook."""
+
+
+def _key_problem(key: Any) -> str | None:
+    """Why ``key`` may not be a dict key that crosses (None: it may)."""
+    kind = type(key)
+    if kind is str:
+        return None
+    if kind is int and -(2**KEY_INT_BITS) <= key < 2**KEY_INT_BITS:
+        return None
+    if kind is int:
+        return f"the integer key {str(key)[:40]} is outside [-2**{KEY_INT_BITS}, 2**{KEY_INT_BITS})"
+    return f"a key is a {kind.__name__}; dict keys must be strings or small integers"
 
 
 def _refusal(value: Any, where: str) -> NotPlainData:
@@ -100,17 +129,28 @@ def _refusal(value: Any, where: str) -> NotPlainData:
 
 
 class _Budget:
-    def __init__(self):
+    """What one value may hold; ``error`` is the exception raised when it is exceeded."""
+
+    def __init__(self, error: type[Exception] = NotPlainData):
         self.items = 0
         self.bytes = 0
+        self.error = error
 
     def take(self, items: int = 1, nbytes: int = 0) -> None:
         self.items += items
         self.bytes += nbytes
-        if self.items > MAX_ITEMS or self.bytes > MAX_BYTES:
-            raise NotPlainData(
-                f"the value is too large to grade (more than {MAX_ITEMS} items or "
-                f"{MAX_BYTES // 2**20} MiB of arrays)"
+        if self.items > MAX_ITEMS:
+            raise self.error(f"the value is over budget: more than {MAX_ITEMS} items")
+        if self.bytes > MAX_BYTES:
+            raise self.error(
+                f"the value is over budget: more than {MAX_BYTES // 2**20} MiB of arrays, "
+                "strings and integers"
+            )
+
+    def length(self, n: int, what: str) -> None:
+        if n > MAX_LENGTH:
+            raise self.error(
+                f"the value is over budget: {what} of {n} items (the limit is {MAX_LENGTH})"
             )
 
 
@@ -129,14 +169,22 @@ def _encode(value: Any, where: str, depth: int, budget: _Budget) -> list:
     if kind is bool:
         return ["b", value]
     if kind is int:
-        return ["i", str(value)] if abs(value) >= 2**63 else ["i", value]
+        if abs(value) < 2**63:
+            return ["i", value]
+        digits = str(value) if value.bit_length() < 4 * MAX_INT_DIGITS else ""
+        if not digits or len(digits.lstrip("-")) > MAX_INT_DIGITS:
+            raise NotPlainData(f"{where} is an integer of more than {MAX_INT_DIGITS} digits")
+        budget.take(0, len(digits))
+        return ["i", digits]
     if kind is float:
         return ["f", _float(value)]
     if kind is complex:
         return ["c", _float(value.real), _float(value.imag)]
     if kind is str:
+        budget.take(0, len(value))
         return ["s", value]
     if kind is np.str_:  # what NumPy gives for the items of a string array: plain text
+        budget.take(0, len(value))
         return ["s", str(value)]
     if kind is np.ndarray:
         if value.dtype.kind not in _ARRAY_KINDS or value.dtype.fields or value.dtype.subdtype:
@@ -155,14 +203,20 @@ def _encode(value: Any, where: str, depth: int, budget: _Budget) -> list:
         return ["r", str(state["state"]), str(state["inc"]), int(has_uint32), int(uinteger)]
     if kind is Vocabulary:
         tokens = _vocabulary_tokens(value, where)
-        budget.take(len(tokens))
+        budget.length(len(tokens), f"{where}, a vocabulary")
+        budget.take(len(tokens), sum(map(len, tokens)))
         return ["v", tokens]
     if kind is list or kind is tuple:
+        budget.length(len(value), f"{where}, a {kind.__name__}")
         items = [_encode(v, f"{where}[{i}]", depth + 1, budget) for i, v in enumerate(value)]
         return ["l" if kind is list else "t", items]
     if kind is dict:
+        budget.length(len(value), f"{where}, a dict")
         pairs = []
         for key, item in value.items():
+            problem = _key_problem(key)
+            if problem:
+                raise NotPlainData(f"{where} cannot be sent: {problem}")
             label = f"{where}[{key!r:.40}]" if type(key) in (str, int) else f"a key of {where}"
             pairs.append(
                 [
@@ -207,8 +261,9 @@ def _unfloat(x) -> float:
 
 
 def decode(data: Any) -> Any:
-    """The value :func:`encode` encoded; :class:`MalformedData` for anything else."""
-    return _decode(data, 0, _Budget())
+    """The value :func:`encode` encoded; :class:`OverBudget` for a value over the budget,
+    :class:`MalformedData` for anything else :func:`encode` cannot have produced."""
+    return _decode(data, 0, _Budget(OverBudget))
 
 
 def _dtype(text: Any) -> np.dtype:
@@ -232,13 +287,31 @@ def _bytes(text: Any) -> bytes:
         raise MalformedData("array data is not base64 text") from error
 
 
+def _decoded_key(data: Any) -> str | int:
+    """A dict key, checked on its encoded form before anything is built from it."""
+    if type(data) is list and len(data) == 2 and data[0] == "s" and type(data[1]) is str:
+        return data[1]
+    if type(data) is list and len(data) == 2 and data[0] == "i" and type(data[1]) is int:
+        if _key_problem(data[1]) is None:
+            return data[1]
+        raise OverBudget(f"the value is over budget: {_key_problem(data[1])}")
+    if type(data) is list and data and data[0] == "i":
+        raise OverBudget(
+            f"the value is over budget: an integer dict key outside [-2**{KEY_INT_BITS}, "
+            f"2**{KEY_INT_BITS})"
+        )
+    kind = {"n": "None", "b": "bool", "f": "float", "c": "complex", "t": "tuple"}.get(
+        data[0] if type(data) is list and data and type(data[0]) is str else "", "non-key value"
+    )
+    raise OverBudget(
+        f"the value is over budget: a dict key is a {kind}; keys must be strings or small integers"
+    )
+
+
 def _decode(data: Any, depth: int, budget: _Budget) -> Any:
     if depth > MAX_DEPTH:
-        raise MalformedData("nested too deeply")
-    try:
-        budget.take()
-    except NotPlainData as error:
-        raise MalformedData(str(error)) from None
+        raise OverBudget(f"the value is over budget: nested more than {MAX_DEPTH} levels deep")
+    budget.take()
     if type(data) is not list or not data or type(data[0]) is not str:
         raise MalformedData(f"not an encoded value: {data!r:.60}")
     tag, rest = data[0], data[1:]
@@ -247,17 +320,28 @@ def _decode(data: Any, depth: int, budget: _Budget) -> Any:
             return None
         if tag == "b" and len(rest) == 1 and type(rest[0]) is bool:
             return rest[0]
-        if tag == "i" and len(rest) == 1 and type(rest[0]) in (int, str):
-            return int(rest[0])
+        if tag == "i" and len(rest) == 1 and type(rest[0]) is int:
+            return rest[0]
+        if tag == "i" and len(rest) == 1 and type(rest[0]) is str:
+            digits = rest[0]
+            if len(digits) > MAX_INT_DIGITS + 1:
+                raise OverBudget(
+                    f"the value is over budget: an integer of more than {MAX_INT_DIGITS} digits"
+                )
+            budget.take(0, len(digits))
+            return int(digits)
         if tag == "f" and len(rest) == 1:
             return _unfloat(rest[0])
         if tag == "c" and len(rest) == 2:
             return complex(_unfloat(rest[0]), _unfloat(rest[1]))
         if tag == "s" and len(rest) == 1 and type(rest[0]) is str:
+            budget.take(0, len(rest[0]))
             return rest[0]
         if tag == "a" and len(rest) == 3:
             dtype, shape, raw = _dtype(rest[0]), rest[1], _bytes(rest[2])
-            if type(shape) is not list or not all(type(n) is int and n >= 0 for n in shape):
+            if type(shape) is not list or len(shape) > MAX_DEPTH:
+                raise MalformedData("array shape is not a list of sizes")
+            if not all(type(n) is int and n >= 0 for n in shape):
                 raise MalformedData("array shape is not a list of sizes")
             if len(raw) != dtype.itemsize * math.prod(shape):
                 raise MalformedData("array data does not match its shape")
@@ -271,19 +355,26 @@ def _decode(data: Any, depth: int, budget: _Budget) -> Any:
         if tag == "r" and len(rest) == 4:
             return _generator(*rest)
         if tag == "v" and len(rest) == 1 and type(rest[0]) is list:
+            budget.length(len(rest[0]), "a vocabulary")
             if not all(type(t) is str for t in rest[0]):
                 raise MalformedData("a vocabulary's tokens are not all strings")
-            budget.take(len(rest[0]))
+            budget.take(len(rest[0]), sum(map(len, rest[0])))
             return Vocabulary(rest[0])  # the course's constructor checks the list
         if tag in ("l", "t") and len(rest) == 1 and type(rest[0]) is list:
+            budget.length(len(rest[0]), "a list" if tag == "l" else "a tuple")
             items = [_decode(v, depth + 1, budget) for v in rest[0]]
             return items if tag == "l" else tuple(items)
         if tag == "d" and len(rest) == 1 and type(rest[0]) is list:
+            budget.length(len(rest[0]), "a dict")
             out = {}
             for pair in rest[0]:
                 if type(pair) is not list or len(pair) != 2:
                     raise MalformedData("a dict entry is not a [key, value] pair")
-                out[_decode(pair[0], depth + 1, budget)] = _decode(pair[1], depth + 1, budget)
+                key = _decoded_key(pair[0])
+                budget.take(1, len(key) if type(key) is str else 0)
+                if key in out:
+                    raise MalformedData(f"a dict repeats the key {key!r:.40}")
+                out[key] = _decode(pair[1], depth + 1, budget)
             return out
     except (TypeError, ValueError, OverflowError) as error:
         if isinstance(error, MalformedData):

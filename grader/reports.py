@@ -6,14 +6,20 @@
 - ``report.md``: the same, readable; ``timing.json``: how long it took.
 
 Every report says how the class was graded (sandboxed, or not, with ``--no-sandbox``).
+Text a submission can influence is rendered (:mod:`grader.render`), never concatenated. A run
+removes the previous run's reports before it changes the gradebook (:func:`begin_run`), and a
+run that fails says so in ``report.md`` (:func:`failed_run`), so no report is ever stale.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 from pathlib import Path
 
+from grader.render import csv_row, md, one_line
 from grader.score_policy import SubmissionResult
 
 
@@ -21,79 +27,115 @@ def _fmt(x: float | None) -> str:
     return "" if x is None else f"{x:g}"
 
 
-def write_reports(folder: Path, results: list[SubmissionResult], problems: list[str], timing: dict):
+REPORT_FILES = ("grades.csv", "report.csv", "report.md", "timing.json")
+
+
+def _write(path: Path, text: str) -> None:
+    """Write ``path`` whole or not at all (a reader never sees half a report)."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _csv_text(rows: list[list]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    for row in rows:
+        w.writerow(csv_row(row))
+    return out.getvalue()
+
+
+def begin_run(folder: Path, started: str) -> None:
+    """Before a run touches the gradebook: the previous run's reports go, and ``report.md``
+    says that a run is in progress, so nobody reads old grades as the new ones (the
+    gradebook is about to change). A run that ends normally replaces it with its reports; one
+    that fails replaces it with :func:`failed_run`."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "grades.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["student", "assignment", "score", "max_score", "status", "reason", "sandboxed"])
-        sandboxed = "yes" if timing["sandboxed"] else "NO (--no-sandbox)"
-        for r in results:
-            w.writerow(
+    for name in REPORT_FILES:
+        (folder / name).unlink(missing_ok=True)
+    _write(
+        folder / "report.md",
+        "# Grading report: RUN NOT FINISHED\n\n"
+        f"A grading run started at {started} and has not finished (or was killed). The "
+        "previous run's reports were removed because the gradebook may already hold some of "
+        "the new grades; grade again to get reports.\n",
+    )
+
+
+def failed_run(folder: Path, started: str, error: BaseException) -> None:
+    """The run that :func:`begin_run` announced failed: ``report.md`` says so and why."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in REPORT_FILES:
+        (folder / name).unlink(missing_ok=True)
+    _write(
+        folder / "report.md",
+        "# Grading report: RUN FAILED\n\n"
+        f"The grading run started at {started} failed: {md(f'{type(error).__name__}: {error}')}"
+        "\n\nNo reports were written and the previous run's reports were removed: the "
+        "gradebook may hold some of this run's grades. Fix the cause and grade again.\n",
+    )
+
+
+def write_reports(
+    folder: Path,
+    results: list[SubmissionResult],
+    problems: list[str],
+    timing: dict,
+    class_view: list[str] | None = None,
+):
+    """Write the run's reports. Every piece of text a submission can influence goes through
+    :mod:`grader.render` (Markdown in ``report.md``, formula-safe cells in the CSVs);
+    ``class_view`` is the already rendered class-view section of ``report.md``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sandboxed = "yes" if timing["sandboxed"] else "NO (--no-sandbox)"
+    grades = [["student", "assignment", "score", "max_score", "status", "reason", "sandboxed"]]
+    for r in results:
+        grades.append(
+            [r.student, r.assignment, _fmt(r.score), _fmt(r.max_score), r.status, r.reason]
+            + [sandboxed]
+        )
+    cells = [
+        [
+            "student",
+            "assignment",
+            "notebook",
+            "cell",
+            "score",
+            "max_score",
+            "status",
+            "reason",
+            "nbgrader_score",
+            "clean_regrade",
+        ]
+    ]
+    for r in results:
+        if r.status != "graded":
+            cells.append(
+                [r.student, r.assignment, "", "", "", _fmt(r.max_score), r.status, r.reason]
+                + ["", ""]
+            )
+        for c in r.cells:
+            clean = (
+                ""
+                if c.clean_passed is None
+                else ("passed" if c.clean_passed else f"failed: {c.clean_error}")
+            )
+            cells.append(
                 [
                     r.student,
                     r.assignment,
-                    _fmt(r.score),
-                    _fmt(r.max_score),
-                    r.status,
-                    r.reason,
-                    sandboxed,
+                    c.notebook,
+                    c.grade_id,
+                    _fmt(c.final),
+                    _fmt(c.max_score),
+                    c.status,
+                    c.reason,
+                    _fmt(c.nbgrader_score),
+                    clean,
                 ]
             )
-    with open(folder / "report.csv", "w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(
-            [
-                "student",
-                "assignment",
-                "notebook",
-                "cell",
-                "score",
-                "max_score",
-                "status",
-                "reason",
-                "nbgrader_score",
-                "clean_regrade",
-            ]
-        )
-        for r in results:
-            if r.status != "graded":
-                w.writerow(
-                    [
-                        r.student,
-                        r.assignment,
-                        "",
-                        "",
-                        "",
-                        _fmt(r.max_score),
-                        r.status,
-                        r.reason,
-                        "",
-                        "",
-                    ]
-                )
-            for c in r.cells:
-                clean = (
-                    ""
-                    if c.clean_passed is None
-                    else ("passed" if c.clean_passed else f"failed: {c.clean_error}")
-                )
-                w.writerow(
-                    [
-                        r.student,
-                        r.assignment,
-                        c.notebook,
-                        c.grade_id,
-                        _fmt(c.final),
-                        _fmt(c.max_score),
-                        c.status,
-                        c.reason,
-                        _fmt(c.nbgrader_score),
-                        clean,
-                    ]
-                )
-            for name, note in r.notes:
-                w.writerow([r.student, r.assignment, name, "", "", "", "note", note, "", ""])
-    (folder / "timing.json").write_text(json.dumps(timing, indent=1) + "\n", encoding="utf-8")
+        for name, note in r.notes:
+            cells.append([r.student, r.assignment, name, "", "", "", "note", note, "", ""])
     lines = [
         "# Grading report",
         "",
@@ -103,25 +145,29 @@ def write_reports(folder: Path, results: list[SubmissionResult], problems: list[
         "",
         _sandbox_line(timing),
         "",
+        *(class_view or []),
     ]
     if problems:
-        lines += ["## Files that could not be placed", ""] + [f"- {p}" for p in problems] + [""]
+        lines += ["## Files that could not be placed", ""] + [f"- {md(p)}" for p in problems] + [""]
     lines += ["## Students", ""]
     for r in results:
-        head = f"- **{r.student}** {r.assignment}: "
+        head = f"- **{md(r.student)}** {md(r.assignment)}: "
         if r.status == "graded":
             lines.append(head + f"{_fmt(r.score)} / {_fmt(r.max_score)}")
         else:
-            lines.append(head + f"{r.status.upper()}: {r.reason}")
+            lines.append(head + f"{md(r.status.upper())}: {md(r.reason)}")
         for c in r.cells:
             if c.status not in ("passed", "manual"):
                 lines.append(
-                    f"    - {c.notebook} {c.grade_id}: {_fmt(c.final)}/{_fmt(c.max_score)} "
-                    f"{c.status}: {c.reason}"
+                    f"    - {md(c.notebook)} {md(c.grade_id)}: {_fmt(c.final)}/"
+                    f"{_fmt(c.max_score)} {md(c.status)}: {md(c.reason)}"
                 )
         for name, note in r.notes:
-            lines.append(f"    - {name}: {note}")
-    (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            lines.append(f"    - {md(name) or '(submission)'}: {md(note)}")
+    _write(folder / "grades.csv", _csv_text(grades))
+    _write(folder / "report.csv", _csv_text(cells))
+    _write(folder / "timing.json", json.dumps(timing, indent=1) + "\n")
+    _write(folder / "report.md", "\n".join(lines) + "\n")
 
 
 def _sandbox_line(timing: dict) -> str:
@@ -145,5 +191,5 @@ def summary(results: list[SubmissionResult], timing: dict) -> str:
     if not timing["sandboxed"]:
         text.append("WARNING: graded without the sandbox (--no-sandbox)")
     for r in failed:
-        text.append(f"  not graded: {r.student} {r.assignment}: {r.reason}")
+        text.append(f"  not graded: {one_line(r.student)} {r.assignment}: {one_line(r.reason)}")
     return "\n".join(text)

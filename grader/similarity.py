@@ -31,6 +31,9 @@ from pathlib import Path
 THRESHOLD = 0.8  # weighted Jaccard similarity at which a pair is flagged
 MIN_SHARED = 40  # AST nodes of shared, non-template code below which nothing is flagged
 MIN_NODES = 3  # sub-trees smaller than this (a name, a constant) are not features
+# Sub-trees nested deeper than this are not walked (the walk is recursive): each counts as one
+# opaque node, and the report says which cell held one. Real answers stay far below it.
+MAX_AST_DEPTH = 100
 PLACEHOLDER = "_"
 BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 # Lines that are IPython, not Python (magics, shell escapes): dropped before parsing.
@@ -67,8 +70,23 @@ def parse(source: str) -> ast.Module | None:
     text = "\n".join("" if _IPYTHON_LINE.match(line) else line for line in source.splitlines())
     try:
         return ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # too deep for Python's own parser: not comparable either
+
+
+def _heights(tree: ast.AST) -> dict[int, int]:
+    """``id(node) -> height`` of every node of ``tree`` (a leaf is 1), without recursion."""
+    heights: dict[int, int] = {}
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if children_done:
+            below = [heights[id(c)] for c in ast.iter_child_nodes(node)]
+            heights[id(node)] = 1 + max(below, default=0)
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in ast.iter_child_nodes(node))
+    return heights
 
 
 def _bound_names(tree: ast.AST) -> set[str]:
@@ -98,8 +116,10 @@ def _body(nodes: list[ast.stmt]) -> list[ast.stmt]:
 class _Canon:
     """Canonical text of every sub-tree, and its size in nodes."""
 
-    def __init__(self, bound: set[str]):
+    def __init__(self, bound: set[str], heights: dict[int, int]):
         self.bound = bound
+        self.heights = heights
+        self.too_deep = 0  # sub-trees not walked (deeper than MAX_AST_DEPTH)
         self.features: Counter[str] = Counter()
         self.weights: dict[str, int] = {}
 
@@ -110,6 +130,9 @@ class _Canon:
             return "[" + ",".join(texts) + "]", sum(p[1] for p in parts)
         if not isinstance(node, ast.AST):
             return repr(node), 0
+        if self.heights.get(id(node), 0) > MAX_AST_DEPTH:
+            self.too_deep += 1
+            return "TooDeep", 1
         if isinstance(node, ast.Name):
             return (PLACEHOLDER if node.id in self.bound else node.id), 1
         if isinstance(node, ast.arg):
@@ -151,6 +174,7 @@ class _Canon:
 class Fingerprint:
     features: Counter[str]
     weights: dict[str, int]
+    too_deep: int = 0  # sub-trees nested too deeply to compare (each one opaque node)
 
     @property
     def size(self) -> int:
@@ -158,10 +182,14 @@ class Fingerprint:
 
     def minus(self, other: Fingerprint) -> Fingerprint:
         kept = Counter({k: n for k, n in self.features.items() if k not in other.features})
-        return Fingerprint(kept, {k: self.weights[k] for k in kept})
+        return Fingerprint(kept, {k: self.weights[k] for k in kept}, self.too_deep)
 
     def merged(self, other: Fingerprint) -> Fingerprint:
-        return Fingerprint(self.features + other.features, {**self.weights, **other.weights})
+        return Fingerprint(
+            self.features + other.features,
+            {**self.weights, **other.weights},
+            self.too_deep + other.too_deep,
+        )
 
 
 EMPTY = Fingerprint(Counter(), {})
@@ -172,9 +200,9 @@ def fingerprint(source: str | ast.AST, template: str | None = None) -> Fingerpri
     tree = parse(source) if isinstance(source, str) else source
     if tree is None:
         return EMPTY
-    canon = _Canon(_bound_names(tree))
+    canon = _Canon(_bound_names(tree), _heights(tree))
     canon.visit(_body(tree.body) if isinstance(tree, ast.Module) else tree, block=True)
-    result = Fingerprint(canon.features, canon.weights)
+    result = Fingerprint(canon.features, canon.weights, canon.too_deep)
     if template:
         result = result.minus(fingerprint(template))
     return result
@@ -228,12 +256,14 @@ def compare(
     references: dict[str, ast.FunctionDef] | None = None,
     threshold: float = THRESHOLD,
     min_shared: int = MIN_SHARED,
+    notes: list[str] | None = None,
 ) -> list[Flag]:
     """Flags for one assignment.
 
     ``answers``: student -> answer cell id -> source (code answer cells only);
     ``templates``: answer cell id -> the released source of that cell;
-    ``references``: from :func:`reference_functions` (None: no reference comparison).
+    ``references``: from :func:`reference_functions` (None: no reference comparison);
+    ``notes``: where to say which answer cells could not be compared in full.
     """
     flags: list[Flag] = []
     prints: dict[str, Fingerprint] = {}
@@ -242,6 +272,11 @@ def compare(
         total = EMPTY
         for gid, source in sorted(by_cell.items()):
             fp = fingerprint(source, templates.get(gid))
+            if fp.too_deep and notes is not None:
+                notes.append(
+                    f"similarity: {assignment} {student} answer cell {gid} holds code nested "
+                    f"more than {MAX_AST_DEPTH} levels deep; that part was not compared"
+                )
             if fp.features:
                 total = total.merged(fp)
                 cells.setdefault(student, []).append(gid)

@@ -241,6 +241,43 @@ def lateness(submitted: dt.datetime | None, due: dt.datetime | None, penalty: Pe
     return Lateness("late", late_by, days, fraction, reason)
 
 
+def _utc(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def time_doubt(
+    claimed: dt.datetime | None,
+    received: dt.datetime | None,
+    due: dt.datetime | None,
+    penalty: Penalty,
+) -> str | None:
+    """Why a submission's claimed time (``timestamp.txt`` or a zip entry's time, both written
+    on the student's side) cannot be taken as it is, given the time the submission reached the
+    instructor's side (``received``: the zip's or the collected files' time on the grading
+    machine, which the student cannot set); None when nothing is in doubt.
+
+    The received time is only an upper bound of the real one (a class is collected after it
+    submitted), so a claim *before* it is plausible: it is in doubt only when it makes the
+    difference between on time and late (flagged for a person). A claim *after* it (beyond
+    the grace period) is impossible; the received time is then used.
+    """
+    if claimed is None or received is None:
+        return None
+    grace = dt.timedelta(minutes=penalty.grace_minutes)
+    if claimed > received + grace:
+        return (
+            f"submission time: it claims {_utc(claimed)}, after it reached the grader "
+            f"({_utc(received)}); the received time is used"
+        )
+    if due is not None and received > due + grace >= claimed:
+        return (
+            f"submission time unverified: it claims {_utc(claimed)} (on time) but reached the "
+            f"grader only at {_utc(received)}, after the deadline {_utc(due)}; the claim comes "
+            "from the student's side (timestamp.txt or zip entry): check whether it was late"
+        )
+    return None
+
+
 def apply_penalty(score: float | None, max_score: float, late: Lateness) -> float | None:
     """The score after the late penalty (never below 0; None stays None: not graded)."""
     if score is None:

@@ -54,8 +54,40 @@ def test_gradcheck_all_cells(rng, cell_params, cell, options):
         "da0": g["forward"]["da0"],
         "da0b": g["backward"]["da0"],
     }
-    order = 2 if cell == "rnn" else 4
-    assert_gradients_close(f, tree, grads, order=order)
+    # Fourth-order differences for every cell: the classic stencil's own error comes near the
+    # threshold where true gradients are ~1e-5 (see test_notebook_gradient_check_needs_order_4).
+    assert_gradients_close(f, tree, grads, order=4)
+
+
+def _notebook_gradient_check(seed):
+    """Notebook 08's own gradient check (section 2), drawn from default_rng(seed): LSTM cells,
+    n_x, n_a, m, T_x = 3, 4, 2, 5; returns (f, at, the library's gradients)."""
+    from utils.exercises.bidirectional import random_cell_parameters
+
+    rng = np.random.default_rng(seed)
+    n_x, n_a, m, T_x = 3, 4, 2, 5
+    p = {d: random_cell_parameters(rng, "lstm", n_x, n_a) for d in ("forward", "backward")}
+    x = rng.standard_normal((n_x, m, T_x))
+    w = rng.standard_normal((2 * n_a, m, T_x))
+
+    def f(v):
+        a, _ = bi.bidirectional_forward(v["x"], {d: v[d] for d in ("forward", "backward")}, "lstm")
+        return float(np.sum(w * a))
+
+    _, cache = bi.bidirectional_forward(x, p, "lstm")
+    return f, {"x": x, **p}, bi.bidirectional_backward(w, cache)
+
+
+def test_notebook_gradient_check_needs_order_4():
+    """Why notebook 08 checks with order=4: the classic centred difference fails the library's
+    own (correct) backward on seed 39 at the notebook's threshold 1e-6; the fourth-order stencil
+    passes it, and the notebook's seed, and others."""
+    f, at, grads = _notebook_gradient_check(39)
+    with pytest.raises(AssertionError):
+        assert_gradients_close(f, at, grads, threshold=1e-6, order=2)
+    for seed in (39, 1, 0, 2, 3, 4, 5, 6):
+        f, at, grads = _notebook_gradient_check(seed)
+        assert_gradients_close(f, at, grads, threshold=1e-6, order=4)
 
 
 def test_nothing_mutated_and_bad_shapes(rng, cell_params):

@@ -94,3 +94,27 @@ def test_bad_cell_and_layer_names():
         stacked.step_forward("lstm", x[:, :, 0], np.zeros((2, 1)), {})
     with pytest.raises(KeyError, match="layer1, layer2"):
         stacked.stacked_forward(x, {}, {"layer2": {}}, "rnn")
+
+
+@pytest.mark.parametrize("cell", stacked.CELLS)
+def test_float32_stays_float32(cell):
+    """float32 inputs give float32 gradients everywhere, dx included (as utils.deep's), equal to
+    the float64 ones within float32 precision."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 2, 5))
+    p = _parameters(rng, cell, 3, (4, 4))
+    a0 = {name: rng.standard_normal((4, 2)) for name in p}
+    da = rng.standard_normal((4, 2, 5))
+    p32 = {k: {n: v.astype(np.float32) for n, v in q.items()} for k, q in p.items()}
+    a0_32 = {k: v.astype(np.float32) for k, v in a0.items()}
+    a, caches = stacked.stacked_forward(x.astype(np.float32), a0_32, p32, cell)
+    assert all(layer.dtype == np.float32 for layer in a)
+    grads = stacked.stacked_backward(da.astype(np.float32), caches)
+    assert grads["dx"].dtype == np.float32
+    for name in p:
+        for key, value in grads[name].items():
+            assert value.dtype == np.float32, (name, key, value.dtype)
+    _top, deep_cache = deep.deep_forward(x.astype(np.float32), p32, cell, a0=a0_32)
+    assert deep.deep_backward(da.astype(np.float32), deep_cache)["dx"].dtype == np.float32
+    want = stacked.stacked_backward(da, stacked.stacked_forward(x, a0, p, cell)[1])
+    np.testing.assert_allclose(grads["dx"], want["dx"], rtol=1e-4, atol=1e-5)

@@ -148,7 +148,7 @@ def stacked_backward(da, caches):
     L, T_x = len(cell_caches), np.shape(x)[2]
     grads = [{} for _ in range(L)]
     from_future = [0.0] * L  # dJ/da[l]<t> arriving from step t + 1 (none after T_x)
-    dx = np.zeros(np.shape(x))
+    dx = None  # made at the first step, in the dtype the cells' dxt come in (float32 stays)
     for t in reversed(range(T_x)):
         from_above = da[:, :, t]  # the top layer's gradient from the head
         for l in reversed(range(L)):
@@ -157,6 +157,8 @@ def stacked_backward(da, caches):
             from_above = g.pop("dxt")  # goes down to layer l - 1 at this step
             for key, value in g.items():  # shared over time: accumulate
                 grads[l][key] = grads[l].get(key, 0.0) + value
+        if dx is None:
+            dx = np.zeros(np.shape(x), dtype=from_above.dtype)
         dx[:, :, t] = from_above
     out = {}
     for l in range(L):

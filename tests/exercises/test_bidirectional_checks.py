@@ -262,3 +262,134 @@ def test_word_boundary_lines_and_batch():
     assert mask.sum(1).tolist() == [13, 15]
     assert not x[:, 0, 13:].any()
     assert not y[0, 13:].any()
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 22: the common BRNN bugs that had no hint, each named
+# --------------------------------------------------------------------------------------------
+
+
+def _runs(fwd_in, fwd_out, bwd_in, bwd_out, backward_half=None, forward_params="forward"):
+    """brnn_forward as students write it, with the time order of each side switched:
+    ``*_in`` is applied to x before that direction's run, ``*_out`` to its states after it;
+    ``backward_half(a_fwd)`` replaces the backward run's states."""
+
+    def forward(x, parameters, cell):
+        a_fwd, cf = layer_forward(cell, fwd_in(x), parameters[forward_params])
+        a_run, cb = layer_forward(cell, bwd_in(x), parameters["backward"])
+        a_bwd = bwd_out(a_run) if backward_half is None else backward_half(a_fwd)
+        return np.concatenate([fwd_out(a_fwd), a_bwd], axis=0), (a_fwd.shape[0], cf, cb)
+
+    return forward
+
+
+def _keep(v):
+    return v
+
+
+def _flip_time(v):
+    return v[:, :, ::-1]
+
+
+def _flip_features(v):
+    return v[::-1]
+
+
+FEATURES = r"x\[::-1\] reverses the features \(axis 0\), not time: run the backward direction on "
+ONLY_BACKWARD = r"only the backward direction reads the sequence reversed: the forward direction"
+
+ISSUE_FORWARD_BANK = {
+    "backward_run_on_x_unreversed_states_flipped": (
+        _runs(_keep, _keep, _keep, _flip_time),
+        r"the backward direction ran on x itself and only its states were flipped",
+    ),
+    "features_reversed_states_kept": (_runs(_keep, _keep, _flip_features, _keep), FEATURES),
+    "features_reversed_states_flipped_on_features": (
+        _runs(_keep, _keep, _flip_features, _flip_features),
+        FEATURES,
+    ),
+    "both_directions_reversed": (
+        _runs(_flip_time, _flip_time, _flip_time, _flip_time),
+        ONLY_BACKWARD,
+    ),
+    "both_directions_reversed_forward_not_flipped": (
+        _runs(_flip_time, _keep, _flip_time, _flip_time),
+        ONLY_BACKWARD,
+    ),
+    "both_directions_reversed_none_flipped": (
+        _runs(_flip_time, _keep, _flip_time, _keep),
+        ONLY_BACKWARD,
+    ),
+    "forward_states_reused": (
+        _runs(_keep, _keep, _flip_time, _flip_time, backward_half=_keep),
+        r"the backward half holds the forward direction's states: the backward direction has "
+        r"its own run",
+    ),
+    "forward_states_reused_flipped": (
+        _runs(_keep, _keep, _flip_time, _flip_time, backward_half=_flip_time),
+        r"the backward half holds the forward direction's states flipped in time",
+    ),
+}
+
+
+def test_issue22_forward_helper_without_switches_passes():
+    for seed in SEEDS:
+        ex.check_brnn_forward(_runs(_keep, _keep, _flip_time, _flip_time), seed=seed)
+
+
+@pytest.mark.parametrize("item", ISSUE_FORWARD_BANK)
+def test_issue22_forward_bugs_named(item):
+    func, match = ISSUE_FORWARD_BANK[item]
+    for seed in SEEDS:
+        with pytest.raises(AssertionError, match=match) as failure:
+            ex.check_brnn_forward(func, seed=seed)
+        assert not str(failure.value).endswith(")"), "a hint follows the index it was wrong at"
+
+
+def test_unnamed_wrong_half_is_located():
+    """A wrong a that no named mistake reproduces still says which half is wrong."""
+    backward_params_for_both = _runs(
+        _keep, _keep, _flip_time, _flip_time, forward_params="backward"
+    )
+    _fails(
+        ex.check_brnn_forward,
+        backward_params_for_both,
+        r"the backward half \(the last n_a rows\) is right; the forward half",
+    )
+
+    def backward_half_scaled(x, parameters, cell):
+        a, cache = brnn_forward(x, parameters, cell)
+        n_a = a.shape[0] // 2
+        return np.concatenate([a[:n_a], 0.5 * a[n_a:]]), cache
+
+    _fails(
+        ex.check_brnn_forward,
+        backward_half_scaled,
+        r"the forward half \(the first n_a rows\) is right; the backward half",
+    )
+
+
+def test_errors_inside_the_functions_name_their_case():
+    def concatenates_on_a_missing_axis(x, parameters, cell):
+        a_fwd, _ = layer_forward(cell, x, parameters["forward"])
+        a_run, _ = layer_forward(cell, x[:, :, ::-1], parameters["backward"])
+        if cell == "gru":
+            return np.concatenate([a_fwd, a_run], axis=3), None
+        return brnn_forward(x, parameters, cell)
+
+    with pytest.raises(AssertionError, match=r"\[gru cell\] raised AxisError in concatenates_on"):
+        ex.check_brnn_forward(concatenates_on_a_missing_axis)
+
+    def backward_crashes(da, cache):
+        if cache[0] and da.dtype == np.float32:
+            raise TypeError("my own bug")
+        return brnn_backward(da, cache)
+
+    with pytest.raises(AssertionError, match=r"\[float32\] raised TypeError in backward_crashes"):
+        ex.check_brnn_backward(backward_crashes)
+
+    def stub(x, parameters, cell):
+        raise NotImplementedError
+
+    with pytest.raises(NotImplementedError):
+        ex.check_brnn_forward(stub)

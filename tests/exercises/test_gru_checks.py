@@ -11,6 +11,7 @@ from utils import gru
 from utils.activations import sigmoid
 from utils.checks import IntegrityError
 from utils.exercises import gru as ex
+from utils.exercises.harness import Case, compare_result
 
 SEEDS = [0, 61, 6106]
 
@@ -33,6 +34,7 @@ def cell_forward(
     drop_bias=None,
     stacked=False,
     dtype=None,
+    product=np.dot,
 ):
     p = dict(parameters)
     if drop_bias:
@@ -54,15 +56,19 @@ def cell_forward(
         )
         gamma_u, gamma_r = both[:n_a], both[n_a:]
     else:
-        gamma_u = sigmoid(np.dot(p["Wu"], concat) + p["bu"])
+        gamma_u = sigmoid(product(p["Wu"], concat) + p["bu"])
         gamma_r = None
         if variant == "full":
-            gamma_r = sigmoid(np.dot(p["W" + r_weights], concat) + p["b" + r_weights])
+            gamma_r = sigmoid(product(p["W" + r_weights], concat) + p["b" + r_weights])
     if variant == "simplified" or reset == "none":
         c_tilde = np.tanh(p["Wc"] @ concat + p["bc"])
     elif reset == "after":
         Wc_c, Wc_x = cols(p["Wc"])
         c_tilde = np.tanh(Wc_x @ xt + gamma_r * (Wc_c @ a_prev) + p["bc"])
+    elif reset == "whole product":  # Γr * (Wc [c, x]) + bc
+        c_tilde = np.tanh(gamma_r * (p["Wc"] @ concat) + p["bc"])
+    elif reset == "product and bias":  # Γr * (Wc [c, x] + bc)
+        c_tilde = np.tanh(gamma_r * (p["Wc"] @ concat + p["bc"]))
     else:
         c_tilde = np.tanh(p["Wc"] @ stack(gamma_r * a_prev, xt) + p["bc"])
     if swap:
@@ -105,11 +111,13 @@ def sequence_forward(
     carry=True,
     shift=False,
     skip_last=False,
+    batch_axis_as_time=False,
 ):
     states, caches = [], []
     a_prev = a0 if start is None else start(a0)
     for t in range(x.shape[2]):
-        a_next, cache = cell(x[:, :, t], a_prev if carry else a0, parameters, variant)
+        xt = x[:, t, :] if batch_axis_as_time else x[:, :, t]
+        a_next, cache = cell(xt, a_prev if carry else a0, parameters, variant)
         states.append(a_next)
         caches.append(cache)
         a_prev = a_next
@@ -139,8 +147,15 @@ def cell_backward(
     bias_sum="keepdims",
     input_first=False,
     stacked=False,
+    r_to_x=True,
+    r_to_c=True,
+    c_to_x=True,
+    product=np.dot,
+    reads_gamma_r=False,
 ):
     _, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant = cache
+    if reads_gamma_r:  # written for the full GRU only: gamma_r is None in the simplified one
+        gamma_r_c = gamma_r * a_prev  # noqa: F841
     p = parameters
     n_a = a_prev.shape[0]
     c_prev, dc = a_prev, da_next
@@ -158,7 +173,7 @@ def cell_backward(
     dz_c = dc * write * ((1 - c_tilde**2) if dtanh else 1)
     dc_prev = dc * keep if direct else 0 * dc
     grads = {"dWu": dz_u @ rows.T, "dbu": bias(dz_u), "dbc": bias(dz_c)}
-    dconcat = p["Wu"].T @ dz_u
+    dconcat = product(p["Wu"].T, dz_u)
     if variant == "simplified":
         grads["dWc"] = dz_c @ rows.T
         dconcat = dconcat + p["Wc"].T @ dz_c
@@ -174,24 +189,37 @@ def cell_backward(
             dc_prev = dc_prev + d_rc * gamma_r
         grads["dWr"] = dz_r @ rows.T
         grads["dbr"] = bias(dz_r)
+        via_wr = p["Wr"].T @ dz_r
+        keep_r = np.vstack([via_wr[:n_a] * r_to_c, via_wr[n_a:] * r_to_x])
         if stacked:
             W = np.vstack([p["Wu"], p["Wr"]])
-            dconcat = W.T @ np.vstack([dz_u, dz_r])
+            dconcat = W.T @ np.vstack([dz_u, dz_r]) - via_wr + keep_r
         else:
-            dconcat = dconcat + p["Wr"].T @ dz_r
-        dconcat = dconcat + np.vstack([np.zeros_like(c_prev), d_relevant[n_a:]])
+            dconcat = dconcat + keep_r
+        dconcat = dconcat + np.vstack([np.zeros_like(c_prev), d_relevant[n_a:] * c_to_x])
     grads["da_prev"] = dc_prev + dconcat[:n_a]
     grads["dxt"] = dconcat[n_a:]
     return grads
 
 
 def sequence_backward(
-    da, caches, *, cell=cell_backward, order="right to left", upstream="added", keep=None
+    da,
+    caches,
+    *,
+    cell=cell_backward,
+    order="right to left",
+    upstream="added",
+    keep=None,
+    carried_like=None,
 ):
     cell_caches, x = caches
     T = x.shape[2]
     grads, dx = None, np.zeros(x.shape, dtype=da.dtype)  # float32 stays float32
     carried = np.zeros(da.shape[:2], dtype=da.dtype)
+    if carried_like == "x":
+        carried = np.zeros_like(x)
+    elif carried_like == "xt":
+        carried = np.zeros_like(x[:, :, 0])
     steps = list(reversed(range(T))) if order == "right to left" else list(range(T))
     for i, t in enumerate(steps):
         if upstream == "added":
@@ -228,6 +256,14 @@ def sequence_backward_listed(da, caches):
     return {**out, "dx": np.stack(dxs, axis=2), "da0": carried}
 
 
+def EINSUM(W, v):
+    return np.einsum("ij,jk->ik", W, v)
+
+
+def TENSORDOT(W, v):
+    return np.tensordot(W, v, axes=1)
+
+
 def _fails(check, func, match, seeds=SEEDS, error=AssertionError):
     for seed in seeds:
         with pytest.raises(error, match=match):
@@ -246,8 +282,10 @@ def _fails(check, func, match, seeds=SEEDS, error=AssertionError):
         functools.partial(cell_forward, stacked=True),
         functools.partial(cell_forward, dtype=np.float32),
         cell_forward_looped,
+        functools.partial(cell_forward, product=EINSUM),
+        functools.partial(cell_forward, product=TENSORDOT),
     ],
-    ids=["vectorised", "stacked gates", "float32", "loop over the batch"],
+    ids=["vectorised", "stacked gates", "float32", "loop over the batch", "einsum", "tensordot"],
 )
 def test_cell_forward_correct_variants_pass(func):
     for seed in SEEDS:
@@ -270,8 +308,13 @@ def test_forward_correct_variants_pass(func):
 
 @pytest.mark.parametrize(
     "func",
-    [cell_backward, functools.partial(cell_backward, stacked=True)],
-    ids=["separate gates", "stacked gates"],
+    [
+        cell_backward,
+        functools.partial(cell_backward, stacked=True),
+        functools.partial(cell_backward, product=EINSUM),
+        functools.partial(cell_backward, product=TENSORDOT),
+    ],
+    ids=["separate gates", "stacked gates", "einsum", "tensordot"],
 )
 def test_cell_backward_correct_variants_pass(func):
     for seed in SEEDS:
@@ -374,6 +417,8 @@ def test_cell_backward_mistakes_are_named(flags, match):
             {"cell": functools.partial(cell_backward, direct=False)},
             "da_prev misses the direct path",
         ),
+        ({"cell": functools.partial(cell_backward, r_to_x=False)}, "dxt misses Γr's share"),
+        ({"carried_like": "x"}, r"carried has shape \(\d+, \d+, \d+\) = \(n_x, m, T_x\)"),
     ],
 )
 def test_backward_mistakes_are_named(flags, match):
@@ -397,12 +442,29 @@ def test_a_backward_that_fails_only_the_gradient_check_is_caught():
 
 
 def test_a_cache_in_the_wrong_order_is_named():
+    """gamma_u and c_tilde exchanged in the cache: the message names whose value it holds (it
+    used to say "not the expected (5, 2) array (got (5, 2))", a contradiction)."""
+
     def wrong_cache(xt, a_prev, parameters, variant="full"):
         a_next, cache = cell_forward(xt, a_prev, parameters, variant)
         return a_next, (cache[0], cache[1], cache[2], cache[5], cache[4], cache[3], *cache[6:])
 
-    with pytest.raises(AssertionError, match="entry gamma_u is not the expected"):
-        ex.check_gru_cell_forward(wrong_cache)
+    for seed in SEEDS:
+        with pytest.raises(AssertionError) as failure:
+            ex.check_gru_cell_forward(wrong_cache, seed=seed)
+        message = str(failure.value)
+        assert "entry gamma_u holds the value of c_tilde" in message
+        assert "(a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)" in message
+        assert "is not the expected" not in message
+
+
+def test_a_cache_entry_with_other_values_of_the_right_shape_says_so():
+    def noisy_gate(xt, a_prev, parameters, variant="full"):
+        a_next, cache = cell_forward(xt, a_prev, parameters, variant)
+        return a_next, (*cache[:3], cache[3] + 0.1, *cache[4:])
+
+    with pytest.raises(AssertionError, match=r"entry gamma_u has the right shape \(5, 2\) but not"):
+        ex.check_gru_cell_forward(noisy_gate)
 
 
 def test_a_simplified_gru_that_reads_wr_gets_the_variant_hint():
@@ -435,3 +497,112 @@ def test_changing_da_in_place_is_named():
 def test_calling_the_reference_is_an_integrity_error(check, func):
     with pytest.raises(IntegrityError, match=r"utils\.gru"):
         check(func)
+
+
+# --------------------------------------------------------------------------------------------
+# Issue 22: what a student met in notebook 06, each as a named case
+# --------------------------------------------------------------------------------------------
+
+
+def _message(check, func, seed=0):
+    with pytest.raises(AssertionError) as failure:
+        check(func, seed=seed)
+    return str(failure.value)
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        (
+            {"reset": "whole product"},
+            r"Γr is applied after the product, to all of Wc \[c<t-1>, x<t>\]",
+        ),
+        ({"reset": "product and bias"}, r"to all of Wc \[c<t-1>, x<t>\] \+ bc"),
+    ],
+    ids=["Γr * (Wc [c, x]) + bc", "Γr * (Wc [c, x] + bc)"],
+)
+def test_reset_gate_after_the_product_is_named(flags, match):
+    """Γr on the whole product (the test's docstring promises this check) got only "wrong at
+    index" before."""
+    _fails(ex.check_gru_cell_forward, functools.partial(cell_forward, **flags), match)
+    sequence = functools.partial(sequence_forward, cell=functools.partial(cell_forward, **flags))
+    _fails(ex.check_gru_forward, sequence, match)
+
+
+def test_dxt_missing_the_reset_gates_share_is_named_as_such():
+    """dxt without the x rows of Wr^T dz_r: dWr, dbr and da_prev are right, so the hint must not
+    say that Γr gets no gradient."""
+    func = functools.partial(cell_backward, r_to_x=False)
+    for seed in SEEDS:
+        message = _message(ex.check_gru_cell_backward, func, seed)
+        assert message.startswith("dxt from gru_cell_backward")
+        assert "dxt misses Γr's share" in message
+        assert "Γr gets no gradient" not in message
+
+
+@pytest.mark.parametrize(
+    ("flags", "match"),
+    [
+        ({"r_to_c": False}, "da_prev misses Γr's share"),
+        ({"c_to_x": False}, "dxt misses the candidate's share"),
+        ({"gate_r": False}, "Γr gets no gradient"),  # still named, by dWr
+    ],
+)
+def test_each_share_of_the_stacked_gradients_is_named(flags, match):
+    _fails(ex.check_gru_cell_backward, functools.partial(cell_backward, **flags), match)
+
+
+def test_a_reset_gate_with_no_gradient_is_named_at_dwr():
+    message = _message(ex.check_gru_cell_backward, functools.partial(cell_backward, gate_r=False))
+    assert message.startswith("dWr from gru_cell_backward")
+    assert "dxt misses" not in message
+
+
+def test_a_simplified_backward_that_reads_gamma_r_is_told_it_is_none():
+    """The simplified GRU's cache holds gamma_r = None; code written for the full GRU used to
+    crash with a bare TypeError (no case, no hint)."""
+    func = functools.partial(cell_backward, reads_gamma_r=True)
+    message = _message(ex.check_gru_cell_backward, func)
+    assert "[simplified GRU, random]" in message
+    assert "TypeError in cell_backward" in message
+    assert "gamma_r = None" in message
+    assert "only when variant == 'full'" in message
+
+
+def test_reading_step_t_from_the_batch_axis_is_named():
+    """x[:, t, :] as step t: a concatenate error inside the cell used to surface raw; now the
+    case, the shape that was fed and the right slice are named."""
+    func = functools.partial(sequence_forward, batch_axis_as_time=True)
+    for seed in SEEDS:
+        message = _message(ex.check_gru_forward, func, seed)
+        assert "gru_forward(x, a0, parameters, variant='full') [full GRU, a0 non-zero] raised" in (
+            message
+        )
+        assert "= (n_x, T_x): step t was given x[:, t, :]" in message
+        assert "step t reads x[:, :, t]" in message
+
+
+def test_reading_step_t_from_the_batch_axis_when_m_equals_t_x_is_named():
+    """With m = T_x nothing fails; the mistake derived from the reference (x with its batch and
+    time axes exchanged) names it."""
+    rng = np.random.default_rng(0)
+    p = ex.random_parameters(rng, 3, 4)
+    x, a0 = rng.standard_normal((3, 5, 5)), rng.standard_normal((4, 5))
+    sizes = {"n_x": 3, "n_a": 4, "m": 5, "T_x": 5}
+    args = {"x": x, "a0": a0, "parameters": p, "variant": "full"}
+    case = Case("m = T_x", args, sizes, {"parameters": p, "variant": "full"})
+    result = sequence_forward(x, a0, p, batch_axis_as_time=True)
+    with pytest.raises(AssertionError, match=r"step t read x\[:, t, :\], example t of the batch"):
+        compare_result(ex.GRU_FORWARD, case, result)
+
+
+@pytest.mark.parametrize("like", ["x", "xt"])
+def test_a_carried_gradient_shaped_like_x_is_named(like):
+    """np.zeros_like(x) (or of one step of x) for the gradient from step t+1: the broadcast
+    error used to get a generic guess about sums and masks."""
+    func = functools.partial(sequence_backward, carried_like=like)
+    message = _message(ex.check_gru_backward, func)
+    assert "[full GRU, da at every step] raised ValueError in sequence_backward" in message
+    assert "carried has shape" in message
+    assert "belongs to a state, shape (n_a, m) = (5, 2)" in (message)
+    assert "keepdims" not in message

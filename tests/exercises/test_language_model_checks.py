@@ -77,6 +77,24 @@ def _batch_pads_x(sequences, n_x):
     return x, y, mask
 
 
+def _batch_eos_leaks(sequences, n_x):
+    """The off-by-one that writes each token into the step after it, the last one (<EOS>)
+    included, as long as that step is inside the batch."""
+    T = max(len(s) for s in sequences)
+    x, y, mask = batch_loops(sequences, n_x)
+    x = np.zeros_like(x)
+    for i, ids in enumerate(sequences):
+        for t, token in enumerate(ids):
+            if t + 1 < T:
+                x[token, i, t + 1] = 1.0
+    return x, y, mask
+
+
+def _batch_int_x(sequences, n_x):
+    x, y, mask = batch_loops(sequences, n_x)
+    return x.astype(int), y, mask
+
+
 def _batch_pads_y_with_eos(sequences, n_x):
     x, y, mask = batch_loops(sequences, n_x)
     return x, np.where(mask, y, 1), mask
@@ -98,7 +116,9 @@ def _batch_time_first(sequences, n_x):
         (_batch_no_shift, r"x<t> must be the one-hot of the token \*before\* step t"),
         (_batch_eos_first, "x<1> is the zero vector"),
         (_batch_next_token, "the shift goes the wrong way"),
+        (_batch_eos_leaks, "the <EOS> that ends a name is read at the padded step after it"),
         (_batch_pads_x, "padded steps"),
+        (_batch_int_x, "x from make_lm_batch.* should hold float values, got dtype int"),
         (_batch_pads_y_with_eos, "pad y with 0"),
         (_batch_int_mask, "mask from make_lm_batch.*should be a bool array"),
         (_batch_time_first, r"x from make_lm_batch.* has shape"),
@@ -136,10 +156,60 @@ def log_prob_dot(parameters, ids):
     return total
 
 
+def log_prob_one_entry_array(parameters, ids):
+    """The total kept as a (1,) array (y_hat[token] rather than y_hat[token, 0]): the ordinary
+    cases accept a one-entry float array as a float, so the 400-token case must too."""
+    n_x, n_a = parameters["Wax"].shape[1], parameters["Waa"].shape[0]
+    a, xt, total = np.zeros((n_a, 1)), np.zeros((n_x, 1)), np.zeros(1)
+    for token in ids:
+        a, y_hat, _ = rnn.rnn_cell_forward(xt, a, parameters)
+        total = total + np.log(y_hat[token])
+        xt = np.eye(n_x)[:, [token]]
+    return total
+
+
 def test_sequence_log_prob_accepts_correct_variants():
-    for variant in (log_prob_cells, log_prob_dot):
+    for variant in (log_prob_cells, log_prob_dot, log_prob_one_entry_array):
         for seed in SEEDS:
             ex.check_sequence_log_prob(variant, seed=seed)
+
+
+def test_sequence_log_prob_one_entry_array_of_a_product_gets_the_underflow_hint():
+    """Issue 22: a (1,) array crashed the 400-token case (float() of an array) with a raw
+    TypeError; now its value is judged like any float's."""
+
+    def product_as_array(parameters, ids):
+        n_x, n_a = parameters["Wax"].shape[1], parameters["Waa"].shape[0]
+        a, xt, product = np.zeros((n_a, 1)), np.zeros((n_x, 1)), np.ones(1)
+        for token in ids:
+            a, y_hat, _ = rnn.rnn_cell_forward(xt, a, parameters)
+            product = product * y_hat[token]
+            xt = np.eye(n_x)[:, [token]]
+        with np.errstate(divide="ignore"):
+            return np.log(product)
+
+    _fails(ex.check_sequence_log_prob, product_as_array, r"\[400 tokens\] is -inf.*underflows")
+
+
+def test_sequence_log_prob_non_float_in_the_long_case_is_named():
+    def list_when_long(parameters, ids):
+        value = log_prob_cells(parameters, ids)
+        return [value] if len(ids) > 100 else value
+
+    _fails(ex.check_sequence_log_prob, list_when_long, r"\[400 tokens\] should be a float")
+
+
+def test_an_error_inside_the_students_function_names_its_case():
+    """Issue 22: every error raised inside a student's function is wrapped with its case."""
+
+    def crashes(parameters, ids):
+        return parameters["Waa"].shape() if len(ids) == 1 else log_prob_cells(parameters, ids)
+
+    with pytest.raises(AssertionError) as caught:
+        ex.check_sequence_log_prob(crashes)
+    text = str(caught.value)
+    assert "[ids = [<EOS>]: the first step only (x<1> = 0, a<0> = 0)] raised TypeError" in text
+    assert "in crashes, at `return parameters" in text
 
 
 def _log_prob(parameters, ids, shift=True, carry=True, first_eos=False, log=np.log, drop=0):
@@ -232,6 +302,7 @@ def _no_eos_count(p, seqs):
         ),
         (lambda p, s: (nats_loop(p, s)[0], 2 ** nats_loop(p, s)[0]), r"exp\(nats per token\)"),
         (lambda p, s: (nats_loop(p, s)[0] * sum(map(len, s)), 1.0), "nats per token, not per"),
+        (lambda p, s: nats_loop(p, s)[::-1], r"return \(nats, perplexity\) in this order"),
     ],
 )
 def test_nats_and_perplexity_rejects_known_mistakes(wrong, match):
@@ -241,9 +312,13 @@ def test_nats_and_perplexity_rejects_known_mistakes(wrong, match):
 # --- sample ----------------------------------------------------------------------------------
 
 
-def _generate(parameters, vocab, max_len, choose, feed=True, carry=True, stop=True):
+def _generate(
+    parameters, vocab, max_len, choose, feed=True, carry=True, stop=True, start_token=False
+):
     n_x, n_a = parameters["Wax"].shape[1], parameters["Waa"].shape[0]
     a, xt, ids = np.zeros((n_a, 1)), np.zeros((n_x, 1)), []
+    if start_token:  # x<1> = the one-hot of <EOS>, as if it were a start token
+        xt[vocab.eos_id] = 1
     for _ in range(max_len):
         a_new = np.tanh(parameters["Waa"] @ a + parameters["Wax"] @ xt + parameters["ba"])
         a = a_new if carry else np.zeros_like(a)
@@ -289,10 +364,42 @@ def sample_gumbel(parameters, vocab, rng, temperature=1.0, max_len=20):
     )
 
 
+def sample_float32(parameters, vocab, rng, temperature=1.0, max_len=20):
+    """The model run in float32 (the probabilities renormalised in float64 for rng.choice)."""
+    p32 = {k: v.astype(np.float32) for k, v in parameters.items()}
+
+    def draw(z):
+        q = softmax(z / np.float32(temperature))[:, 0].astype(np.float64)
+        return int(rng.choice(len(q), p=q / q.sum()))
+
+    return _generate(p32, vocab, max_len, draw)
+
+
 def test_sample_accepts_correct_variants():
-    for variant in (sample_choice, sample_inverse_cdf, sample_gumbel):
+    for variant in (sample_choice, sample_inverse_cdf, sample_gumbel, sample_float32):
         ex.check_sample(variant)
     ex.check_sample(sample_choice, seed=2024)
+    ex.check_sample(sample_gumbel, seed=9)
+
+
+def test_sample_with_eos_as_a_start_token_is_rejected():
+    """Issue 22: x<1> = the one-hot of <EOS> passed every check (only the first step reads it,
+    and six long samples hold six first steps); a model that remembers its first input for
+    good now tells the two apart at every step."""
+
+    def start_token(parameters, vocab, rng, temperature=1.0, max_len=20):
+        return _generate(
+            parameters,
+            vocab,
+            max_len,
+            lambda z: _draw_with(rng, softmax(z / temperature)[:, 0]),
+            start_token=True,
+        )
+
+    for seed in (0, 9, 2024):
+        with pytest.raises(AssertionError, match="x<1> is the zero vector") as caught:
+            ex.check_sample(start_token, seed=seed)
+        assert "one-hot of <EOS> as x<1>" in str(caught.value)
 
 
 def _draw_with(rng, p):
@@ -408,10 +515,37 @@ def greedy_on_probabilities(parameters, vocab, max_len=20):
     return _generate(parameters, vocab, max_len, pick)
 
 
+def greedy_vectorised_float32(parameters, vocab, max_len=20):
+    """float32 weights, a 1-D state and column lookups instead of one-hot products."""
+    p = {k: v.astype(np.float32) for k, v in parameters.items()}
+    a, previous, ids = np.zeros(p["Waa"].shape[0], dtype=np.float32), None, []
+    while len(ids) < max_len:
+        pre = p["Waa"] @ a + p["ba"][:, 0]
+        a = np.tanh(pre if previous is None else pre + p["Wax"][:, previous])
+        previous = int(np.argmax(p["Wya"] @ a + p["by"][:, 0]))
+        ids.append(previous)
+        if previous == vocab.eos_id:
+            break
+    return ids
+
+
 def test_greedy_decode_accepts_correct_variants():
-    for variant in (greedy_loop, greedy_on_probabilities):
-        for seed in (0, 1, 2024):
+    for variant in (greedy_loop, greedy_on_probabilities, greedy_vectorised_float32):
+        for seed in (0, 1, 2, 2024):
             ex.check_greedy_decode(variant, seed=seed)
+
+
+def test_greedy_decode_resetting_the_state_is_rejected():
+    """Issue 22: a<t-1> reset to zeros at every step passed (the first case's path did not
+    depend on the state); the first case is now drawn so that it does."""
+
+    def reset(parameters, vocab, max_len=20):
+        return _generate(parameters, vocab, max_len, lambda z: int(np.argmax(z)), carry=False)
+
+    for seed in (0, 1, 2, 5, 2024):
+        with pytest.raises(AssertionError, match="carry the hidden state a<t>") as caught:
+            ex.check_greedy_decode(reset, seed=seed)
+        assert "feed each chosen token back" not in str(caught.value)
 
 
 def _greedy_drops_eos(parameters, vocab, max_len=20):
@@ -488,14 +622,46 @@ def train_step_own_clip(parameters, adam_state, x, y, mask, learning_rate, clip_
     return loss, out[0], out[1]
 
 
+def train_step_comprehensions(
+    parameters, adam_state, x, y, mask, learning_rate, clip_norm, beta1=0.9, beta2=0.999, eps=1e-8
+):
+    """The notebook's signature (betas and eps as keywords), dict comprehensions throughout."""
+    from utils.lm import loss_and_gradients
+
+    loss, grads = loss_and_gradients(parameters, x, y, mask)
+    grads, _ = optim.clip_by_global_norm(grads, clip_norm)
+    t = adam_state["t"] + 1
+    m = {k: beta1 * adam_state["m"][k] + (1 - beta1) * grads["d" + k] for k in NAMES}
+    v = {k: beta2 * adam_state["v"][k] + (1 - beta2) * grads["d" + k] ** 2 for k in NAMES}
+    new_p = {
+        k: parameters[k]
+        - learning_rate * (m[k] / (1 - beta1**t)) / (np.sqrt(v[k] / (1 - beta2**t)) + eps)
+        for k in NAMES
+    }
+    return loss, new_p, {"t": t, "m": m, "v": v}
+
+
 def test_train_step_accepts_correct_variants():
-    for variant in (train_step_dicts, train_step_own_clip):
+    for variant in (train_step_dicts, train_step_own_clip, train_step_comprehensions):
         for seed in SEEDS:
             ex.check_train_step(variant, seed=seed)
 
 
-def _adam_with(bias=True, clip="norm", descend=True, square=True, new_t=True):
-    """A student's train_step with one slip (written here, not taken from the checks)."""
+def _adam_with(
+    bias=True,
+    clip="norm",
+    descend=True,
+    square=True,
+    new_t=True,
+    guard=False,
+    betas=(0.9, 0.999),
+    swap_corrections=True,
+    eps_inside=False,
+):
+    """A student's train_step with one slip (written here, not taken from the checks):
+    ``new_t=False`` corrects with the old step count (``guard``: and skips the correction
+    where that count is 0); ``betas`` the pair used in the moments (``swap_corrections``: in
+    the corrections too); ``eps_inside``: sqrt(v_hat + eps)."""
 
     def wrong(parameters, adam_state, x, y, mask, learning_rate, clip_norm):
         from utils.lm import loss_and_gradients
@@ -507,15 +673,21 @@ def _adam_with(bias=True, clip="norm", descend=True, square=True, new_t=True):
             grads = {k: np.clip(g, -clip_norm, clip_norm) for k, g in grads.items()}
         t = adam_state["t"] + 1
         t_used = t if new_t else adam_state["t"]
+        b1, b2 = betas
+        c1, c2 = betas if swap_corrections else (0.9, 0.999)
         new_p, m, v = {}, {}, {}
         for k in NAMES:
             g = grads["d" + k]
-            m[k] = 0.9 * adam_state["m"][k] + 0.1 * g
-            v[k] = 0.999 * adam_state["v"][k] + 0.001 * (g**2 if square else np.abs(g))
+            m[k] = b1 * adam_state["m"][k] + (1 - b1) * g
+            v[k] = b2 * adam_state["v"][k] + (1 - b2) * (g**2 if square else np.abs(g))
             with np.errstate(divide="ignore", invalid="ignore"):  # new_t=False at t = 0
-                m_hat = m[k] / (1 - 0.9**t_used) if bias else m[k]
-                v_hat = v[k] / (1 - 0.999**t_used) if bias else v[k]
-                step = learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
+                correct = bias and not (guard and t_used == 0)
+                m_hat = m[k] / (1 - c1**t_used) if correct else m[k]
+                v_hat = v[k] / (1 - c2**t_used) if correct else v[k]
+                if eps_inside:
+                    step = learning_rate * m_hat / np.sqrt(v_hat + 1e-8)
+                else:
+                    step = learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
             new_p[k] = parameters[k] - step if descend else parameters[k] + step
         return loss, new_p, {"t": t, "m": m, "v": v}
 
@@ -544,10 +716,49 @@ def _state_t_unchanged(*args):
         (_adam_with(clip="value"), "not each entry by value"),
         (_adam_with(descend=False), "descend"),
         (_adam_with(square=False), "squared gradients"),
-        (_adam_with(new_t=False), "the new step count"),
+        (_adam_with(new_t=False), "the bias correction uses the old step count"),
         (_in_place, "changed its argument parameters in place"),
         (_state_t_unchanged, r"\['t'\] is .*goes up by 1"),
     ],
 )
 def test_train_step_rejects_known_mistakes(wrong, match):
     _fails(ex.check_train_step, wrong, match)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "match", "absent"),
+    [
+        pytest.param(
+            _adam_with(new_t=False, guard=True),
+            "the bias correction uses the old step count",
+            "bias correction is missing",
+            id="old step count, guarded at t = 0",
+        ),
+        pytest.param(
+            _adam_with(betas=(0.999, 0.9)),
+            "beta1 and beta2 are swapped",
+            None,
+            id="betas swapped everywhere",
+        ),
+        pytest.param(
+            _adam_with(betas=(0.999, 0.9), swap_corrections=False),
+            "beta1 and beta2 are swapped",
+            None,
+            id="betas swapped in the moments only",
+        ),
+        pytest.param(
+            _adam_with(eps_inside=True),
+            r"eps goes outside the square root",
+            None,
+            id="eps inside the square root",
+        ),
+    ],
+)
+def test_train_step_issue_22_mistakes_are_named(wrong, match, absent):
+    """Issue 22: the old count guarded at t = 0 was told its correction was missing; swapped
+    betas and eps inside the square root got no hint."""
+    for seed in SEEDS:
+        with pytest.raises(AssertionError, match=match) as caught:
+            ex.check_train_step(wrong, seed=seed)
+        if absent:
+            assert absent not in str(caught.value)

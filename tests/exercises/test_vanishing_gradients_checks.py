@@ -37,6 +37,16 @@ def clip_value_where(grads, max_value):
     return clipped, float(norm)
 
 
+def _spectral(grads):
+    """sqrt(sum of squared np.linalg.norm(g, 2)): a matrix's ord=2 norm is its largest
+    singular value."""
+    return math.sqrt(sum(float(np.linalg.norm(g, 2)) ** 2 for g in grads.values()))
+
+
+def _sum_of_norms(grads):
+    return sum(float(np.linalg.norm(g)) for g in grads.values())
+
+
 def test_clip_by_value_accepts_correct_variants():
     for variant in (clip_value_np, clip_value_where):
         for seed in SEEDS:
@@ -75,6 +85,8 @@ def _value_in_place(grads, max_value):
         ),
         (_value_in_place, "changed its argument grads in place"),
         (lambda g, v: clip_value_np(g, v)[0], "should return a tuple"),
+        (lambda g, v: (clip_value_np(g, v)[0], _spectral(g)), r"np.linalg.norm\(g, 2\) \(ord=2\)"),
+        (lambda g, v: (clip_value_np(g, v)[0], _sum_of_norms(g)), "not the sum N_1 \\+ N_2"),
     ],
 )
 def test_clip_by_value_rejects_known_mistakes(wrong, match):
@@ -98,8 +110,16 @@ def clip_norm_concatenate(grads, max_norm):
     return {k: (g * (max_norm / norm)).astype(g.dtype) for k, g in grads.items()}, norm
 
 
+def clip_norm_copies(grads, max_norm):
+    """Copies below max_norm, written as a branch; np.linalg.norm without ord per array."""
+    norm = math.sqrt(sum(np.linalg.norm(g) ** 2 for g in grads.values()))
+    if norm <= max_norm:
+        return {k: np.array(g) for k, g in grads.items()}, norm
+    return {k: g * (max_norm / norm) for k, g in grads.items()}, norm
+
+
 def test_clip_by_global_norm_accepts_correct_variants():
-    for variant in (clip_norm_scale, clip_norm_concatenate):
+    for variant in (clip_norm_scale, clip_norm_concatenate, clip_norm_copies):
         for seed in SEEDS:
             ex.check_clip_by_global_norm(variant, seed=seed)
 
@@ -110,6 +130,34 @@ def _per_array(grads, max_norm):
         n = float(np.linalg.norm(g))
         out[k] = g * (max_norm / n if n > max_norm else 1.0)
     return out, _global_norm(grads)
+
+
+def _clip_with_norm(norm_of):
+    """Clipping right, but with the global norm computed by ``norm_of``."""
+
+    def wrong(grads, max_norm):
+        norm = norm_of(grads)
+        scale = max_norm / norm if norm > max_norm else 1.0
+        return {k: g * scale for k, g in grads.items()}, norm
+
+    return wrong
+
+
+def _returns_own_arrays(how):
+    """Issue 22: below max_norm, the caller's own dict / arrays / views of them returned
+    (the exercise asks for new arrays; this passed every check)."""
+
+    def wrong(grads, max_norm):
+        norm = _global_norm(grads)
+        if norm > max_norm:
+            return {k: g * (max_norm / norm) for k, g in grads.items()}, norm
+        if how == "dict":
+            return grads, norm
+        if how == "arrays":
+            return dict(grads), norm
+        return {k: g[...] for k, g in grads.items()}, norm
+
+    return wrong
 
 
 def _norm_in_place(grads, max_norm):
@@ -139,6 +187,18 @@ def _norm_in_place(grads, max_norm):
         (lambda g, n: (clip_norm_scale(g, n)[0], min(_global_norm(g), n)), r"\*before\* clipping"),
         (lambda g, n: (clip_norm_scale(g, n)[0], _global_norm(g) ** 2), "square root"),
         (_norm_in_place, "changed its argument grads in place"),
+        (_clip_with_norm(_spectral), r"np.linalg.norm\(g, 2\) \(ord=2\)"),
+        (_clip_with_norm(_sum_of_norms), "not the sum N_1 \\+ N_2"),
+        (_returns_own_arrays("dict"), r"\[global norm below max_norm.*is the dict grads itself"),
+        (
+            _returns_own_arrays("arrays"),
+            r"\[global norm below max_norm.*\['dWaa'\] is the caller's array grads\['dWaa'\]",
+        ),
+        (
+            _returns_own_arrays("views"),
+            r"\[global norm below max_norm.*\['dWaa'\] is the caller's array grads\['dWaa'\] "
+            r"itself \(or a view of it\)",
+        ),
     ],
 )
 def test_clip_by_global_norm_rejects_known_mistakes(wrong, match):
@@ -173,25 +233,59 @@ def probe_preallocated(da, caches):
     return norms
 
 
+def probe_float32_stacked(da, caches):
+    """float32 throughout, the norm by np.linalg.norm of the flattened gradient, g' for ReLU
+    as a float mask, the step back as np.dot of the transpose."""
+    cell_caches, _ = caches
+    T = len(cell_caches)
+    norms, carry = np.zeros(T, dtype=np.float32), np.zeros(da.shape[:2], dtype=np.float32)
+    for t in range(T - 1, -1, -1):
+        a_next, _, _, p, activation = cell_caches[t]
+        total = da[:, :, t].astype(np.float32) + carry
+        norms[t] = np.linalg.norm(total.ravel())
+        if activation == "relu":
+            g_prime = (a_next > 0).astype(np.float32)
+        else:
+            g_prime = (1 - a_next**2).astype(np.float32)
+        carry = np.dot(p["Waa"].astype(np.float32).T, g_prime * total)
+    return norms
+
+
 def test_hidden_state_gradient_norms_accepts_correct_variants():
-    for variant in (probe_loop, probe_preallocated):
+    for variant in (probe_loop, probe_preallocated, probe_float32_stacked):
         for seed in SEEDS:
             ex.check_hidden_state_gradient_norms(variant, seed=seed)
 
 
-def _probe(g_prime=True, transpose=True, future=True, after_step=False, square=False):
-    """A student's probe with one slip (written here, not taken from the checks)."""
+def _probe(
+    g_prime=True,
+    transpose=True,
+    future=True,
+    after_step=False,
+    square=False,
+    left_to_right=False,
+    relu_ge=False,
+    weight="Waa",
+    send_local=False,
+):
+    """A student's probe with one slip (written here, not taken from the checks):
+    ``left_to_right`` scans t = 0, 1, ...; ``relu_ge`` takes ReLU's derivative as
+    a_next >= 0; ``weight`` is the matrix of the step back; ``send_local`` sends back only
+    da[:, :, t] instead of the whole dL/da<t>."""
 
     def wrong(da, caches):
         cell_caches, _ = caches
         norms = np.zeros(len(cell_caches))
         carry = np.zeros(da.shape[:2])
-        for t in reversed(range(len(cell_caches))):
+        steps = range(len(cell_caches))
+        for t in steps if left_to_right else reversed(steps):
             a_next, _, _, p, activation = cell_caches[t]
             total = da[:, :, t] + carry if future else da[:, :, t]
-            derivative = 1 - a_next**2 if activation == "tanh" else (a_next > 0) * 1.0
-            W = p["Waa"].T if transpose else p["Waa"]
-            back = W @ (derivative * total if g_prime else total)
+            relu = (a_next >= 0) if relu_ge else (a_next > 0)
+            derivative = 1 - a_next**2 if activation == "tanh" else relu * 1.0
+            W = p[weight].T if transpose else p[weight]
+            sent = da[:, :, t] if send_local else total
+            back = W @ (derivative * sent if g_prime else sent)
             measured = back if after_step else total
             norms[t] = np.sum(measured**2) if square else np.linalg.norm(measured)
             carry = back
@@ -232,3 +326,49 @@ def test_hidden_state_gradient_norms_must_not_call_the_library_backward():
 
     with pytest.raises(IntegrityError, match="rnn_cell_backward"):
         ex.check_hidden_state_gradient_norms(_uses_reference_backward)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "match", "absent"),
+    [
+        pytest.param(
+            _probe(left_to_right=True),
+            "the scan goes left to right: backpropagation through time starts at the last step",
+            "includes what comes back from step t+1",
+            id="scan left to right",
+        ),
+        pytest.param(
+            _probe(send_local=True),
+            r"send back the whole dL/da<t> \(da\[:, :, t\] plus",
+            None,
+            id="only da[:, :, t] sent back",
+        ),
+        pytest.param(
+            _probe(relu_ge=True),
+            r"\[ReLU\].*ReLU's derivative is \(a_next > 0\).*a_next >= 0 is always True",
+            "back through the activation first",
+            id="ReLU derivative as a_next >= 0",
+        ),
+        pytest.param(
+            _probe(weight="Wax"),
+            "the step back to a<t-1> goes through Waa\\^T, the recurrent weight",
+            "a sum, max or mask on the wrong axis",
+            id="Wax instead of Waa",
+        ),
+    ],
+)
+def test_hidden_state_gradient_norms_issue_22_mistakes_are_named(wrong, match, absent):
+    """Issue 22: these got a hint about another bug (or none, or a shape error's guess)."""
+    for seed in SEEDS:
+        with pytest.raises(AssertionError, match=match) as caught:
+            ex.check_hidden_state_gradient_norms(wrong, seed=seed)
+        if absent:
+            assert absent not in str(caught.value)
+
+
+def test_hidden_state_gradient_norms_tanh_without_derivative_keeps_its_hint():
+    """The derivative left out everywhere fails at the first (tanh) case with the tanh hint,
+    not with the ReLU one."""
+    with pytest.raises(AssertionError, match=r"\[a loss at every step") as caught:
+        ex.check_hidden_state_gradient_norms(_probe(g_prime=False))
+    assert "ReLU's derivative is" not in str(caught.value)

@@ -269,3 +269,54 @@ if cgroup_version()[0] is not None:  # without cgroups a fork bomb would reach t
 def honest_after(attack: str) -> str:
     """The honest student graded right after ``attack`` (sorted order)."""
     return attack.split("_")[0] + "_then_honest"
+
+
+# ============================================================================================
+# Issue 21: attacks on the grader's own surfaces (reports, intake, the decoder, submission
+# times). Graded, with an honest student beside them, by tests/grading/test_grader_surfaces.py.
+# ============================================================================================
+
+# 1. Forged lines in report.md: a message with newlines and Markdown.
+FORGED_REPORT_LINES = (
+    "oops\n\n- **honest** 00_fixture: 999 / 10 (FORGED)\n"
+    "- **zed** 00_fixture: NOT GRADED: forged reason\n"
+)
+FORGED_MARKDOWN = f"""def sigmoid(z):
+    raise ValueError({FORGED_REPORT_LINES!r})
+"""
+
+# 2. An answer cell with a 1,500-term sum at top level (a recursive AST walk overflows).
+DEEP_EXPRESSION = (
+    "def sigmoid(z):\n    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))\n"
+    "_total = " + " + ".join(["1"] * 1500) + "\n"
+)
+
+# 3. A submission folder whose notebook and submission_secret.txt are symbolic links to the
+#    instructor's files (built by the test: a link cannot be an answer cell).
+SYMLINKED_NOTEBOOK = "../../solutions/00_fixture/fixture.ipynb"
+
+# 4. The student's own test child forges its reply: a dict of 40,000 integer keys that all hash
+#    alike (multiples of 2**61 - 1), which would take the trusted side quadratic time to build.
+HASH_COLLISION = """def sigmoid(z):
+    import sys
+    codec = sys.modules["grader.plain_data"]
+    honest_encode = codec.encode
+    def forged(value, where="the value"):
+        if where.startswith("the result"):
+            return ["d", [[["i", k * (2**61 - 1)], ["n"]] for k in range(1, 40001)]]
+        return honest_encode(value, where)
+    codec.encode = forged
+    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+"""
+
+# 5. A late submission shipping its own timestamp.txt that claims it was on time.
+FORGED_TIMESTAMP = "2024-12-31 12:00:00 UTC"
+
+# student -> what the test builds for them
+SURFACE_ATTACKS = {
+    "attack1_forged_markdown": FORGED_MARKDOWN,
+    "attack2_deep_expression": DEEP_EXPRESSION,
+    "attack3_symlinked_notebook": SYMLINKED_NOTEBOOK,
+    "attack4_hash_collision": HASH_COLLISION,
+    "attack5_forged_timestamp": FORGED_TIMESTAMP,
+}

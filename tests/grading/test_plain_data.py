@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pytest
 
 from grader import plain_data
-from grader.plain_data import MalformedData, NotPlainData, decode, encode
+from grader.plain_data import MalformedData, NotPlainData, OverBudget, decode, encode
 from utils.data import Vocabulary
 
 
@@ -29,7 +30,7 @@ def _round_trip(value):
         "héllo",
         [1, "a", None],
         (1, (2.0, [3])),
-        {"a": 1, 2: "b", (1, 2): [3.0]},
+        {"a": 1, 2: "b", -(2**31): [3.0], 2**31 - 1: ()},
         np.float64(0.25),
         np.int32(-7),
         np.bool_(True),
@@ -240,3 +241,88 @@ def test_a_vocabulary_subclass_is_refused_by_name():
 def test_decode_rebuilds_only_valid_vocabularies(data):
     with pytest.raises(MalformedData):
         decode(data)
+
+
+# --- the decoder's budget (issue 21) ---------------------------------------------------------
+
+COLLIDING = 2**61 - 1  # every multiple of it hashes to 0: a dict of them is quadratic to build
+
+
+def _colliding_reply(n: int = 40_000) -> list:
+    """A reply a student's own test child could forge: a dict whose integer keys all hash
+    alike, as JSON would deliver it."""
+    return json.loads(json.dumps(["d", [[["i", k * COLLIDING], ["n"]] for k in range(1, n + 1)]]))
+
+
+def test_hash_colliding_keys_are_refused_fast():
+    assert len({hash(k * COLLIDING) for k in range(1, 100)}) == 1  # they do collide
+    reply = _colliding_reply()
+    start = time.perf_counter()
+    with pytest.raises(OverBudget) as info:
+        decode(reply)
+    assert time.perf_counter() - start < 0.1
+    assert "integer key 2305843009213693951 is outside [-2**31, 2**31)" in str(info.value)
+
+
+def test_small_colliding_looking_keys_are_fine_and_fast():
+    """Small ints hash to themselves (no two alike), strings hash with the process's secret
+    seed: the keys the budget allows cannot be made to collide."""
+    reply = json.loads(json.dumps(encode({k: k for k in range(-40_000, 40_000)})))
+    start = time.perf_counter()
+    back = decode(reply)
+    assert len(back) == 80_000
+    assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (["d", [[["t", [["i", 1]]], ["n"]]]], "a dict key is a tuple"),
+        (["d", [[["f", 1.5], ["n"]]]], "a dict key is a float"),
+        (["d", [[["b", True], ["n"]]]], "a dict key is a bool"),
+        (["d", [[["n"], ["n"]]]], "a dict key is a None"),
+        (["d", [[["i", str(2**70)], ["n"]]]], "integer dict key outside [-2**31, 2**31)"),
+        (["l", [["n"]] * (plain_data.MAX_LENGTH + 1)], "a list of 500001 items"),
+        (["t", [["n"]] * (plain_data.MAX_LENGTH + 1)], "a tuple of 500001 items"),
+        (["v", ["a"] * (plain_data.MAX_LENGTH + 1)], "a vocabulary of 500001 items"),
+        (["i", "9" * 5000], "an integer of more than 400 digits"),
+        (["s", "x" * (plain_data.MAX_BYTES + 1)], "more than 32 MiB"),
+        (["l", [["s", "x" * 2**20]] * 40], "more than 32 MiB"),
+        (["l", [["l", [["n"]] * 400_000]] * 3], "more than 1000000 items"),
+    ],
+)
+def test_decoding_over_budget_names_the_limit(data, words):
+    with pytest.raises(OverBudget) as info:
+        decode(data)
+    assert words in str(info.value)
+    assert str(info.value).startswith("the value is over budget: ")
+
+
+def test_nesting_over_budget():
+    data = ["n"]
+    for _ in range(plain_data.MAX_DEPTH + 2):
+        data = ["l", [data]]
+    with pytest.raises(OverBudget, match="nested more than 64 levels deep"):
+        decode(data)
+    assert issubclass(OverBudget, MalformedData)
+
+
+def test_repeated_keys_are_malformed():
+    with pytest.raises(MalformedData, match="repeats the key"):
+        decode(["d", [[["s", "a"], ["n"]], [["s", "a"], ["n"]]]])
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        ({(1, 2): 3}, "a key is a tuple; dict keys must be strings or small integers"),
+        ({2**40: 1}, "the integer key 1099511627776 is outside"),
+        ({1.5: 1}, "a key is a float"),
+        ([0] * (plain_data.MAX_LENGTH + 1), "a list of 500001 items"),
+        (10**500, "an integer of more than 400 digits"),
+    ],
+)
+def test_encoding_refuses_what_decoding_would(value, words):
+    with pytest.raises(NotPlainData) as info:
+        encode(value, "the result")
+    assert words in str(info.value)

@@ -262,3 +262,27 @@ def test_names_are_normalised_but_operations_are_not(left, right):
     renamed = similarity.fingerprint(left.replace("y", "out"))
     assert similarity.similarity(a, renamed)[0] == 1.0
     assert similarity.similarity(a, similarity.fingerprint(right))[0] < 1.0
+
+
+def test_a_deeply_nested_answer_is_compared_without_recursion_and_reported():
+    """A 1,500-term sum at the top of an answer cell (issue 21, attack 2) used to end the
+    class run with RecursionError. The deep part is one opaque node, the rest of the cell is
+    still compared (a copy is still flagged), and the report is told which cell it was."""
+    deep = "total = " + " + ".join(["z"] * 1500) + "\n"
+    body = (
+        "def rnn_step(x, a, W, U, b):\n"
+        "    z = W @ x + U @ a + b\n"
+        "    out = np.tanh(z)\n"
+        "    cache = (x, a, z, out)\n"
+        "    return out, cache\n"
+    )
+    notes: list[str] = []
+    flags = similarity.compare(
+        "02_rnn", {"copier": {"cell": deep + body}, "source": {"cell": body}}, {}, notes=notes
+    )
+    assert [(f.a, f.b) for f in flags] == [("copier", "source")]
+    assert notes == [
+        "similarity: 02_rnn copier answer cell cell holds code nested more than "
+        f"{similarity.MAX_AST_DEPTH} levels deep; that part was not compared"
+    ]
+    assert similarity.parse("x = " + " + ".join(["z"] * 200_000)) is None  # beyond Python's parser

@@ -32,6 +32,7 @@ from utils.exercises.harness import (
     Output,
     asserted_gradcheck,
     default_tolerance,
+    explain_or_wrap,
 )
 
 __all__ = [
@@ -231,6 +232,99 @@ def _wrong_axis(case):
     return {"a": np.concatenate([a_fwd, a_run[:, :, ::-1]], axis=2)}
 
 
+def _time(v):
+    return v[:, :, ::-1]
+
+
+def _same(v):
+    return v
+
+
+def _two_runs(case, forward_in, forward_out, backward_in, backward_out):
+    """Both directions of the reference layer with the time order switched on each side:
+    ``*_in`` applied to x before that direction's run, ``*_out`` to the states after it."""
+    x, p, cell = case.args["x"], case.args["parameters"], case.args["cell"]
+    a_fwd, _ = _layer(forward_in(x), p["forward"], cell)
+    a_run, _ = _layer(backward_in(x), p["backward"], cell)
+    return {"a": _stack(forward_out(a_fwd), backward_out(a_run))}
+
+
+def _unreversed_run_flipped(case):
+    """The backward direction run on x itself; only its states flipped in time."""
+    return _two_runs(case, _same, _same, _same, _time)
+
+
+def _features_reversed_only(case):
+    """x[::-1] (the features) for the backward run, and its states left as they came."""
+    return _two_runs(case, _same, _same, lambda x: x[::-1], _same)
+
+
+def _features_reversed_twice(case):
+    """x[::-1] for the backward run, and its states flipped back along the features too."""
+    return _two_runs(case, _same, _same, lambda x: x[::-1], lambda a: a[::-1])
+
+
+def _both_reversed(case):
+    """Both directions run on x[:, :, ::-1] (and both flipped back)."""
+    return _two_runs(case, _time, _time, _time, _time)
+
+
+def _both_reversed_forward_kept(case):
+    """Both directions run on x[:, :, ::-1]; only the backward one's states flipped back."""
+    return _two_runs(case, _time, _same, _time, _time)
+
+
+def _both_reversed_none_flipped(case):
+    """Both directions run on x[:, :, ::-1], neither flipped back."""
+    return _two_runs(case, _time, _same, _time, _same)
+
+
+def _forward_states_twice(flip):
+    """The forward direction's states used for the backward half as well (as they are, or
+    flipped in time)."""
+
+    def derive(case):
+        x, p, cell = case.args["x"], case.args["parameters"], case.args["cell"]
+        a_fwd, _ = _layer(x, p["forward"], cell)
+        return {"a": _stack(a_fwd, _time(a_fwd) if flip else a_fwd)}
+
+    return derive
+
+
+def _which_half(got, want, case) -> str | None:
+    """For a wrong ``a`` no named mistake explains: which of the two halves is wrong."""
+    n_a = case.sizes["n_a"]
+    if not (isinstance(got, np.ndarray) and got.shape == want.shape):
+        return None
+    tol = default_tolerance(case, got)
+    top = np.allclose(got[:n_a], want[:n_a], **tol)
+    bottom = np.allclose(got[n_a:], want[n_a:], **tol)
+    if top and not bottom:
+        return (
+            "the forward half (the first n_a rows) is right; the backward half (the last n_a "
+            "rows) is not: a_bwd<t> = the states of the run over x[:, :, ::-1] with "
+            "parameters['backward'], flipped back in time"
+        )
+    if bottom and not top:
+        return (
+            "the backward half (the last n_a rows) is right; the forward half (the first n_a "
+            "rows) is not: a_fwd = the states of the run over x itself, left to right, with "
+            "parameters['forward']"
+        )
+    return None
+
+
+_TIME_NOT_FEATURES = (
+    "x[::-1] reverses the features (axis 0), not time: run the backward direction on "
+    "x[:, :, ::-1] (time is the last axis), then flip its states back with [:, :, ::-1]"
+)
+_ONLY_BACKWARD_REVERSED = (
+    "only the backward direction reads the sequence reversed: the forward direction runs on x "
+    "as it is, left to right, and its states are used as they come; the backward one runs on "
+    "x[:, :, ::-1] and its states are flipped back"
+)
+
+
 def _check_cache(name, got, want, case):
     """The cache must work with the reference backward (same structure as the reference's)."""
     n_a = case.sizes["n_a"]
@@ -278,7 +372,7 @@ BRNN_FORWARD = Exercise(
     number=1,
     arguments=("x", "parameters", "cell"),
     returns=(
-        Output("a", shape="(2n_a, m, T_x)"),
+        Output("a", shape="(2n_a, m, T_x)", hint=_which_half),
         Output("cache", kind="custom", check=_check_cache),
     ),
     packing="tuple",
@@ -315,6 +409,29 @@ BRNN_FORWARD = Exercise(
             "stack the two directions along the features (axis 0), not along time",
             _wrong_axis,
         ),
+        Mistake(
+            "the backward direction ran on x itself and only its states were flipped: the run "
+            "must read the sequence reversed in time, x[:, :, ::-1]; its states are then "
+            "flipped back with [:, :, ::-1]",
+            _unreversed_run_flipped,
+        ),
+        Mistake(_TIME_NOT_FEATURES, _features_reversed_only),
+        Mistake(_TIME_NOT_FEATURES, _features_reversed_twice),
+        Mistake(_ONLY_BACKWARD_REVERSED, _both_reversed),
+        Mistake(_ONLY_BACKWARD_REVERSED, _both_reversed_forward_kept),
+        Mistake(_ONLY_BACKWARD_REVERSED, _both_reversed_none_flipped),
+        Mistake(
+            "the backward half holds the forward direction's states: the backward direction "
+            "has its own run, with parameters['backward'] over x[:, :, ::-1], whose states "
+            "(flipped back) are the last n_a rows",
+            _forward_states_twice(flip=False),
+        ),
+        Mistake(
+            "the backward half holds the forward direction's states flipped in time: flipping "
+            "does not make a backward direction; it needs its own run, with "
+            "parameters['backward'] over x[:, :, ::-1], whose states are then flipped back",
+            _forward_states_twice(flip=True),
+        ),
     ),
     forbidden=(
         "utils.bidirectional.bidirectional_forward",
@@ -329,6 +446,7 @@ BRNN_FORWARD = Exercise(
     },
     key_hint="parameters has the keys 'forward' and 'backward', each the parameter dict of a cell",
     doc="``brnn_forward(x, parameters, cell)`` -> (a (2 n_a, m, T_x), cache).",
+    explain=lambda case, error: explain_or_wrap(BRNN_FORWARD, case, error),
 )
 
 check_brnn_forward = BRNN_FORWARD.checker()
@@ -543,6 +661,7 @@ BRNN_BACKWARD = Exercise(
     shapes={"da": "(2n_a, m, T_x)", "dx": "(n_x, m, T_x)"},
     proofs=(_gradient_proof,),
     doc="``brnn_backward(da, cache)`` -> {'forward': grads, 'backward': grads, 'dx'}.",
+    explain=lambda case, error: explain_or_wrap(BRNN_BACKWARD, case, error),
 )
 
 check_brnn_backward = BRNN_BACKWARD.checker()

@@ -14,10 +14,15 @@ Contracts checked here (the notebook states them); the one readable reference is
   ``utils.stacked.head_backward``.
 
 The mistakes are built from the reference's own step (``utils.stacked.step_forward`` /
-``step_backward``) and head, with one thing switched.
+``step_backward``) and head, with one thing switched. Errors raised inside the student's
+functions are explained with the layer sizes of the case (which layer read what, fed where):
+see :func:`_explain_forward` and :func:`_explain_backward`; any other error is still shown with
+the case it came from.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
@@ -30,7 +35,10 @@ from utils.exercises.harness import (
     Output,
     asserted_gradcheck,
     default_tolerance,
+    error_place,
+    explain_or_wrap,
 )
+from utils.exercises.hints import SOFTMAX_AXIS, columns_sum_to_one, scan_left_to_right
 
 __all__ = [
     "EXERCISES",
@@ -304,6 +312,13 @@ def _no_recurrence_after_first(case):
     return _simulate(case, lambda l, previous, current, t: a0[names[l]])
 
 
+def _one_array_for_all_layers(case):
+    """``a = [np.zeros(...)] * L``: L names for one array, which every layer writes in turn, so
+    each entry ends up holding the top layer's states."""
+    a, _ = stacked.stacked_forward(**case.args)
+    return [a[-1]] * len(a)
+
+
 _FORWARD_MISTAKES = (
     Mistake(
         "every layer keeps its own state: layer l must continue from its own a[l]<t-1>, not "
@@ -325,6 +340,108 @@ _FORWARD_MISTAKES = (
         "here every step restarts from a0",
         _no_recurrence_after_first,
     ),
+    Mistake(
+        "every layer's states are the top layer's: [np.zeros(...)] * L is a list of L names "
+        "for ONE array, so each layer overwrote the one below; make one array per layer, "
+        "[np.zeros(...) for _ in range(L)]",
+        _one_array_for_all_layers,
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Errors raised inside the student's functions, explained by the layer sizes of the case
+# --------------------------------------------------------------------------------------------
+
+_MUST_HAVE_SHAPE = re.compile(
+    r"(\w+) must have shape \(([^)]*)\) = \(([\d, ]*)\), got \(([\d, ]*)\)"
+)
+_BROADCAST_PAIR = re.compile(r"broadcast together with shapes \(([\d, ]*)\) \(([\d, ]*)\)")
+
+
+def _ints(text):
+    return tuple(int(v) for v in text.replace(" ", "").split(",") if v)
+
+
+def _reads(name, shape):
+    """How many input rows a weight named ``name`` of ``shape`` reads (None: no input weight).
+    The RNN's Wax is (n_a, n_in); the GRU's gates act on [a_prev; input], (n_a, n_a + n_in)."""
+    if len(shape) != 2:
+        return None
+    if name == "Wax":
+        return shape[1]
+    if name in ("Wu", "Wr", "Wc"):
+        return shape[1] - shape[0]
+    return None
+
+
+def _layer_widths(parameters, n_x):
+    """{l: rows of layer l's input}: n_x for layer 1, the state size of layer l - 1 above it."""
+    widths, n_in = {}, n_x
+    for l, name in enumerate(stacked.layer_names(parameters), start=1):
+        widths[l] = n_in
+        n_in = parameters[name]["ba" if "ba" in parameters[name] else "bu"].shape[0]
+    return widths
+
+
+def _explain_forward(case, error):
+    """deep_rnn_forward's errors: which layer read an input of the wrong size, or got which
+    layer's parameters (the shapes in step_forward's message tell)."""
+    found = _MUST_HAVE_SHAPE.search(str(error))
+    if isinstance(error, ValueError) and found:
+        name, want, got = found.group(1), _ints(found.group(3)), _ints(found.group(4))
+        fed, expects = _reads(name, want), _reads(name, got)
+        widths = _layer_widths(case.args["parameters"], case.args["x"].shape[0])
+        n_x = widths[1]
+        start = f"ValueError{error_place(error)}: {error}. "
+        # The same n_a on both sides: a_prev was this layer's state, only the input differs.
+        same_state = len(want) == len(got) == 2 and want[0] == got[0]
+        if fed is not None and expects is not None and fed != expects and same_state:
+            above = [l for l, w in widths.items() if l > 1 and w == expects]
+            if fed == n_x and above:
+                l = above[0]
+                return (
+                    f"{start}Layer {l} read an input with {fed} rows — x<t>; it must read "
+                    f"layer {l - 1}'s state a[{l - 1}]<t>, {expects} rows. Only layer 1 reads "
+                    "x<t>: each layer's new state is the input of the layer above at the same "
+                    "step. (Had this been layer 1, it was given another layer's parameters.)"
+                )
+            given = [l for l, w in widths.items() if l > 1 and w == fed]
+            if expects == n_x and given:
+                l = given[0]
+                return (
+                    f"{start}Layer {l} was given layer 1's parameters (their {name} {got} reads "
+                    f"x<t>, {n_x} rows), but its input is layer {l - 1}'s state "
+                    f"a[{l - 1}]<t>, {fed} rows: every layer has its own parameters, "
+                    f"parameters[f'layer{{l}}'] (here parameters['layer{l}']). (Had this "
+                    f"been layer 1, its input had {fed} rows: are xt and a_prev swapped in "
+                    "step_forward(cell, xt, a_prev, parameters)?)"
+                )
+        if name == "Wya" and len(want) == len(got) == 2:
+            # step_forward's hidden layer gets a zero output layer sized by a_prev: a clash
+            # there means a_prev is not a state of this layer.
+            return (
+                f"{start}(Wya is the zero output layer step_forward gives a hidden layer, sized "
+                f"by a_prev.) This layer's state has {want[1]} rows, but the a_prev it was "
+                f"given has {got[1]}: a_prev must be the layer's own previous state, (n_a, m) "
+                "— a0[f'layer{l}'] at t = 0, then the state it computed at step t - 1."
+            )
+        rows = ", ".join(
+            f"layer {l} reads {'x<t>' if l == 1 else f'a[{l - 1}]<t>'} ({w} rows)"
+            for l, w in widths.items()
+        )
+        return (
+            f"{start}In this case {rows}, and each layer's a_prev is its own previous state; "
+            "step_forward(cell, xt, a_prev, parameters) takes the layer's input, then its own "
+            "a_prev, then its own parameters."
+        )
+    return explain_or_wrap(DEEP_RNN_FORWARD, case, error)
+
+
+_A0_IN_PLACE = (
+    "a0 holds the caller's initial states and must stay as it was: keep each layer's current "
+    "state in a list or dict of your own (a_prev = [a0[name] for name in names]) and replace "
+    "its entries, instead of writing the new states into a0 (or into its arrays)"
 )
 
 
@@ -382,6 +499,11 @@ DEEP_RNN_FORWARD = Exercise(
     index_hint="the layers are parameters['layer1'] .. parameters[f'layer{L}'], the steps "
     "x[:, :, 0] .. x[:, :, T_x - 1]",
     doc="``deep_rnn_forward(x, a0, parameters, cell)`` -> (list of L states, caches).",
+    in_place_hints={
+        "a0": _A0_IN_PLACE,
+        "parameters": "the parameters are only read here: build nothing into them",
+    },
+    explain=_explain_forward,
 )
 
 check_deep_rnn_forward = DEEP_RNN_FORWARD.checker()
@@ -397,7 +519,14 @@ def _backward_cases(rng, seed):
     for forward_case in _forward_cases(rng, seed):
         a, caches = _forward_reference(forward_case)
         da = rng.standard_normal(a[-1].shape).astype(a[-1].dtype)
-        cases.append(Case(forward_case.label, {"da": da, "caches": caches}, forward_case.sizes))
+        cases.append(
+            Case(
+                forward_case.label,
+                {"da": da, "caches": caches},
+                forward_case.sizes,
+                {"parameters": forward_case.args["parameters"]},
+            )
+        )
     return cases
 
 
@@ -405,23 +534,25 @@ def _backward_reference(case):
     return stacked.stacked_backward(**case.args)
 
 
-def _backprop(case, from_above_for, future=True, accumulate=True):
+def _backprop(case, from_above_for, future=True, accumulate=True, steps=reversed):
     """The reference's loop with a switch: ``from_above_for(l, L, da_t, dxt_above)`` is what
-    reaches layer l from above at step t."""
+    reaches layer l from above at step t; ``future``: True (each layer's own da_prev of step
+    t + 1), False (none) or "shared" (one variable for all layers: the da_prev returned last);
+    ``steps``: the order of the time steps (``reversed``, or ``iter``: left to right)."""
     cell_caches, x = case.args["caches"]
     da = case.args["da"]
     L, T_x = len(cell_caches), x.shape[2]
     grads = [{} for _ in range(L)]
     from_future = [0.0] * L
+    last = 0.0  # future="shared": the one variable every layer reads and writes
     dx = np.zeros(x.shape)
-    for t in reversed(range(T_x)):
+    for t in steps(range(T_x)):
         dxt_above = None
         for l in reversed(range(L)):
             above = from_above_for(l, L, da[:, :, t], dxt_above)
-            g = stacked.step_backward(
-                above + (from_future[l] if future else 0.0), cell_caches[l][t]
-            )
-            from_future[l] = g.pop("da_prev")
+            later = {True: from_future[l], False: 0.0, "shared": last}[future]
+            g = stacked.step_backward(above + later, cell_caches[l][t])
+            from_future[l] = last = g.pop("da_prev")
             dxt_above = g.pop("dxt")
             for key, value in g.items():
                 grads[l][key] = grads[l].get(key, 0.0) + value if accumulate else value
@@ -455,7 +586,64 @@ _BACKWARD_MISTAKES = (
         "the parameters are shared over time: add each step's gradient (+=), do not overwrite it",
         lambda case: _backprop(case, _right_above, accumulate=False),
     ),
+    Mistake(
+        scan_left_to_right(
+            loop="for t in reversed(range(T_x)), and at each step the layers top to bottom"
+        ),
+        lambda case: _backprop(case, _right_above, steps=iter),
+    ),
+    Mistake(
+        "each layer has its own gradient from the future: keep one da_prev per layer "
+        "(from_future[l], what layer l returned at step t + 1); one variable shared by all "
+        "layers hands layer l + 1's da_prev to layer l",
+        lambda case: _backprop(case, _right_above, future="shared"),
+    ),
 )
+
+
+def _explain_backward(case, error):
+    """deep_rnn_backward's errors: a number instead of a gradient array reaching a layer, or
+    two layers' gradients added together (one dict shared by all layers)."""
+    text = str(error)
+    start = f"{type(error).__name__}{error_place(error)}: {text}. "
+    found = _MUST_HAVE_SHAPE.search(text)
+    if isinstance(error, ValueError) and found and found.group(1) == "da_next":
+        got = _ints(found.group(4))
+        if got == ():
+            return (
+                f"{start}A plain number, not an (n_a, m) array, reached step_backward as "
+                "da_next: the gradient from above is missing. At the last step nothing comes "
+                "from the future (0), so everything a layer below the top receives comes from "
+                "above: the dxt that layer l + 1 returned at the same step. Scan the layers top "
+                "to bottom at every step (for l in reversed(range(L))) and hand each layer's "
+                "dxt down to the layer below."
+            )
+        return (
+            f"{start}da_next of a layer is the gradient at its state, (n_a, m): what comes "
+            "from above (da[:, :, t] for the top layer, the dxt of layer l + 1 at the same step "
+            "below it) plus what comes from the future (the da_prev of the same layer at step "
+            "t + 1)."
+        )
+    pair = _BROADCAST_PAIR.search(text)
+    parameters = case.context.get("parameters")
+    if isinstance(error, ValueError) and pair and parameters:
+        shapes = [_ints(pair.group(1)), _ints(pair.group(2))]
+        owners = [
+            {
+                name
+                for name in stacked.layer_names(parameters)
+                if any(v.shape == shape for v in parameters[name].values())
+            }
+            for shape in shapes
+        ]
+        if all(owners) and owners[0] != owners[1]:
+            return (
+                f"{start}Arrays of shapes {shapes[0]} and {shapes[1]} are gradients of "
+                "different layers, added together: is the list of gradient dicts (or arrays) "
+                "built as [{}] * L? That is L names for ONE dict, which every layer then adds "
+                "into. Make one per layer: [{} for _ in range(L)]."
+            )
+    return explain_or_wrap(DEEP_RNN_BACKWARD, case, error)
 
 
 def _check_grads(name, got, want, case):
@@ -513,6 +701,7 @@ DEEP_RNN_BACKWARD = Exercise(
     shapes={"da": "(n_a, m, T_x)", "dx": "(n_x, m, T_x)", "da_next": "(n_a, m)"},
     proofs=(_stack_proof,),
     doc="``deep_rnn_backward(da, caches)`` -> {'layer1': grads, ..., 'dx'}.",
+    explain=_explain_backward,
 )
 
 check_deep_rnn_backward = DEEP_RNN_BACKWARD.checker()
@@ -575,6 +764,18 @@ def _check_head_cache(name, got, want, case):
         check_close(f"{name}[{i}] ({what})", got[i], want[i], **tol)
 
 
+def _softmax_over(axis):
+    """The reference head with its softmax over ``axis`` instead of the classes (axis 0)."""
+
+    def derive(case):
+        a, head = case.args["a"][-1], case.args["head"]
+        z1, _ = rnn.dense_forward(a, head["W1"], head["b1"])
+        z2, _ = rnn.dense_forward(activations.relu(z1), head["W2"], head["b2"])
+        return {"y_hat": np.moveaxis(activations.softmax(np.moveaxis(z2, axis, 0)), 0, axis)}
+
+    return derive
+
+
 def _scores_without(case, **switch):
     a, head = case.args["a"][-1], {**case.args["head"], **switch}
     return {"y_hat": _head_of(a, head)[0]}
@@ -586,7 +787,17 @@ DEEP_HEAD_FORWARD = Exercise(
     number=3,
     arguments=("a", "head"),
     returns=(
-        Output("y_hat", shape="(n_y, m, T_x)"),
+        Output(
+            "y_hat",
+            shape="(n_y, m, T_x)",
+            hint=lambda got, want, case: (
+                columns_sum_to_one("y_hat[:, i, t]")
+                if isinstance(got, np.ndarray)
+                and got.shape == want.shape
+                and not np.allclose(got.sum(axis=0), 1, atol=1e-4)
+                else None
+            ),
+        ),
         Output("cache", kind="custom", check=_check_head_cache),
     ),
     packing="tuple",
@@ -624,6 +835,8 @@ DEEP_HEAD_FORWARD = Exercise(
             lambda case: _scores_without(case, b2=0 * case.args["head"]["b2"]),
             outputs=("y_hat",),
         ),
+        Mistake(SOFTMAX_AXIS, _softmax_over(1), outputs=("y_hat",)),
+        Mistake(SOFTMAX_AXIS, _softmax_over(2), outputs=("y_hat",)),
     ),
     forbidden=_FORBIDDEN,
     shapes={"a_top": "(n_a, m, T_x)", "h": "(n_h, m, T_x)", "y_hat": "(n_y, m, T_x)"},

@@ -14,7 +14,13 @@ for the lecture's two variants ``"full"`` and ``"simplified"``):
 Each mistake is derived from the reference with one thing switched: a negated update gate
 (Γu and 1 − Γu swapped), permuted weight columns (the stacked vector in the wrong order), the
 reset-after variant (Γr after the product), the simplified variant (Γr missing), a zeroed
-bias; backward mistakes drop or change one edge of the graph (see :func:`_cell_backward`).
+bias, x with its batch and time axes exchanged; or the reference's own gates recombined with
+one change (Γr multiplying the whole product Wc [c<t-1>, x<t>]); backward mistakes drop or
+change one edge of the graph (see :func:`_cell_backward`).
+
+Errors raised inside the student's functions name the case and, where the shapes tell, what
+was fed where (:mod:`utils.exercises._gated`): x[:, t, :] read as step t, a carried gradient
+started with the shape of x, the simplified GRU's gamma_r (None) used.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from utils.exercises._common import nonzero
 from utils.exercises._gated import (
     CACHE_TOLERANCE,
     INDEX_HINT,
+    carried_like_x,
     check_cache,
     check_sequence_caches,
     columns_input_first,
@@ -35,8 +42,12 @@ from utils.exercises._gated import (
     gradcheck,
     gradient_outputs,
     input_first,
+    none_in_case,
+    time_axis,
+    with_explanations,
 )
 from utils.exercises.harness import Case, Exercise, Mistake, Output
+from utils.exercises.hints import SCAN_LEFT_TO_RIGHT
 
 __all__ = [
     "check_gru_backward",
@@ -87,6 +98,24 @@ KEY_HINT = (
 )
 
 
+def _simplified(case):
+    return case.context["variant"] == "simplified"
+
+
+NO_GAMMA_R_FORWARD = none_in_case(
+    _simplified,
+    "This is the simplified GRU (variant='simplified'): it has no Γr (and no Wr, br), so "
+    "compute Γr only when variant == 'full' and give the simplified candidate [c<t-1>, x<t>].",
+)
+NO_GAMMA_R_BACKWARD = none_in_case(
+    _simplified,
+    "This is the simplified GRU: its cache holds gamma_r = None (there is no Γr), so compute "
+    "the Γr terms (d_rc * Γr, dz_r, dWr, dbr) only when variant == 'full'; the simplified "
+    "candidate saw [c<t-1>, x<t>], so dWc = dz_c [c<t-1>, x<t>]^T and Wc^T dz_c goes to both "
+    "halves.",
+)
+
+
 def _names(variant):
     return (
         ("Wu", "bu", "Wc", "bc")
@@ -121,9 +150,31 @@ def _reset_after(p):
     return {**p, "bcr": np.zeros_like(p["bu"])}
 
 
-def _forward_mistakes(run):
+def _gated_product(inside_bias):
+    """A step whose candidate is tanh(Γr * (Wc [c<t-1>, x<t>]) + bc) (``inside_bias``:
+    tanh(Γr * (Wc [c<t-1>, x<t>] + bc))): the reference's own Γu and Γr, with Γr moved from
+    c<t-1> onto the whole product. Returns ``step(xt, a_prev, parameters) -> (a_next,
+    cache)``."""
+
+    def step(xt, a_prev, p):
+        _, cache = gru.gru_cell_forward(xt, a_prev, p, "full")
+        gamma_u, gamma_r = cache[3], cache[4]
+        product = p["Wc"] @ np.concatenate([a_prev, xt])
+        if inside_bias:
+            c_tilde = np.tanh(gamma_r * (product + p["bc"]))
+        else:
+            c_tilde = np.tanh(gamma_r * product + p["bc"])
+        a_next = gamma_u * c_tilde + (1 - gamma_u) * a_prev
+        return a_next, (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, p, "full")
+
+    return step
+
+
+def _forward_mistakes(run, over):
     """Mistakes of a forward pass; ``run(case, parameters, variant)`` runs the reference on the
-    case with other parameters or variant."""
+    case with other parameters or variant, ``over(case, step)`` runs a mistaken step
+    ``step(xt, a_prev, parameters) -> (a_next, cache)`` on the case (at every time step of a
+    sequence)."""
 
     def full_only(change):
         def derive(case):
@@ -151,6 +202,17 @@ def _forward_mistakes(run):
             "Γr is applied after the product (Γr * (Wc c<t-1>)); the lecture applies it to "
             "c<t-1> before: c~ = tanh(Wc [Γr * c<t-1>, x<t>] + bc)",
             full_only(lambda c, v: run(c, _reset_after(c.context["parameters"]), "reset_after")),
+        ),
+        Mistake(
+            "Γr is applied after the product, to all of Wc [c<t-1>, x<t>] (so it scales the "
+            "input's part too); the lecture applies it to c<t-1> before the product: "
+            "c~ = tanh(Wc [Γr * c<t-1>, x<t>] + bc)",
+            full_only(lambda c, v: over(c, _gated_product(inside_bias=False))),
+        ),
+        Mistake(
+            "Γr is applied after the product, to all of Wc [c<t-1>, x<t>] + bc; the lecture "
+            "applies it to c<t-1> before the product: c~ = tanh(Wc [Γr * c<t-1>, x<t>] + bc)",
+            full_only(lambda c, v: over(c, _gated_product(inside_bias=True))),
         ),
         Mistake(
             "Γr is missing: the full GRU's candidate uses [Γr * c<t-1>, x<t>], not [c<t-1>, x<t>]",
@@ -239,7 +301,11 @@ def _cell_forward_reference(case):
     return _cell(case)
 
 
-CELL_FORWARD_MISTAKES = _forward_mistakes(_cell)
+def _cell_over(case, step):
+    return step(case.args["xt"], case.args["a_prev"], case.context["parameters"])
+
+
+CELL_FORWARD_MISTAKES = _forward_mistakes(_cell, _cell_over)
 
 
 def _check_cell_cache(name, got, want, case):
@@ -272,6 +338,7 @@ GRU_CELL_FORWARD = Exercise(
     key_hint=KEY_HINT,
     doc="``gru_cell_forward(xt, a_prev, parameters, variant)``: one step of the lecture's GRU.",
 )
+GRU_CELL_FORWARD = with_explanations(GRU_CELL_FORWARD, NO_GAMMA_R_FORWARD)
 
 
 # --------------------------------------------------------------------------------------------
@@ -312,7 +379,18 @@ def _sequence(case, parameters=None, variant=None, a0=None):
     )
 
 
-SEQUENCE_FORWARD_MISTAKES = _forward_mistakes(_sequence)
+def _sequence_over(case, step):
+    """``step`` at every time step, the state carried as the reference carries it."""
+    x, a_next, p = case.args["x"], case.args["a0"], case.context["parameters"]
+    states, cell_caches = [], []
+    for t in range(x.shape[2]):
+        a_next, cache = step(x[:, :, t], a_next, p)
+        states.append(a_next)
+        cell_caches.append(cache)
+    return np.stack(states, axis=2), (cell_caches, x)
+
+
+SEQUENCE_FORWARD_MISTAKES = _forward_mistakes(_sequence, _sequence_over)
 
 
 def _not_carried(case):
@@ -327,6 +405,17 @@ def _shifted(case):
     """a[:, :, t] = the state before step t: [a0, a<1>, ..., a<T-1>]."""
     a, _ = _sequence(case)
     return {"a": np.concatenate([case.args["a0"][:, :, None], a[:, :, :-1]], axis=2)}
+
+
+def _time_from_batch_axis(case):
+    """Step t read as x[:, t, :]: the reference on x with its batch and time axes exchanged
+    (only possible when m = T_x; otherwise the student's code fails, explained by
+    :func:`utils.exercises._gated.time_axis`)."""
+    x = case.args["x"]
+    if x.shape[1] != x.shape[2]:
+        return {}
+    swapped = Case(case.label, {**case.args, "x": x.transpose(0, 2, 1)}, case.sizes, case.context)
+    return {"a": _sequence(swapped)[0]}
 
 
 def _last_missing(case):
@@ -368,6 +457,11 @@ GRU_FORWARD = Exercise(
             _shifted,
         ),
         Mistake("the last step is missing: loop over range(T_x)", _last_missing),
+        Mistake(
+            "step t read x[:, t, :], example t of the batch: time is the last axis of x "
+            "(n_x, m, T_x), so step t reads x[:, :, t]",
+            _time_from_batch_axis,
+        ),
         *SEQUENCE_FORWARD_MISTAKES,
     ),
     forbidden=FORBIDDEN,
@@ -376,6 +470,7 @@ GRU_FORWARD = Exercise(
     index_hint=INDEX_HINT,
     doc="``gru_forward(x, a0, parameters, variant)``: the GRU over all T_x steps.",
 )
+GRU_FORWARD = with_explanations(GRU_FORWARD, time_axis, NO_GAMMA_R_FORWARD)
 
 
 # --------------------------------------------------------------------------------------------
@@ -387,8 +482,10 @@ def _cell_backward(da_next, cache, **change):
     """The backward of one step written edge by edge, so that a mistake can change one edge.
 
     ``change`` replaces an intermediate: ``direct`` (dc * (1 - Γu)), ``dz_u``, ``dz_c``,
-    ``dz_r``, ``via_r`` (d_rc * Γr), ``candidate_input`` (the vector dWc multiplies), ``sum``
-    (how biases are summed). Without changes it equals ``utils.gru.gru_cell_backward`` (tested).
+    ``dz_r``, ``via_r`` (d_rc * Γr), ``r_to_c`` / ``r_to_x`` (the first n_a / last n_x rows of
+    Wr^T dz_r, Γr's share of da_prev / dxt), ``c_to_x`` (the last n_x rows of Wc^T dz_c, the
+    candidate's share of dxt), ``candidate_input`` (the vector dWc multiplies), ``sum`` (how
+    biases are summed). Without changes it equals ``utils.gru.gru_cell_backward`` (tested).
     """
     _, c_prev, xt, gamma_u, gamma_r, c_tilde, p, variant = cache
     n_a = c_prev.shape[0]
@@ -412,8 +509,11 @@ def _cell_backward(da_next, cache, **change):
         da_prev = da_prev + change.get("via_r", d_rc * gamma_r)
         grads["dWr"] = dz_r @ concat.T
         grads["dbr"] = sum_batch(dz_r)
-        dconcat = dconcat + p["Wr"].T @ dz_r
-        dconcat = dconcat + np.concatenate([np.zeros_like(c_prev), d_relevant[n_a:]])
+        via_wr = p["Wr"].T @ dz_r  # Γr saw [c<t-1>, x<t>]
+        r_to_c = change.get("r_to_c", via_wr[:n_a])
+        r_to_x = change.get("r_to_x", via_wr[n_a:])
+        c_to_x = change.get("c_to_x", d_relevant[n_a:])  # the candidate saw x<t>
+        dconcat = dconcat + np.concatenate([r_to_c, r_to_x + c_to_x])
     grads["dWc"] = dz_c @ candidate_input.T
     grads["da_prev"] = da_prev + dconcat[:n_a]
     grads["dxt"] = dconcat[n_a:]
@@ -426,7 +526,8 @@ def _gates(case):
 
 
 def _uses_r(edges, case):
-    return case.context["variant"] == "simplified" and bool({"dz_r", "via_r"} & set(edges))
+    full_only = {"dz_r", "via_r", "r_to_c", "r_to_x", "c_to_x"}
+    return case.context["variant"] == "simplified" and bool(full_only & set(edges))
 
 
 def _changed_step(da_next, cache, edges, case):
@@ -492,6 +593,21 @@ CELL_BACKWARD_MISTAKES = (
     Mistake(
         "the path through Γr * c<t-1> to c<t-1> is missing: add d_rc * Γr to da_prev",
         _backward_change(via_r=lambda c: 0 * c.args["da_next"]),
+    ),
+    Mistake(
+        "dxt misses Γr's share: Γr = σ(Wr [c<t-1>, x<t>] + br) saw x<t> too, so dxt adds the "
+        "last n_x rows of Wr^T dz_r (as da_prev adds its first n_a rows)",
+        _backward_change(r_to_x=lambda c: 0 * c.args["cache"][2]),
+    ),
+    Mistake(
+        "da_prev misses Γr's share: Γr = σ(Wr [c<t-1>, x<t>] + br) saw c<t-1>, so da_prev adds "
+        "the first n_a rows of Wr^T dz_r (as dxt adds its last n_x rows)",
+        _backward_change(r_to_c=lambda c: 0 * c.args["da_next"]),
+    ),
+    Mistake(
+        "dxt misses the candidate's share: c~ = tanh(Wc [Γr * c<t-1>, x<t>] + bc) saw x<t>, so "
+        "dxt adds the last n_x rows of Wc^T dz_c",
+        _backward_change(c_to_x=lambda c: 0 * c.args["cache"][2]),
     ),
     Mistake(
         "Γr gets no gradient: dz_r = (d_rc * c<t-1>) * Γr * (1 − Γr), with d_rc the first "
@@ -566,7 +682,7 @@ def _cell_gradcheck(variant):
 
 
 def _cell_backward_exercise(variant, number):
-    return Exercise(
+    exercise = Exercise(
         name="gru_cell_backward",
         assignment=ASSIGNMENT,
         number=number,
@@ -582,6 +698,7 @@ def _cell_backward_exercise(variant, number):
         proofs=(_cell_gradcheck(variant),),
         doc="``gru_cell_backward(da_next, cache)``: backward of one GRU step.",
     )
+    return with_explanations(exercise, NO_GAMMA_R_BACKWARD)
 
 
 GRU_CELL_BACKWARD = _cell_backward_exercise("full", 3)
@@ -675,7 +792,7 @@ def _sequence_gradcheck(variant):
 
 
 def _backward_exercise(variant, number):
-    return Exercise(
+    exercise = Exercise(
         name="gru_backward",
         assignment=ASSIGNMENT,
         number=number,
@@ -703,11 +820,7 @@ def _backward_exercise(variant, number):
                 "da_prev from step t+1 replaces da[:, :, t]: add the two",
                 lambda c: _bptt(c, upstream="replaced"),
             ),
-            Mistake(
-                "the scan goes left to right: backpropagation through time starts at the last "
-                "step, for t in reversed(range(T_x))",
-                lambda c: _bptt(c, order="left to right"),
-            ),
+            Mistake(SCAN_LEFT_TO_RIGHT, lambda c: _bptt(c, order="left to right")),
             *(
                 Mistake(m.hint, lambda c, e=m.derive.edges: _bptt(c, edges=e))
                 for m in CELL_BACKWARD_MISTAKES
@@ -721,6 +834,7 @@ def _backward_exercise(variant, number):
         proofs=(_sequence_gradcheck(variant),),
         doc="``gru_backward(da, caches)``: backpropagation through time for the GRU.",
     )
+    return with_explanations(exercise, carried_like_x, NO_GAMMA_R_BACKWARD)
 
 
 GRU_BACKWARD = _backward_exercise("full", 4)

@@ -46,6 +46,7 @@ from utils.checks import (
     plain,
     same_value,
 )
+from utils.exercises.hints import changed_in_place, copy_advice
 
 __all__ = [
     "Case",
@@ -148,6 +149,12 @@ class Exercise:
       case through the runner (same guards); e.g. an asserted gradient check.
     - ``tolerance(case, got) -> dict(rtol, atol)``: defaults to float64 / float32 tolerances by
       the dtypes in the case and result.
+    - ``in_place_hints``: per argument name, what to do instead of changing it in place, where
+      the advice by type (:func:`utils.exercises.hints.copy_advice`) would mislead.
+    - ``explain(case, error)``: this exercise's own explanation of an error raised by the
+      student's code (plain data only: the type, the text, ``student_trace`` /
+      ``student_locals``; :func:`error_place` spells where), tried before the generic
+      :func:`explain_error`; None: fall back to it.
     """
 
     name: str
@@ -166,6 +173,8 @@ class Exercise:
     proofs: tuple[Callable[[Callable[[Case], Any], np.random.Generator], None], ...] = ()
     tolerance: Callable[[Case, Any], dict] | None = None
     doc: str = ""
+    in_place_hints: dict[str, str] = dataclasses.field(default_factory=dict)
+    explain: Callable[[Case, BaseException], str | None] | None = None
 
     def checker(self) -> Callable[..., None]:
         """The ``check_<name>(func, seed=0)`` function a notebook's test cell calls."""
@@ -375,7 +384,9 @@ def run_case(exercise: Exercise, student: Any, case: Case) -> Any:
     except IntegrityError:
         raise
     except Exception as error:
-        message = explain_error(exercise, case, error)
+        message = exercise.explain(case, error) if exercise.explain is not None else None
+        if message is None:
+            message = explain_error(exercise, case, error)
         if message is None:
             raise
         raise AssertionError(f"{label} raised {message}") from None
@@ -384,25 +395,12 @@ def run_case(exercise: Exercise, student: Any, case: Case) -> Any:
             continue  # drawing from a generator advances it: that is what it is given for
         if not same_value(old, new):
             raise AssertionError(
-                f"{label} changed its argument {name} in place; {_copy_advice(old)}"
+                changed_in_place(label, name, old, exercise.in_place_hints.get(name))
             )
     return result
 
 
-def _copy_advice(value: Any) -> str:
-    if isinstance(value, list | tuple) and any(isinstance(v, list | dict) for v in value):
-        return (
-            "a shallow copy (list(x), x.copy(), x[:]) still shares the inner lists, so build "
-            "new lists instead of changing the given ones (or use copy.deepcopy)"
-        )
-    if isinstance(value, dict):
-        return (
-            "build a new dict ({**d, key: value}) with new arrays (W - lr * dW, not W -= ...) "
-            "instead of assigning into the given one or into its arrays"
-        )
-    if isinstance(value, list):
-        return "build a new list (e.g. sorted(x), x + [y]) instead of changing the given one"
-    return "compute new arrays instead (no +=, *= or slice assignment on an argument)"
+_copy_advice = copy_advice  # the advice by type now lives in utils.exercises.hints
 
 
 # --------------------------------------------------------------------------------------------
@@ -639,14 +637,7 @@ def explain_error(exercise: Exercise, case: Case, error: BaseException) -> str |
     kind = type(error).__name__
     trace = list(getattr(error, "student_trace", []) or [])
     local_shapes = dict(getattr(error, "student_locals", {}) or {})
-    where = ""
-    if trace:
-        function, line = trace[-1]
-        where = f" in {function}" + (f", at `{line}`" if line else "")
-        if len(trace) > 1:
-            where += f" (called from {trace[-2][0]}" + (
-                f": `{trace[-2][1]}`)" if trace[-2][1] else ")"
-            )
+    where = error_place(error)
     line = trace[-1][1] if trace else ""
     operands = _operands(line, local_shapes)
     expected = _expected_shapes(exercise, case)
@@ -703,6 +694,35 @@ def explain_error(exercise: Exercise, case: Case, error: BaseException) -> str |
     if isinstance(error, KeyError):
         return f"KeyError{where}: {text}." + (f" {exercise.key_hint}" if exercise.key_hint else "")
     return None
+
+
+def error_place(error: BaseException) -> str:
+    """Where in the student's code ``error`` was raised, from its ``student_trace``:
+    `` in f, at `line` (called from g: `line`)`` (empty without a trace)."""
+    trace = list(getattr(error, "student_trace", []) or [])
+    if not trace:
+        return ""
+    function, line = trace[-1]
+    where = f" in {function}" + (f", at `{line}`" if line else "")
+    if len(trace) > 1:
+        where += f" (called from {trace[-2][0]}" + (f": `{trace[-2][1]}`)" if trace[-2][1] else ")")
+    return where
+
+
+def error_as_text(error: BaseException) -> str:
+    """The error as the student's code raised it, with where: ``"ValueError in f, at `line`:
+    text"``, for an exercise's ``explain`` to wrap an error nothing explains more precisely
+    (so that the message still names the case it came from)."""
+    return f"{type(error).__name__}{error_place(error)}: {error}"
+
+
+def explain_or_wrap(exercise: Exercise, case: Case, error: BaseException) -> str | None:
+    """For an exercise's ``explain``, after its own explanations: the generic one, or else the
+    error itself with where it was raised (so every error names its case, never a bare
+    traceback). A stub's NotImplementedError propagates unchanged."""
+    if isinstance(error, NotImplementedError):
+        return None
+    return explain_error(exercise, case, error) or error_as_text(error)
 
 
 def _ints(text: str) -> tuple[int, ...]:

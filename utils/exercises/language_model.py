@@ -12,8 +12,13 @@ Contracts (identical to the references in :mod:`utils.lm`, which the checks call
 
 Sampling is random, so ``sample`` is checked by invariants on every case and statistically in
 its proofs: the frequencies of many draws against the model's exact probabilities (a
-chi-square test at a false-alarm level of about 1e-6), determinism given the generator, and the
-greedy limit at a low temperature; never against one particular random sequence.
+chi-square test at a false-alarm level of about 1e-6), x<1> = 0 (the likelihood of the draws
+under a model that remembers its first input, against the same model started from <EOS>),
+determinism given the generator, and the greedy limit at a low temperature; never against one
+particular random sequence.
+
+Every error raised inside a student's function is reported with the case it came from
+(:func:`utils.exercises.harness.explain_or_wrap`).
 """
 
 from __future__ import annotations
@@ -25,7 +30,15 @@ import numpy as np
 
 from utils import data, lm, optim, rnn
 from utils.activations import softmax
-from utils.exercises.harness import Case, Exercise, Mistake, Output
+from utils.exercises.harness import (
+    Case,
+    Exercise,
+    Mistake,
+    Output,
+    call_label,
+    error_as_text,
+    explain_or_wrap,
+)
 
 __all__ = [
     "check_greedy_decode",
@@ -146,6 +159,8 @@ def _batch_variant(case, mistake):
         x[EOS, :, 0] = 1
     elif mistake == "next token":  # x<t> = one-hot of y<t+1>
         x = data.one_hot_batch([list(ids)[1:] for ids in sequences], n_x, T)[0]
+    elif mistake == "EOS leaks":  # each name's <EOS> read at the step after it (padding)
+        x = lm.make_lm_batch([list(ids) + [0] for ids in sequences], n_x)[0][:, :, :T]
     elif mistake == "padded x":  # the padding read as tokens too: sequences padded with id 0
         x = lm.make_lm_batch([list(ids) + [0] * (T - len(ids)) for ids in sequences], n_x)[0]
     elif mistake == "y padded with EOS":
@@ -197,6 +212,12 @@ MAKE_LM_BATCH = Exercise(
             outputs=("x",),
         ),
         Mistake(
+            "the <EOS> that ends a name is read at the padded step after it: <EOS> is only ever "
+            "a target, and padded steps (mask False) are all-zero columns of x",
+            lambda c: _batch_variant(c, "EOS leaks"),
+            outputs=("x",),
+        ),
+        Mistake(
             "padded steps (mask False) must be all-zero columns of x: stop at each name's end",
             lambda c: _batch_variant(c, "padded x"),
             outputs=("x",),
@@ -211,6 +232,7 @@ MAKE_LM_BATCH = Exercise(
     shapes={"x": "(n_x, m, T)", "y": "(m, T)", "mask": "(m, T)"},
     index_hint="an index out of range: T is the longest name's length, x has n_x rows",
     doc="``make_lm_batch(sequences, n_x) -> (x, y, mask)`` with x<1> = 0, x<t> = y<t-1>.",
+    explain=lambda case, error: explain_or_wrap(MAKE_LM_BATCH, case, error),
 )
 check_make_lm_batch = MAKE_LM_BATCH.checker()
 
@@ -269,18 +291,33 @@ def _proof_long_sequence(call, rng):
     n_x = 6
     p = random_lm_parameters(rng, n_x, 4)
     ids = _random_ids(rng, 400, n_x)
-    got = call(Case("400 tokens", {"parameters": p, "ids": ids}, _sizes(p)))
+    case = Case("400 tokens", {"parameters": p, "ids": ids}, _sizes(p))
+    got = call(case)
+    label = call_label(SEQUENCE_LOG_PROB, case)
     want = lm.sequence_log_prob(p, ids)
-    value = float(np.asarray(got, dtype=float))
+    value = _as_float(got)
+    if value is None:
+        shown = f"an array of shape {got.shape}" if isinstance(got, np.ndarray) else repr(got)
+        raise AssertionError(f"log_prob from {label} should be a float, got {shown:.100}")
     if not np.isfinite(value) or value == 0:
         raise AssertionError(
-            f"sequence_log_prob of a 400-token sequence returned {value}, expected {want:.1f}: "
-            "the product of many probabilities underflows to 0; add their logs instead"
+            f"log_prob from {label} is {value}, expected {want:.1f}: the product of many "
+            "probabilities underflows to 0; add their logs instead"
         )
     if not math.isclose(value, want, rel_tol=1e-6):
-        raise AssertionError(
-            f"sequence_log_prob of a 400-token sequence returned {value:.6g}, expected {want:.6g}"
-        )
+        raise AssertionError(f"log_prob from {label} is {value:.6g}, expected {want:.6g}")
+
+
+def _as_float(value):
+    """``value`` as a Python float if the ordinary cases accept it as one (a float, a NumPy
+    float, or a float array of one entry, as :class:`Output` ``"float"`` does); else None."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.ndim <= 2:
+        value = value.reshape(())
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind == "f":
+        return float(value)
+    if isinstance(value, float | np.floating):
+        return float(value)
+    return None
 
 
 SEQUENCE_LOG_PROB = Exercise(
@@ -327,6 +364,7 @@ SEQUENCE_LOG_PROB = Exercise(
     shapes={**PARAMETER_SHAPES, "xt": "(n_x, 1)", "a": "(n_a, 1)", "a_prev": "(n_a, 1)"},
     index_hint="ids holds token ids 0 .. n_y - 1; index y_hat (or z) with the target id",
     doc="``sequence_log_prob(parameters, ids)``: the sum over steps of log y_hat<t>[ids[t]].",
+    explain=lambda case, error: explain_or_wrap(SEQUENCE_LOG_PROB, case, error),
 )
 check_sequence_log_prob = SEQUENCE_LOG_PROB.checker()
 
@@ -372,6 +410,11 @@ NATS_AND_PERPLEXITY = Exercise(
     cases=_nats_cases,
     mistakes=(
         Mistake(
+            "return (nats, perplexity) in this order: the cross-entropy in nats per token "
+            "first, then the perplexity exp(nats); the two are swapped",
+            lambda c: lm.nats_and_perplexity(**c.args)[::-1],
+        ),
+        Mistake(
             "average over all tokens of all sequences (total -log P / total tokens), not the "
             "mean of each sequence's average: long sequences must weigh more",
             lambda c: _nats_variant(**c.args, mistake="mean of means"),
@@ -400,6 +443,7 @@ NATS_AND_PERPLEXITY = Exercise(
     forbidden=FORBIDDEN,
     shapes=PARAMETER_SHAPES,
     doc="``nats_and_perplexity(parameters, sequences)``: -sum log P / number of tokens, exp.",
+    explain=lambda case, error: explain_or_wrap(NATS_AND_PERPLEXITY, case, error),
 )
 check_nats_and_perplexity = NATS_AND_PERPLEXITY.checker()
 
@@ -464,7 +508,7 @@ def vocab_for(n_x: int) -> data.Vocabulary:
 
 
 def _path_probabilities(
-    parameters, ids, temperature, feed="drawn", carry=True, softmax_twice=False
+    parameters, ids, temperature, feed="drawn", carry=True, softmax_twice=False, first=None
 ):
     """The distribution each step of a sampler draws from along the drawn path ``ids``: the
     library's forward pass (:func:`utils.rnn.rnn_forward`) over the inputs that sampler reads,
@@ -472,7 +516,8 @@ def _path_probabilities(
 
     The mistakes: ``feed`` "zeros" (nothing fed back: the model with ``Wax = 0``) or "argmax"
     (the inputs of the greedy path), ``carry=False`` (the state reset: ``Waa = 0``),
-    ``softmax_twice`` (the softmax of the probabilities divided by the temperature)."""
+    ``softmax_twice`` (the softmax of the probabilities divided by the temperature), ``first``
+    (x<1> the one-hot of this id, e.g. <EOS> as a start token, instead of 0)."""
     p = dict(parameters)
     if feed == "zeros":
         p["Wax"] = 0 * p["Wax"]
@@ -480,6 +525,8 @@ def _path_probabilities(
         p["Waa"] = 0 * p["Waa"]
     path = lm.greedy_decode(p, _NO_EOS, len(ids)) if feed == "argmax" else ids
     x = lm.make_lm_batch([path], p["Wax"].shape[1])[0]
+    if first is not None:
+        x[first, 0, 0] = 1.0
     scale = 1.0 if softmax_twice else temperature
     scaled = {**p, "Wya": p["Wya"] / scale, "by": p["by"] / scale}
     _, y_hat, _ = rnn.rnn_forward(x, np.zeros((p["Waa"].shape[0], 1)), scaled)
@@ -605,26 +652,80 @@ def _proof_generator_only(call, rng):
         )
 
 
+def _latch_parameters(rng, n_x=5, n_a=4):
+    """A model that remembers its first input: hidden unit 0 is a latch (self-weight 2.5, small
+    weights from everything else) that the one-hot of <EOS> as x<1> switches on and that a zero
+    x<1> leaves off for good; the latch's state moves every later distribution (Wya's column 0,
+    +-1.5 by token; the other units' weights are small, so no token becomes certain), and
+    <EOS> is made very unlikely (long samples)."""
+    p = random_lm_parameters(rng, n_x, n_a)
+    p["Waa"][0] = 0.05 * np.sign(p["Waa"][0])
+    p["Waa"][0, 0] = 2.5
+    p["Wax"][0] = 0.2 * np.sign(p["Wax"][0])
+    p["Wax"][0, EOS] = 4.0
+    p["ba"][0] = -0.5
+    p["Wya"] = 0.3 * p["Wya"]  # the other units change the distributions a little
+    p["Wya"][:, 0] = 1.5 * np.where(np.arange(n_x) % 2 == 0, 1.0, -1.0)
+    p["by"] = 0.3 * p["by"] - 40.0 * (np.arange(n_x) == EOS)[:, None]
+    return p
+
+
+def _proof_first_input(call, rng, n_calls=2, max_len=30):
+    """x<1> = 0: on a model that remembers its first input for good, the drawn paths are more
+    likely under the model itself than under the same model started from the one-hot of <EOS>
+    (a start token), which draws from the other state of the latch at every step. Each step
+    weighs heavily (a correct sampler's log-likelihood ratio is about +250, a start token's
+    about -250), so the sign decides with a negligible chance of error."""
+    n_x = 5
+    p = _latch_parameters(rng, n_x)
+    paths = [call(_sample_case(p, n_x, rng, 1.0, max_len)) for _ in range(n_calls)]
+
+    def log_likelihood(first):
+        rows = [_path_probabilities(p, ids, 1.0, first=first) for ids in paths]
+        return sum(
+            float(np.sum(np.log(q[np.arange(len(ids)), ids])))
+            for ids, q in zip(paths, rows, strict=True)
+        )
+
+    ratio = log_likelihood(None) - log_likelihood(EOS)
+    if ratio < 0:
+        raise AssertionError(
+            f"the {sum(map(len, paths))} tokens drawn by sample(temperature=1.0) from a model "
+            "whose first hidden unit remembers the first input are e^"
+            f"{-ratio:.0f} times more likely under that model fed the one-hot of <EOS> as x<1> "
+            "than under the model itself: x<1> is the zero vector (nothing has been read yet, "
+            "and a<0> = 0); <EOS> is only ever drawn, never a start token, in this model"
+        )
+
+
 def _proof_greedy_limit(call, rng):
     """As the temperature goes to 0, sampling becomes greedy decoding (and stays finite)."""
     n_x = 6
     p = random_lm_parameters(rng, n_x, 4, scale=2.0)
     want = lm.greedy_decode(p, vocab_for(n_x), max_len=10)
     case = _sample_case(p, n_x, rng, 1e-3, 10)
-    try:
-        with np.errstate(over="raise", invalid="raise"):
-            got = call(case)
-    except (ValueError, FloatingPointError, RuntimeWarning) as error:
-        raise AssertionError(
-            f"sample(temperature=0.001) raised {type(error).__name__}: {error}. At a low "
-            "temperature exp(z / T) overflows to inf (and inf / inf is NaN): subtract the "
-            "largest score before exp (or use utils.activations.softmax)"
-        ) from None
+    with np.errstate(over="raise", invalid="raise"):  # an overflow is an error (explained)
+        got = call(case)
     if got != want:
         raise AssertionError(
             f"sample(temperature=0.001) returned {got}, but at a temperature this low it "
             f"should pick the most likely token at every step, as greedy decoding does: {want}"
         )
+
+
+def _explain_sample(case, error):
+    """An overflow in exp (raised here under np.errstate), or the NaN probabilities it leads
+    to (which rng.choice refuses), is the unstable softmax; anything else as usual."""
+    text = str(error)
+    if isinstance(error, FloatingPointError | RuntimeWarning) or (
+        isinstance(error, ValueError) and "NaN" in text
+    ):
+        return (
+            f"{error_as_text(error)}. exp of large scores overflows to inf (at a low temperature "
+            "z / T is large), and inf / inf is NaN: subtract the largest score before exp (or "
+            "use utils.activations.softmax)"
+        )
+    return explain_or_wrap(SAMPLE, case, error)
 
 
 SAMPLE = Exercise(
@@ -635,11 +736,12 @@ SAMPLE = Exercise(
     returns=(Output("ids", kind="custom", check=_check_sequence_invariants),),
     reference=lambda c: None,  # random: checked by invariants and by the proofs' statistics
     cases=_sample_cases,
-    proofs=(_proof_generator_only, _proof_distribution, _proof_greedy_limit),
+    proofs=(_proof_generator_only, _proof_distribution, _proof_first_input, _proof_greedy_limit),
     forbidden=FORBIDDEN,
     shapes={**PARAMETER_SHAPES, "xt": "(n_x, 1)", "a": "(n_a, 1)", "z": "(n_y, 1)"},
     index_hint="token ids run from 0 to n_y - 1; the one-hot input has n_x rows",
     doc="``sample(parameters, vocab, rng, temperature, max_len)``: draws until <EOS>/max_len.",
+    explain=_explain_sample,
 )
 check_sample = SAMPLE.checker()
 
@@ -647,13 +749,19 @@ check_sample = SAMPLE.checker()
 def _greedy_cases(rng, seed):
     n_x, n_a = (6, 4) if seed == 0 else (int(rng.integers(5, 10)), int(rng.integers(3, 8)))
     vocab = vocab_for(n_x)
-    for _ in range(500):  # parameters whose greedy path feeds back and stops at <EOS> mid-way
+    for _ in range(500):
+        # parameters whose greedy path stops at <EOS> mid-way and needs both the token fed
+        # back and the state carried (either one missing changes the path)
         p = random_lm_parameters(rng, n_x, n_a, scale=2.0)
         p["Wax"] = 3.0 * p["Wax"]
+        p["Waa"] = 3.0 * p["Waa"]
         ids = lm.greedy_decode(p, vocab, max_len=12)
         fed = _greedy_variant(p, vocab, 12, "not fed back")
-        if 3 <= len(ids) < 12 and ids[-1] == EOS and fed != ids:
+        carried = _greedy_variant(p, vocab, 12, "state reset")
+        if 3 <= len(ids) < 12 and ids[-1] == EOS and len({str(ids), str(fed), str(carried)}) == 3:
             break
+    else:
+        raise RuntimeError("no parameters found for greedy_decode's first case")
     never_stops = {**p, "by": p["by"] - 40.0 * (np.arange(n_x) == EOS)[:, None]}
     return [
         Case(
@@ -674,6 +782,8 @@ def _greedy_variant(parameters, vocab, max_len, mistake):
     """The reference decoding with one input switched to make the mistake."""
     if mistake == "not fed back":  # x<t> = 0 at every step is the model with Wax = 0
         return lm.greedy_decode({**parameters, "Wax": 0 * parameters["Wax"]}, vocab, max_len)
+    if mistake == "state reset":  # a<t-1> = 0 at every step is the model with Waa = 0
+        return lm.greedy_decode({**parameters, "Waa": 0 * parameters["Waa"]}, vocab, max_len)
     if mistake == "EOS dropped":
         ids = lm.greedy_decode(parameters, vocab, max_len)
         return ids[:-1] if ids[-1] == vocab.eos_id else ids
@@ -698,6 +808,11 @@ GREEDY_DECODE = Exercise(
             lambda c: _greedy_variant(**c.args, mistake="not fed back"),
         ),
         Mistake(
+            "carry the hidden state a<t> into the next step (a<0> = 0 only before the first "
+            "step); resetting it to zeros at every step forgets all but the last token",
+            lambda c: _greedy_variant(**c.args, mistake="state reset"),
+        ),
+        Mistake(
             "keep the <EOS> as the last token of the result",
             lambda c: _greedy_variant(**c.args, mistake="EOS dropped"),
         ),
@@ -712,6 +827,7 @@ GREEDY_DECODE = Exercise(
     forbidden=FORBIDDEN,
     shapes={**PARAMETER_SHAPES, "xt": "(n_x, 1)", "a": "(n_a, 1)", "z": "(n_y, 1)"},
     doc="``greedy_decode(parameters, vocab, max_len)``: argmax at every step, fed back.",
+    explain=lambda case, error: explain_or_wrap(GREEDY_DECODE, case, error),
 )
 check_greedy_decode = GREEDY_DECODE.checker()
 
@@ -735,39 +851,31 @@ def _train_cases(rng, seed):
     }
     norm = optim.global_norm(grads)
     batch = {"x": x, "y": y, "mask": mask}
+
+    def case(label, state, learning_rate, clip_norm):
+        args = {"parameters": p, "adam_state": state, **batch}
+        return Case(
+            label, {**args, "learning_rate": learning_rate, "clip_norm": clip_norm}, _sizes(p)
+        )
+
+    # The step with non-zero moments comes first: there a missing bias correction and one
+    # computed with the old step count give different results (at t = 0 -> 1 a correction
+    # with the old count, guarded against 1 - beta**0 = 0, is no correction at all).
     return [
-        Case(
-            "first step (t = 0 -> 1), no clipping",
-            {
-                "parameters": p,
-                "adam_state": fresh,
-                **batch,
-                "learning_rate": 0.01,
-                "clip_norm": 10 * norm,
-            },
-            _sizes(p),
-        ),
-        Case(
-            "step t = 3 -> 4 with non-zero moments, no clipping",
-            {
-                "parameters": p,
-                "adam_state": warm,
-                **batch,
-                "learning_rate": 0.02,
-                "clip_norm": 10 * norm,
-            },
-            _sizes(p),
-        ),
-        Case(
+        case("step t = 3 -> 4 with non-zero moments, no clipping", warm, 0.02, 10 * norm),
+        case("first step (t = 0 -> 1), no clipping", fresh, 0.01, 10 * norm),
+        case(
             "clipping active (clip_norm = half the largest gradient entry)",
-            {
-                "parameters": p,
-                "adam_state": warm,
-                **batch,
-                "learning_rate": 0.02,
-                "clip_norm": max(float(np.max(np.abs(g))) for g in grads.values()) / 2,
-            },
-            _sizes(p),
+            warm,
+            0.02,
+            max(float(np.max(np.abs(g))) for g in grads.values()) / 2,
+        ),
+        case(
+            "first step with tiny gradients (clipped to a global norm of 1e-7): sqrt(v_hat) "
+            "is about eps",
+            fresh,
+            0.01,
+            1e-7,
         ),
     ]
 
@@ -805,31 +913,83 @@ def _adam_variant(case, bias=True, clip="norm", sign=-1.0, square=True, t_shift=
     return loss, new_p, {**new_state, "t": state["t"] + 1}
 
 
+def _adam_swapped_betas(case, corrections_swapped=True):
+    """beta1 and beta2 swapped: the reference run with beta1 = 0.999, beta2 = 0.9 (everything
+    swapped), or with only the moments' updates swapped (the bias corrections right): the
+    reference fed old moments moved so that its new ones are the swapped ones."""
+    args = case.args
+    if corrections_swapped:
+        return lm.train_step(**args, beta1=0.999, beta2=0.9)
+    b1, b2, state = 0.9, 0.999, args["adam_state"]
+    _, raw = lm.loss_and_gradients(args["parameters"], args["x"], args["y"], args["mask"])
+    g = optim.clip_by_global_norm(raw, args["clip_norm"])[0]
+    moved = {"t": state["t"], "m": {}, "v": {}}
+    for k in lm.PARAMETER_NAMES:
+        d = g["d" + k]
+        wrong_m = b2 * state["m"][k] + (1 - b2) * d
+        wrong_v = b1 * state["v"][k] + (1 - b1) * d * d
+        moved["m"][k] = (wrong_m - (1 - b1) * d) / b1
+        moved["v"][k] = (wrong_v - (1 - b2) * d * d) / b2
+    return lm.train_step(**{**args, "adam_state": moved})
+
+
+def _adam_eps_inside(case):
+    """sqrt(v_hat + eps) instead of sqrt(v_hat) + eps: the reference with eps = 0 and every v
+    raised so that v_hat is raised by eps (the new moments it returns are the right ones)."""
+    args, state, b2, eps = case.args, case.args["adam_state"], 0.999, 1e-8
+    lift = eps * (1 - b2 ** (state["t"] + 1)) / b2
+    moved = {**state, "v": {k: v + lift for k, v in state["v"].items()}}
+    loss, new_parameters, _ = lm.train_step(**{**args, "adam_state": moved}, eps=0.0)
+    return loss, new_parameters, lm.train_step(**args)[2]
+
+
+_SWAPPED_BETAS = (
+    "beta1 and beta2 are swapped: beta1 = 0.9 goes with m, the mean of g, and its bias "
+    "correction (1 - beta1**t); beta2 = 0.999 with v, the mean of g**2, and (1 - beta2**t)"
+)
 _ADAM_MISTAKES = (
     (
         "Adam's bias correction is missing: divide m by (1 - beta1**t) and v by (1 - beta2**t)",
-        {"bias": False},
+        lambda c: _adam_variant(c, bias=False),
+    ),
+    (
+        "the bias correction uses the old step count: with t = adam_state['t'] + 1 (the new "
+        "count), divide m by (1 - beta1**t) and v by (1 - beta2**t)",
+        lambda c: _adam_variant(c, t_shift=0),
     ),
     (
         "clip the gradients by their global norm before the update (utils.optim."
         "clip_by_global_norm)",
-        {"clip": None},
+        lambda c: _adam_variant(c, clip=None),
     ),
     (
         "clip by the global norm (rescale all gradients together), not each entry by value",
-        {"clip": "value"},
+        lambda c: _adam_variant(c, clip="value"),
     ),
-    ("descend: W - learning_rate * m_hat / (sqrt(v_hat) + eps)", {"sign": 1.0}),
-    ("v is the running mean of the squared gradients, g**2", {"square": False}),
-    ("use the new step count t = adam_state['t'] + 1 in the bias correction", {"t_shift": 0}),
+    (
+        "descend: W - learning_rate * m_hat / (sqrt(v_hat) + eps)",
+        lambda c: _adam_variant(c, sign=1.0),
+    ),
+    (
+        "v is the running mean of the squared gradients, g**2",
+        lambda c: _adam_variant(c, square=False),
+    ),
+    (_SWAPPED_BETAS, _adam_swapped_betas),
+    (_SWAPPED_BETAS, lambda c: _adam_swapped_betas(c, corrections_swapped=False)),
+    (
+        "eps goes outside the square root: sqrt(v_hat) + eps, not sqrt(v_hat + eps) (they "
+        "differ where the gradients are tiny)",
+        _adam_eps_inside,
+    ),
 )
 
 
 def _adam_hint(case, got, path):
     """The first Adam mistake whose result equals the dict ``got`` (every array) at ``path``
     (("parameters",) or ("state", "m") / ("state", "v"))."""
-    for text, switches in _ADAM_MISTAKES:
-        wrong = _adam_variant(case, **switches)
+    for text, derive in _ADAM_MISTAKES:
+        with np.errstate(divide="ignore", invalid="ignore"):  # the old count at t = 0
+            wrong = derive(case)
         candidate = wrong[1] if path[0] == "parameters" else wrong[2]
         for key in path[1:]:
             candidate = candidate[key]
@@ -893,6 +1053,7 @@ TRAIN_STEP = Exercise(
     key_hint="parameters and the moments m, v are dicts keyed 'Waa', 'Wax', 'ba', 'Wya', 'by'; "
     "the gradients are keyed 'dWaa', ...",
     doc="``train_step(...) -> (loss, new_parameters, new_adam_state)``: clipped Adam step.",
+    explain=lambda case, error: explain_or_wrap(TRAIN_STEP, case, error),
 )
 check_train_step = TRAIN_STEP.checker()
 

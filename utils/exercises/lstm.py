@@ -17,10 +17,16 @@ Peepholes (``utils.lstm``): Γf and Γu see the old memory c<t-1> (``pf * c<t-1>
 c<t-1>``), Γo sees the new memory c<t> (``po * c<t>``).
 
 Forward mistakes are the reference with one thing switched (the forget and update gates'
-parameters exchanged, so Γf multiplies c~; the update gate tied to 1 − Γf; weight columns
-permuted; a bias zeroed; no peepholes) or the reference's own gates recombined with one change
-(a<t> without tanh, Γo peeking at c<t-1>); backward mistakes change one edge of
-:func:`_cell_backward`, which equals the reference when nothing is changed (tested).
+parameters exchanged, so Γf multiplies c~; the update gate tied to 1 − Γf, or the forget gate
+to 1 − Γu; weight columns permuted; a bias zeroed; no peepholes, or peepholes although
+peephole=False; a<t-1> and c<t-1> exchanged) or the reference's own gates recombined with one
+change (a<t> without tanh, Γo peeking at c<t-1>, Γf and Γu peeking at c<t>); backward mistakes
+change one edge of :func:`_cell_backward`, which equals the reference when nothing is changed
+(tested), or exchange the two state gradients.
+
+Errors raised inside the student's functions name the case and, where the shapes tell, what
+was fed where (:mod:`utils.exercises._gated`): x[:, t, :] read as step t, a carried gradient
+started with the shape of x, c0 / dc_next / dc = None not handled.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from utils.exercises._common import nonzero
 from utils.exercises._gated import (
     CACHE_TOLERANCE,
     INDEX_HINT,
+    carried_like_x,
     check_cache,
     check_sequence_caches,
     columns_input_first,
@@ -42,8 +49,12 @@ from utils.exercises._gated import (
     gradcheck,
     gradient_outputs,
     input_first,
+    none_argument,
+    time_axis,
+    with_explanations,
 )
 from utils.exercises.harness import Case, Exercise, Mistake, Output
+from utils.exercises.hints import SCAN_LEFT_TO_RIGHT
 
 __all__ = [
     "check_lstm_backward",
@@ -146,6 +157,42 @@ def _coupled(p):
     return out
 
 
+def _forget_tied(p):
+    """Γf = σ(-z_u) = 1 - Γu: the GRU's coupling, on the forget gate."""
+    out = {**p, "Wf": -p["Wu"], "bf": -p["bu"]}
+    if "pu" in p:
+        out["pf"] = -p["pu"]
+    return out
+
+
+def _states_swapped(xt, a_prev, c_prev, p, peephole):
+    """The step given c<t-1> as a_prev and a<t-1> as c_prev."""
+    return lstm.lstm_cell_forward(xt, c_prev, a_prev, p, peephole)
+
+
+def _outputs_swapped(xt, a_prev, c_prev, p, peephole):
+    """The step returning (c<t>, a<t>): in a sequence, the next step then gets them swapped."""
+    a_next, c_next, _ = lstm.lstm_cell_forward(xt, a_prev, c_prev, p, peephole)
+    return c_next, a_next, None
+
+
+def _logit(gate):
+    return np.log(gate) - np.log1p(-gate)
+
+
+def _gates_peek_new(xt, a_prev, c_prev, p, peephole):
+    """Γf and Γu peeking at c<t> (computed once without their peepholes) instead of c<t-1>:
+    the reference's gates without peepholes, recombined with pf, pu on that first c<t>."""
+    if not peephole:
+        return None
+    _, c_first, cache = lstm.lstm_cell_forward(xt, a_prev, c_prev, p, False)
+    gamma_f = sigmoid(_logit(cache[5]) + p["pf"] * c_first)
+    gamma_u = sigmoid(_logit(cache[6]) + p["pu"] * c_first)
+    c_next = gamma_f * c_prev + gamma_u * cache[7]
+    gamma_o = sigmoid(_logit(cache[8]) + p["po"] * c_next)
+    return gamma_o * np.tanh(c_next), c_next, None
+
+
 def _switched(change):
     """A step of the reference with the parameters changed by ``change(p, n_x)``."""
 
@@ -199,9 +246,25 @@ STEP_MISTAKES = (
         _switched(lambda p, n_x: _coupled(p)),
     ),
     (
+        "the forget gate is tied to the update gate (Γf = 1 − Γu, as in a GRU): the LSTM has "
+        "its own Γf = σ(Wf [a<t-1>, x<t>] + bf)",
+        _switched(lambda p, n_x: _forget_tied(p)),
+    ),
+    (
         "the gates are computed from the wrong concatenation order: stack [a<t-1>, x<t>] (the "
         "first n_a columns of each W act on a<t-1>)",
         _switched(input_first),
+    ),
+    (
+        "a_next and c_next are swapped: lstm_cell_forward returns (a_next, c_next, cache), the "
+        "hidden state first",
+        _outputs_swapped,
+    ),
+    (
+        "a<t-1> and c<t-1> are swapped: the step is lstm_cell_forward(xt, a_prev, c_prev, "
+        "parameters, peephole), the hidden state before the memory (the gates read a<t-1>, Γf "
+        "multiplies c<t-1>)",
+        _states_swapped,
     ),
     ("tanh of c is missing: a<t> = Γo * tanh(c<t>)", _no_tanh),
     ("a<t> uses the old memory: a<t> = Γo * tanh(c<t>), with the new c<t>", _old_memory_out),
@@ -214,6 +277,11 @@ STEP_MISTAKES = (
         "Γo peeks at c<t-1>: the output gate sees the new memory, po * c<t> (only Γf and Γu "
         "see c<t-1>)",
         _output_peeks_old,
+    ),
+    (
+        "Γf and Γu peek at c<t>: they are computed before the new memory exists and see the "
+        "old one, pf * c<t-1> and pu * c<t-1> (only Γo sees c<t>, po * c<t>)",
+        _gates_peek_new,
     ),
     *(
         (
@@ -299,7 +367,35 @@ def _cell_cases(rng, seed, peephole):
     if seed != 0:
         one = {**sizes, "m": 1}
         cases.append(case("m = 1", xt[:, :1], a_prev[:, :1], c_prev[:, :1], p, sizes=one))
+    if not peephole:
+        cases.append(_unused_peepholes(case, rng, n_a, (xt, a_prev, c_prev), p))
     return cases
+
+
+UNUSED_PEEPHOLES = "parameters hold pf, pu, po, peephole=False: they must be ignored"
+
+
+def _unused_peepholes(case, rng, n_a, inputs, p):
+    """A case without peepholes whose parameters have them (drawn last, so that the other cases
+    of a seed stay as they were)."""
+    extra = {name: nonzero(rng, (n_a, 1)) * 0.6 for name in ("pf", "pu", "po")}
+    made = case(UNUSED_PEEPHOLES, *inputs, {**p, **extra})
+    return Case(made.label, made.args, made.sizes, {**made.context, "unused_peepholes": True})
+
+
+def _peepholes_without_flag(case, reference):
+    """The reference run with peephole=True on a case whose peepholes must be ignored."""
+    if not case.context.get("unused_peepholes"):
+        return {}
+    flagged = Case(case.label, case.args, case.sizes, {**case.context, "peephole": True})
+    return reference(flagged)
+
+
+PEEPHOLES_WITHOUT_FLAG = (
+    "the peepholes were used although peephole=False: these parameters hold pf, pu, po (say, "
+    "from a model trained with peepholes), and only peephole=True adds them; test the flag "
+    "(if peephole:), not whether the keys are in the dict"
+)
 
 
 def _cell_reference(case):
@@ -321,7 +417,7 @@ def _check_cell_cache(name, got, want, case):
 
 
 def _cell_forward_exercise(peephole, number):
-    return Exercise(
+    exercise = Exercise(
         name="lstm_cell_forward",
         assignment=ASSIGNMENT,
         number=number,
@@ -334,12 +430,21 @@ def _cell_forward_exercise(peephole, number):
         packing="tuple",
         reference=_cell_reference,
         cases=lambda rng, seed: _cell_cases(rng, seed, peephole),
-        mistakes=CELL_FORWARD_MISTAKES,
+        mistakes=(
+            Mistake(PEEPHOLES_WITHOUT_FLAG, lambda c: _peepholes_without_flag(c, _cell_reference)),
+            *CELL_FORWARD_MISTAKES,
+        ),
         forbidden=FORBIDDEN,
         shapes=SHAPES,
         key_hint=KEY_HINT,
         doc="``lstm_cell_forward(xt, a_prev, c_prev, parameters, peephole)``: one LSTM step.",
     )
+    return with_explanations(exercise)
+
+
+def _swapped_outputs(result):
+    """The first two outputs exchanged (a and c, or a_next and c_next)."""
+    return {"a_next": result[1], "c_next": result[0], "a": result[1], "c": result[0]}
 
 
 LSTM_CELL_FORWARD = _cell_forward_exercise(False, 1)
@@ -374,6 +479,7 @@ def _sequence_cases(rng, seed, peephole):
     ]
     if not peephole:
         cases.append(case("peephole left out: the default is False", x, a0, c0, p, True))
+        cases.append(_unused_peepholes(case, rng, n_a, (x, a0, c0), p))
     return cases
 
 
@@ -420,8 +526,20 @@ def _check_caches(name, got, want, case):
     check_sequence_caches(name, got, want, case, CACHE_FIELDS, SEQUENCE_FORWARD_MISTAKES, 2)
 
 
+def _time_from_batch_axis(case):
+    """Step t read as x[:, t, :]: the reference on x with its batch and time axes exchanged
+    (only possible when m = T_x; otherwise the student's code fails, explained by
+    :func:`utils.exercises._gated.time_axis`)."""
+    x = case.args["x"]
+    if x.shape[1] != x.shape[2]:
+        return {}
+    swapped = Case(case.label, {**case.args, "x": x.transpose(0, 2, 1)}, case.sizes, case.context)
+    a, c, _ = _sequence_reference(swapped)
+    return {"a": a, "c": c}
+
+
 def _forward_exercise(peephole, number):
-    return Exercise(
+    exercise = Exercise(
         name="lstm_forward",
         assignment=ASSIGNMENT,
         number=number,
@@ -469,6 +587,18 @@ def _forward_exercise(peephole, number):
                 "off by one in time: a[:, :, t] and c[:, :, t] must be the states after step t",
                 _shifted,
             ),
+            Mistake(
+                "a and c are swapped: return (a, c, caches), the hidden states first",
+                lambda c: _swapped_outputs(_sequence_reference(c)),
+            ),
+            Mistake(
+                PEEPHOLES_WITHOUT_FLAG, lambda c: _peepholes_without_flag(c, _sequence_reference)
+            ),
+            Mistake(
+                "step t read x[:, t, :], example t of the batch: time is the last axis of x "
+                "(n_x, m, T_x), so step t reads x[:, :, t]",
+                _time_from_batch_axis,
+            ),
             *SEQUENCE_FORWARD_MISTAKES,
         ),
         forbidden=FORBIDDEN,
@@ -477,6 +607,13 @@ def _forward_exercise(peephole, number):
         index_hint=INDEX_HINT,
         doc="``lstm_forward(x, a0, c0, parameters, peephole)``: the LSTM over all T_x steps.",
     )
+    return with_explanations(exercise, time_axis, none_argument({"c0": C0_NONE}))
+
+
+C0_NONE = (
+    "c0=None means the memory starts at zeros, so begin with c_prev = np.zeros_like(a0) when "
+    "c0 is None (and c0 itself otherwise)"
+)
 
 
 LSTM_FORWARD = _forward_exercise(False, 2)
@@ -493,10 +630,12 @@ def _cell_backward(da_next, dc_next, cache, **change):
 
     ``change`` maps an edge to ``fn(values) -> array`` where ``values`` holds the step's
     arrays (``da``, ``dc_next``, the gates, ``tanh_c``, ``c_prev``, ``c_next`` and the edges
-    computed so far). Edges: ``dz_o``, ``from_a`` (what a<t> sends to c<t>), ``dc`` (the total),
-    ``dz_f``, ``dz_u``, ``dz_c``, ``forget`` (dc * Γf), ``peep_prev`` (pf dz_f + pu dz_u),
-    ``c_fu`` / ``c_o`` (the memory the peephole gradients multiply), ``sum``. Without changes
-    it equals ``utils.lstm.lstm_cell_backward`` (tested).
+    computed so far). Edges: ``dz_o``, ``from_a`` (what a<t> sends to c<t>), ``peep_o`` (po *
+    dz_o), ``dc`` (the total), ``dz_f``, ``dz_u``, ``dz_c``, ``forget`` (dc * Γf),
+    ``peep_prev`` (pf dz_f + pu dz_u), ``c_fu`` / ``c_o`` (the memory the peephole gradients
+    multiply), ``sum`` (how biases are summed), ``peep_sum`` (how the peepholes' gradients are
+    summed; by default as the biases). Without changes it equals
+    ``utils.lstm.lstm_cell_backward`` (tested).
     """
     _, c_next, a_prev, c_prev, xt, gf, gu, cc, go, p, peephole = cache
     n_a = a_prev.shape[0]
@@ -528,9 +667,10 @@ def _cell_backward(da_next, dc_next, cache, **change):
         dconcat = dconcat + p["W" + g].T @ dz
     if peephole:
         c_fu, c_o = edge("c_fu", lambda: c_prev), edge("c_o", lambda: c_next)
-        grads["dpf"] = sum_batch(v["dz_f"] * c_fu)
-        grads["dpu"] = sum_batch(v["dz_u"] * c_fu)
-        grads["dpo"] = sum_batch(v["dz_o"] * c_o)
+        peep_sum = change["peep_sum"](v) if "peep_sum" in change else sum_batch
+        grads["dpf"] = peep_sum(v["dz_f"] * c_fu)
+        grads["dpu"] = peep_sum(v["dz_u"] * c_fu)
+        grads["dpo"] = peep_sum(v["dz_o"] * c_o)
     grads["da_prev"], grads["dxt"] = dconcat[:n_a], dconcat[n_a:]
     grads["dc_prev"] = dc_prev
     return grads
@@ -560,10 +700,66 @@ def _weights_input_first(case):
     return columns_input_first(ref, case.sizes["n_x"], tuple("dW" + g for g in GATES))
 
 
+def _swapped_states(case):
+    """da_prev and dc_prev exchanged in the returned dict."""
+    ref = lstm.lstm_cell_backward(**case.args)
+    return {**ref, "da_prev": ref["dc_prev"], "dc_prev": ref["da_prev"]}
+
+
+def _swapped_arguments(case):
+    """The reference given dc_next as da_next and da_next as dc_next (a signature
+    ``(dc_next, da_next, cache)``); nothing to compare when dc_next is None."""
+    a = case.args
+    if a["dc_next"] is None:
+        return {}
+    return lstm.lstm_cell_backward(a["dc_next"], a["da_next"], a["cache"])
+
+
+def _sigma_missing(gate, dz):
+    """σ' dropped on one gate: ``dz(v)`` is that gate's dz without Γ * (1 − Γ)."""
+    return Mistake(
+        f"σ' is missing on dz_{gate}: dz_{gate} = dΓ{gate} * Γ{gate} * (1 − Γ{gate})",
+        _backward_change(**{"dz_" + gate: dz}),
+    )
+
+
+def _unsummed(d):
+    return d
+
+
+def _summed_flat(d):
+    return d.sum(axis=1)
+
+
 CELL_BACKWARD_MISTAKES = (
+    Mistake(
+        "da_prev and dc_prev are swapped: da_prev is the stacked vector's first n_a rows (the "
+        "gates saw a<t-1> there), dc_prev the memory's path dc * Γf",
+        _swapped_states,
+    ),
+    Mistake(
+        "da_next and dc_next are swapped: the signature is lstm_cell_backward(da_next, dc_next, "
+        "cache), the hidden state's gradient first",
+        _swapped_arguments,
+    ),
     Mistake(
         "dc_prev misses the forget-gate path: c<t> = Γf * c<t-1> + ... sends dc * Γf to c<t-1>",
         _backward_change(forget=lambda v: 0 * v["dc"]),
+    ),
+    Mistake(
+        "dc_prev misses the forget gate: c<t> = Γf * c<t-1> + ... sends dc * Γf to c<t-1>, not "
+        "dc itself",
+        _backward_change(forget=lambda v: v["dc"]),
+    ),
+    Mistake(
+        "po * dz_o reaches dc too late: dc_prev has it, but dz_f, dz_u and dz_c were computed "
+        "from dc before it was added. Add it to dc right after the path through a<t>, before "
+        "the gate derivatives: dc = dc_next + da_next * Γo * (1 − tanh(c)**2) + po * dz_o",
+        _backward_change(
+            True,
+            dc=lambda v: v["dc_next"] + v["from_a"],
+            forget=lambda v: (v["dc"] + v["peep_o"]) * v["gf"],
+        ),
     ),
     Mistake(
         "dc misses dc_next: the memory's gradient from step t+1 adds to dc<t>",
@@ -589,6 +785,11 @@ CELL_BACKWARD_MISTAKES = (
             dz_u=lambda v: v["dc"] * v["c_prev"] * _sig(v, "gu"),
         ),
     ),
+    # One gate's σ' missing, listed before all three where the output compared first (dc_prev,
+    # then dWf, dWu, dWo) tells them apart: a student missing all three fails on dWf, where the
+    # Γo-only and Γu-only mistakes are right.
+    _sigma_missing("o", lambda v: v["da"] * v["tanh_c"]),
+    _sigma_missing("u", lambda v: v["dc"] * v["cc"]),
     Mistake(
         "σ' is missing: each gate's dz = dΓ * Γ * (1 − Γ)",
         _backward_change(
@@ -597,19 +798,31 @@ CELL_BACKWARD_MISTAKES = (
             dz_o=lambda v: v["da"] * v["tanh_c"],
         ),
     ),
+    _sigma_missing("f", lambda v: v["dc"] * v["c_prev"]),
     Mistake(
         "tanh' is missing on the candidate: dz_c = dc * Γu * (1 − c~**2)",
         _backward_change(dz_c=lambda v: v["dc"] * v["gu"]),
     ),
     Mistake(
+        "the peepholes' gradients must be summed over the batch, keeping the shape (n_a, 1): "
+        "dpf = (dz_f * c<t-1>).sum(axis=1, keepdims=True), and so dpu and dpo (a peephole, like "
+        "a bias, is one number per unit shared by every example)",
+        _backward_change(True, peep_sum=lambda v: _unsummed),
+    ),
+    Mistake(
+        "keepdims is missing on the peepholes' gradients: dpf, dpu, dpo have shape (n_a, 1), "
+        "(dz_f * c<t-1>).sum(axis=1, keepdims=True)",
+        _backward_change(True, peep_sum=lambda v: _summed_flat),
+    ),
+    Mistake(
         "the bias gradients must be summed over the batch, keeping the shape (n_a, 1): "
         "dz.sum(axis=1, keepdims=True)",
-        _backward_change(sum=lambda v: lambda d: d),
+        _backward_change(sum=lambda v: _unsummed),
     ),
     Mistake(
         "keepdims is missing: the bias gradients have shape (n_a, 1), "
         "dz.sum(axis=1, keepdims=True)",
-        _backward_change(sum=lambda v: lambda d: d.sum(axis=1)),
+        _backward_change(sum=lambda v: _summed_flat),
     ),
     Mistake(
         "the weight gradients are built on [x<t>, a<t-1>]: dW = dz [a<t-1>, x<t>]^T (the "
@@ -617,7 +830,8 @@ CELL_BACKWARD_MISTAKES = (
         _weights_input_first,
     ),
     Mistake(
-        "dc misses the output gate's peephole: z_o = ... + po * c<t> sends po * dz_o to c<t>",
+        "dc misses the output gate's peephole: z_o = ... + po * c<t> sends po * dz_o to c<t>; "
+        "add it to dc before the gate derivatives and dc_prev use dc",
         _backward_change(True, peep_o=lambda v: 0 * v["dc_next"]),
     ),
     Mistake(
@@ -696,7 +910,7 @@ def _gradient_outputs(first, peephole):
 
 
 def _cell_backward_exercise(peephole, number):
-    return Exercise(
+    exercise = Exercise(
         name="lstm_cell_backward",
         assignment=ASSIGNMENT,
         number=number,
@@ -712,6 +926,13 @@ def _cell_backward_exercise(peephole, number):
         proofs=(_cell_gradcheck(peephole),),
         doc="``lstm_cell_backward(da_next, dc_next, cache)``: backward of one LSTM step.",
     )
+    return with_explanations(exercise, none_argument({"dc_next": DC_NEXT_NONE}))
+
+
+DC_NEXT_NONE = (
+    "nothing comes from a later step, so treat it as zeros: if dc_next is None, "
+    "dc_next = np.zeros_like(c_next)"
+)
 
 
 LSTM_CELL_BACKWARD = _cell_backward_exercise(False, 3)
@@ -723,11 +944,22 @@ LSTM_CELL_BACKWARD_PEEPHOLE = _cell_backward_exercise(True, 13)
 # --------------------------------------------------------------------------------------------
 
 
-def _bptt(case, order="right to left", da_rule="added", dc_rule="added", keep=None, step=None):
+def _bptt(
+    case,
+    order="right to left",
+    da_rule="added",
+    dc_rule="added",
+    keep=None,
+    step=None,
+    swap=False,
+    swap_carry=False,
+):
     """BPTT with the reference cell backward, optionally with one mistake in the loop:
     ``da_rule`` / ``dc_rule`` "added" (right), "missing" (nothing from step t+1), "outside"
     (the ``dc`` argument ignored); ``keep`` = t returns only step t's parameter gradients;
-    ``step``: a cell mistake (a :func:`_backward_change` derive) at every step."""
+    ``step``: a cell mistake (a :func:`_backward_change` derive) at every step; ``swap``: the
+    cell given (dc<t>, da<t>) instead of (da<t>, dc<t>); ``swap_carry``: its da_prev carried
+    on as the memory's gradient and its dc_prev as the hidden state's."""
     if step is not None and step.needs_peephole and not case.context["peephole"]:
         return {}
     da, dc, (cell_caches, x) = case.args["da"], case.args["dc"], case.args["caches"]
@@ -742,12 +974,16 @@ def _bptt(case, order="right to left", da_rule="added", dc_rule="added", keep=No
         dc_t = np.zeros(shape) if dc_rule == "missing" else dc_carry
         if dc is not None and dc_rule != "outside":
             dc_t = dc_t + dc[:, :, t]
+        if swap:
+            da_t, dc_t = dc_t, da_t
         if step is None:
             grads = lstm.lstm_cell_backward(da_t, dc_t, cell_caches[t])
         else:
             grads = _cell_backward(da_t, dc_t, cell_caches[t], **step.edges)
         dx[:, :, t] = grads.pop("dxt")
         da_carry, dc_carry = grads.pop("da_prev"), grads.pop("dc_prev")
+        if swap_carry:
+            da_carry, dc_carry = dc_carry, da_carry
         for k, g in grads.items():
             sums[k] = sums.get(k, 0) + g
         if keep == t:
@@ -809,7 +1045,7 @@ def _sequence_gradcheck(peephole):
 
 
 def _backward_exercise(peephole, number):
-    return Exercise(
+    exercise = Exercise(
         name="lstm_backward",
         assignment=ASSIGNMENT,
         number=number,
@@ -844,10 +1080,22 @@ def _backward_exercise(peephole, number):
                 "(when dc is not None)",
                 lambda c: _bptt(c, dc_rule="outside"),
             ),
+            Mistake(SCAN_LEFT_TO_RIGHT, lambda c: _bptt(c, order="left to right")),
             Mistake(
-                "the scan goes left to right: backpropagation through time starts at the last "
-                "step, for t in reversed(range(T_x))",
-                lambda c: _bptt(c, order="left to right"),
+                "da0 and dc0 are swapped: da0 is what da_prev carries out of the first step, "
+                "dc0 what dc_prev carries",
+                lambda c: _swapped_initial(c),
+            ),
+            Mistake(
+                "the two gradients are swapped in the call: lstm_cell_backward(da_next, "
+                "dc_next, cache) takes the hidden state's gradient (da[:, :, t] + da_prev) "
+                "first, the memory's second",
+                lambda c: _bptt(c, swap=True),
+            ),
+            Mistake(
+                "da_prev and dc_prev are swapped on the way to step t-1: da_prev joins "
+                "da[:, :, t-1] as the hidden state's gradient, dc_prev is the memory's",
+                lambda c: _bptt(c, swap_carry=True),
             ),
             *(
                 Mistake(m.hint, lambda c, d=m.derive: _bptt(c, step=d))
@@ -862,6 +1110,18 @@ def _backward_exercise(peephole, number):
         proofs=(_sequence_gradcheck(peephole),),
         doc="``lstm_backward(da, dc, caches)``: backpropagation through time for the LSTM.",
     )
+    return with_explanations(exercise, carried_like_x, none_argument({"dc": DC_NONE}))
+
+
+DC_NONE = (
+    "no gradient reaches c<t> from outside the recurrence, so add dc[:, :, t] to the memory's "
+    "gradient only when dc is not None"
+)
+
+
+def _swapped_initial(case):
+    ref = lstm.lstm_backward(**case.args)
+    return {**ref, "da0": ref["dc0"], "dc0": ref["da0"]}
 
 
 LSTM_BACKWARD = _backward_exercise(False, 4)

@@ -15,6 +15,7 @@ from utils.activations import softmax
 from utils.checks import check_close, check_equal
 from utils.exercises._common import random_parameters, sizes
 from utils.exercises.harness import Case, Exercise, Mistake, Output, default_tolerance
+from utils.exercises.hints import SOFTMAX_AXIS, columns_sum_to_one
 
 __all__ = [
     "EXERCISES",
@@ -84,10 +85,7 @@ def _scores(a: np.ndarray, p: dict) -> np.ndarray:
 def _columns_hint(got, want, case) -> str | None:
     same = isinstance(got, np.ndarray) and got.shape == want.shape
     if same and not np.allclose(got.sum(axis=0), 1, atol=1e-4):
-        return (
-            "each column is a probability distribution over the n_y classes and must sum "
-            "to 1 (softmax over axis 0)"
-        )
+        return columns_sum_to_one("column (one example's distribution over the n_y classes)")
     return None
 
 
@@ -224,8 +222,7 @@ RNN_CELL_FORWARD = Exercise(
             outputs=("yt_pred",),
         ),
         Mistake(
-            "softmax over the wrong axis: each column (one example) must sum to 1, i.e. "
-            "normalise over axis 0",
+            SOFTMAX_AXIS,
             lambda c: {"yt_pred": softmax(_scores(_cell(c)[0], c.args["parameters"]).T).T},
         ),
         Mistake(
@@ -348,9 +345,7 @@ RNN_FORWARD = Exercise(
             "y_hat",
             shape="(n_y, m, T_x)",
             hint=lambda got, want, case: (
-                "each y_hat[:, i, t] must sum to 1: softmax over axis 0 (the classes)"
-                if _columns_hint(got, want, case)
-                else None
+                columns_sum_to_one("y_hat[:, i, t]") if _columns_hint(got, want, case) else None
             ),
         ),
         Output("caches", kind="custom", check=check_sequence_caches),

@@ -10,7 +10,9 @@ Contracts (identical to the references, which the checks call):
 
 ``grads`` is a dict of arrays (``{"dWaa": ..., "dba": ...}``); ``norm`` is the global norm
 ``sqrt(sum of every squared entry)`` *before* clipping; the given dict and arrays must not
-change.
+change, and ``clipped`` is a new dict of new arrays, also where nothing is rescaled (seen where
+the function runs in this process: a result from the grader's sandbox is always new). Every
+error raised inside a student's function is reported with the case it came from.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from __future__ import annotations
 import numpy as np
 
 from utils import gradient_flow, optim, rnn
-from utils.exercises.harness import Case, Exercise, Mistake, Output
+from utils.exercises.harness import Case, Exercise, Mistake, Output, explain_or_wrap
+from utils.exercises.hints import SCAN_LEFT_TO_RIGHT
 
 __all__ = ["check_clip_by_global_norm", "check_clip_by_value", "check_hidden_state_gradient_norms"]
 
@@ -83,6 +86,53 @@ def _check_grads(name, got, want, case):
                 f"{name}[{key!r}] is wrong (largest difference {worst:.3g})"
                 + (f": {hint}" if hint else "")
             )
+    _check_new_arrays(name, got, case)
+
+
+def _check_new_arrays(name, got, case):
+    """The clipped dict and its arrays are new: none is the caller's ``grads`` or shares its
+    memory (a view). Seen where the student's function ran in this process (the notebook's
+    kernel); a result that crossed the grader's sandbox boundary is always a new object."""
+    grads = case.args["grads"]
+    if got is grads:
+        raise AssertionError(
+            f"{name} is the dict grads itself: return a new dict of new arrays, so that "
+            "changing the clipped gradients cannot change grads"
+        )
+    for key, g in got.items():
+        if isinstance(g, np.ndarray) and np.shares_memory(g, grads[key]):
+            raise AssertionError(
+                f"{name}[{key!r}] is the caller's array grads[{key!r}] itself (or a view of "
+                "it): return new arrays even when nothing is rescaled (g.copy(), or g * scale "
+                "with scale = 1.0), so that changing the clipped gradients cannot change grads"
+            )
+
+
+def _spectral_norm(grads):
+    """The global norm with each array's norm taken as np.linalg.norm(g, 2): for a matrix its
+    largest singular value (the reference fed one number per array)."""
+    return optim.global_norm({k: np.array(np.linalg.norm(g, 2)) for k, g in grads.items()})
+
+
+def _sum_of_norms(grads):
+    """The sum of the arrays' own norms (the reference run on each array alone, added up)."""
+    return sum(optim.global_norm({k: g}) for k, g in grads.items())
+
+
+SPECTRAL_NORM = (
+    "np.linalg.norm(g, 2) (ord=2) of a matrix is its largest singular value, not the square "
+    "root of the sum of its squared entries: use np.sqrt(np.sum(g**2)) (or np.linalg.norm(g) "
+    "without ord) for each array"
+)
+SUM_OF_NORMS = (
+    "the global norm is the square root of the sum of every squared entry of every array, "
+    "sqrt(N_1**2 + N_2**2 + ...) with N_i each array's norm, not the sum N_1 + N_2 + ... of "
+    "the arrays' norms"
+)
+_NORM_OUTPUT_MISTAKES = (
+    Mistake(SPECTRAL_NORM, lambda c: (None, _spectral_norm(c.args["grads"])), outputs=("norm",)),
+    Mistake(SUM_OF_NORMS, lambda c: (None, _sum_of_norms(c.args["grads"])), outputs=("norm",)),
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,10 +210,12 @@ CLIP_BY_VALUE = Exercise(
             lambda c: (None, max(float(np.linalg.norm(g)) for g in c.args["grads"].values())),
             outputs=("norm",),
         ),
+        *_NORM_OUTPUT_MISTAKES,
     ),
     forbidden=FORBIDDEN_CLIPPING,
     key_hint="grads is a dict keyed 'dWaa', 'dWax', ...; return a dict with the same keys",
     doc="``clip_by_value(grads, max_value) -> (clipped, norm)``: entries into [-v, v].",
+    explain=lambda case, error: explain_or_wrap(CLIP_BY_VALUE, case, error),
 )
 check_clip_by_value = CLIP_BY_VALUE.checker()
 
@@ -179,6 +231,16 @@ def _per_array(case):
         n = float(np.linalg.norm(g))
         out[k] = g * (case.args["max_norm"] / n if n > case.args["max_norm"] else 1.0)
     return out
+
+
+def _clipped_with_norm(case, wrong_norm):
+    """clip_by_global_norm's result when the global norm is taken as ``wrong_norm(grads)``:
+    the reference with max_norm scaled by N / N', so that its factor max_norm / N applies
+    exactly when, and as, max_norm / N' would."""
+    grads, max_norm = case.args["grads"], case.args["max_norm"]
+    return optim.clip_by_global_norm(
+        grads, max_norm * optim.global_norm(grads) / wrong_norm(grads)
+    )[0]
 
 
 _NORM_MISTAKES = (
@@ -212,6 +274,8 @@ _NORM_MISTAKES = (
             for k, g in c.args["grads"].items()
         },
     ),
+    (SPECTRAL_NORM, lambda c: _clipped_with_norm(c, _spectral_norm)),
+    (SUM_OF_NORMS, lambda c: _clipped_with_norm(c, _sum_of_norms)),
 )
 
 
@@ -265,10 +329,12 @@ CLIP_BY_GLOBAL_NORM = Exercise(
             lambda c: (None, optim.global_norm(c.args["grads"]) ** 2),
             outputs=("norm",),
         ),
+        *_NORM_OUTPUT_MISTAKES,
     ),
     forbidden=FORBIDDEN_CLIPPING,
     key_hint="grads is a dict keyed 'dWaa', 'dWax', ...; return a dict with the same keys",
     doc="``clip_by_global_norm(grads, max_norm) -> (clipped, norm)``.",
+    explain=lambda case, error: explain_or_wrap(CLIP_BY_GLOBAL_NORM, case, error),
 )
 check_clip_by_global_norm = CLIP_BY_GLOBAL_NORM.checker()
 
@@ -315,6 +381,49 @@ def _probe_after_step_back(da, caches):
     return gradient_flow.hidden_state_gradient_norms(np.stack(grads, axis=2), (cells, x))[::2]
 
 
+def _probe_left_to_right(da, caches):
+    """The scan run from t = 0 upwards: the reference on the time-reversed sequence (steps
+    and their gradients from above reversed), its norms put back in time order."""
+    cell_caches, x = caches
+    reversed_caches = (list(reversed(cell_caches)), x[:, :, ::-1])
+    return gradient_flow.hidden_state_gradient_norms(da[:, :, ::-1], reversed_caches)[::-1].copy()
+
+
+def _probe_one_step_back(da, caches):
+    """Only da[:, :, t] sent back from step t (not the whole dL/da<t>), so a gradient travels
+    one step at most: norms[t] from the reference run on the two steps t, t+1 alone."""
+    cell_caches, x = caches
+    T = len(cell_caches)
+    return np.array(
+        [
+            gradient_flow.hidden_state_gradient_norms(
+                da[:, :, t : t + 2], (cell_caches[t : t + 2], x[:, :, t : t + 2])
+            )[0]
+            for t in range(T)
+        ]
+    )
+
+
+def _probe_with_wax(da, caches):
+    """The reference given Wax in place of Waa (possible where n_x = n_a; None elsewhere)."""
+    if caches[0][0][3]["Wax"].shape != caches[0][0][3]["Waa"].shape:
+        return None
+    return _probe_with(da, caches, lambda *cache: _with_waa(cache, cache[3]["Wax"]))
+
+
+def _g_prime_hint(case):
+    if case.context.get("activation") == "relu":
+        return (
+            "ReLU's derivative is (a_next > 0): 1 where a unit is on, 0 where it is off. Here it "
+            "was 1 everywhere: a_next >= 0 is always True, since ReLU's output is never "
+            "negative (the same as no derivative at all)"
+        )
+    return (
+        "back through the activation first: multiply by g'(z) = 1 - a_next**2 (tanh) or "
+        "(a_next > 0) (ReLU) before Waa^T"
+    )
+
+
 def _with_waa(cache, Waa):
     """A cell cache whose parameters have ``Waa`` instead."""
     a_next, a_prev, xt, parameters, activation = cache
@@ -335,15 +444,24 @@ def _probe_case(rng, label, n_x, n_a, m, T, activation="tanh", only_last=False, 
     da = rng.standard_normal((n_a, m, T))
     if only_last:
         da[:, :, :-1] = 0
-    return Case(label, {"da": da, "caches": caches}, {"n_a": n_a, "m": m, "T_x": T})
+    return Case(
+        label,
+        {"da": da, "caches": caches},
+        {"n_x": n_x, "n_a": n_a, "m": m, "T_x": T},
+        context={"activation": activation},
+    )
 
 
 def _probe_cases(rng, seed):
     n_x, n_a, m, T = (3, 5, 2, 6) if seed == 0 else tuple(int(v) for v in rng.integers(2, 9, 4))
     T = max(T, 3)
+    # First a loss at every step, with n_x = n_a: there a scan from the left, a gradient not
+    # carried at all and one carried a single step all give different norms (with a loss on
+    # the last step only the first two give the same), and Wax^T used for the step back has
+    # Waa^T's shape, so it gives a wrong value (named) instead of a shape error.
     return [
+        _probe_case(rng, "a loss at every step (n_x = n_a)", n_a, n_a, m, T),
         _probe_case(rng, "a loss on the last step only", n_x, n_a, m, T, only_last=True),
-        _probe_case(rng, "a loss at every step", n_x, n_a, m, T),
         _probe_case(rng, "ReLU", n_x, n_a, m, T, activation="relu"),
         _probe_case(rng, "T_x = 1", n_x, n_a, m, 1),
     ]
@@ -358,18 +476,28 @@ HIDDEN_STATE_GRADIENT_NORMS = Exercise(
     reference=lambda c: gradient_flow.hidden_state_gradient_norms(**c.args),
     cases=_probe_cases,
     mistakes=(
-        Mistake(
-            "back through the activation first: multiply by g'(z) = 1 - a_next**2 (tanh) or "
-            "(a_next > 0) (ReLU) before Waa^T",
-            lambda c: _probe_without_g_prime(**c.args),
-        ),
+        Mistake(_g_prime_hint, lambda c: _probe_without_g_prime(**c.args)),
         Mistake(
             "the step back is Waa^T (the transpose) times the gradient",
             lambda c: _probe_untransposed(**c.args),
         ),
         Mistake(
+            "the step back to a<t-1> goes through Waa^T, the recurrent weight; Wax multiplies "
+            "the input x<t> and sends nothing to a<t-1>",
+            lambda c: _probe_with_wax(**c.args),
+        ),
+        Mistake(
+            SCAN_LEFT_TO_RIGHT,
+            lambda c: _probe_left_to_right(**c.args),
+        ),
+        Mistake(
             "dL/da<t> includes what comes back from step t+1: add it before taking the norm",
             lambda c: _probe_without_future(**c.args),
+        ),
+        Mistake(
+            "send back the whole dL/da<t> (da[:, :, t] plus what came back from step t+1), "
+            "not only da[:, :, t]: a loss at the last step must reach every earlier step",
+            lambda c: _probe_one_step_back(**c.args),
         ),
         Mistake(
             "norms[t] is the norm of dL/da<t> itself, taken before stepping back to t-1",
@@ -394,6 +522,7 @@ HIDDEN_STATE_GRADIENT_NORMS = Exercise(
     },
     index_hint="t runs over 0 .. T_x - 1 (len(cell_caches)); da[:, :, t] is step t",
     doc="``hidden_state_gradient_norms(da, caches)``: ||dL/da<t>|| for every t, by BPTT.",
+    explain=lambda case, error: explain_or_wrap(HIDDEN_STATE_GRADIENT_NORMS, case, error),
 )
 check_hidden_state_gradient_norms = HIDDEN_STATE_GRADIENT_NORMS.checker()
 
