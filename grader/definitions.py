@@ -160,6 +160,12 @@ def safe_code(source: str) -> tuple[str, list[str]]:
 # --------------------------------------------------------------------------------------------
 
 
+def _short(anchor: str) -> str:
+    """A cell's name in a message: its grade id, or the first line of a course cell."""
+    first = anchor.strip().splitlines()[0] if anchor.strip() else "an empty cell"
+    return anchor if "\n" not in anchor and len(anchor) < 40 else f"the cell `{first[:40]}`"
+
+
 def plan(source_nb, student_nb) -> dict:
     """The blocks to run and the test cells, in the source notebook's order.
 
@@ -167,27 +173,28 @@ def plan(source_nb, student_nb) -> dict:
     """
     student_cells: dict[str, list[str]] = {}
     # Code cells the student added (or edited outside the answer cells), anchored after the
-    # nbgrader cell they follow: helpers defined there count, reduced like answers.
+    # course cell they follow (an nbgrader cell, or a code cell as released): they run there.
     extras: dict[str | None, list[str]] = {}
     plain = {c.source for c in source_nb.cells if c.cell_type == "code" and not nbs.grade_id(c)}
+
+    def key(cell) -> str | None:  # where a cell sits: its grade id, or a course cell's text
+        return nbs.grade_id(cell) or (cell.source if cell.source in plain else None)
+
     if student_nb is not None:
         anchor = None
         for cell in student_nb.cells:
             gid = nbs.grade_id(cell)
-            if gid:
-                anchor = gid
-            if cell.cell_type != "code":
-                continue
-            if gid and nbs.is_solution(cell):
+            if cell.cell_type == "code" and gid and nbs.is_solution(cell):
                 student_cells.setdefault(gid, []).append(cell.source)
-            elif not gid and cell.source not in plain:
+            elif cell.cell_type == "code" and not gid and cell.source not in plain:
                 extras.setdefault(anchor, []).append(cell.source)
+            anchor = key(cell) or anchor
     blocks: list[dict] = []  # {"label", "code", "student": whether the student wrote it}
     tests: list[dict] = []  # {"grade_id", "prefix": n_blocks, "code"}
     notes: list[str] = []
 
     def add_extras(anchor):
-        where = f" after {anchor}" if anchor else " at the top"
+        where = f" after {_short(anchor)}" if anchor else " at the top"
         for source in extras.pop(anchor, []):
             label = f"a cell you added{where}"
             blocks.append({"label": label, "code": student_code(source), "student": True})
@@ -196,7 +203,7 @@ def plan(source_nb, student_nb) -> dict:
     previous = None
     for index, cell in enumerate(source_nb.cells):
         add_extras(previous)
-        previous = nbs.grade_id(cell)
+        previous = key(cell) or previous
         if cell.cell_type != "code":
             continue
         gid = nbs.grade_id(cell) or f"cell {index + 1}"
