@@ -5,6 +5,7 @@ bubblewrap. The button in a real browser is tests/browser/test_student_lab.py.""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import html
 import os
 import shutil
@@ -18,6 +19,13 @@ from grader import validate_server as vs
 NOTEBOOK = Path("01_notation") / "notation.ipynb"
 SOURCE = ROOT / "solutions" / NOTEBOOK
 LONG = "AssertionError: " + "x" * 150 + " <b>not bold</b> & the hint at the very end"
+
+
+def _run(coroutine):
+    """Run ``coroutine`` on a loop of its own, in a thread: another test of the session may
+    leave this thread's event loop running, where asyncio.run refuses to start."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _result(tests, notes=(), unanswered=(), error=None, source=str(SOURCE)):
@@ -102,7 +110,7 @@ def test_the_check_runs_unsandboxed_without_bubblewrap(tmp_path, monkeypatch):
                 (shadow / program.name).symlink_to(program)
     monkeypatch.setenv("PATH", str(shadow))
     assert vs.validate.probe() is not None  # no sandbox here now
-    result = asyncio.run(vs.run_check(copy, vs.released_copy(copy), timeout=300))
+    result = _run(vs.run_check(copy, vs.released_copy(copy), timeout=300))
     assert result["error"] is None, result
     assert result["sandboxed"] is False
     assert len(result["tests"]) == 5
@@ -116,7 +124,7 @@ def test_a_check_past_its_time_limit_is_stopped_and_said(tmp_path, limit):
     copy = tmp_path / "notebooks" / NOTEBOOK
     copy.parent.mkdir(parents=True)
     shutil.copy2(ROOT / "notebooks" / NOTEBOOK, copy)
-    result = asyncio.run(vs.run_check(copy, SOURCE, timeout=limit))
+    result = _run(vs.run_check(copy, SOURCE, timeout=limit))
     assert result == {"error": f"the check did not finish within {limit:g} s"}
     answer = vs.button_answer(result)
     assert answer["success"] is False

@@ -191,7 +191,9 @@ def test_student_bundle_holds_no_instructor_material(tmp_path):
     assert f"{top}pyproject.toml" in names
     for assignment in pipeline.source_notebooks(ROOT):
         assert any(n.startswith(f"{top}notebooks/{assignment}/") for n in names)
-    assert not [n for n in names if "solutions" in n or n.endswith(".db") or "/grader/" in n]
+    assert not [n for n in names if "solutions" in n or n.endswith(".db")]
+    shipped = {n.split("/grader/", 1)[1] for n in names if "/grader/" in n}
+    assert shipped == set(bundle.CHECK_MODULES)  # the check, nothing else
     assert not bundle.check(ROOT, out)
 
 
