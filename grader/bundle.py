@@ -238,7 +238,8 @@ def check(root: Path, bundle: Path) -> list[str]:
         if bundle.suffix == ".zip":
             with zipfile.ZipFile(bundle) as zf:
                 zf.extractall(tmp)
-            folder = Path(tmp)
+            entries = list(Path(tmp).iterdir())  # the course's one top folder, if it has one
+            folder = entries[0] if len(entries) == 1 and entries[0].is_dir() else Path(tmp)
         else:
             folder = bundle
         problems = []
