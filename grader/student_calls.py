@@ -1,19 +1,22 @@
 """Calling a student's functions in the sandbox from trusted test code: both halves.
 
 *Inside the sandbox* (``python -m grader.student_calls``, see :func:`serve`) a small server
-imports numpy and the course package once, then for each test cell forks a child that runs the
-notebook's definitions (the instructor's setup cells and the student's answers, already reduced
-to definitions by :mod:`grader.definitions`), lists the names the student defined, and answers
-calls of those functions until the test cell ends. Each call runs under
-:func:`utils.checks.guarded_call` *inside* the sandbox, so calling a forbidden reference or
-patching numpy while the function runs is still reported.
+imports numpy and the course package once and never runs student code itself. For each
+notebook it forks a *notebook process* that first makes absent the ``utils`` references the
+calls it will serve forbid (:func:`disable_references`), then runs the notebook's cells one
+by one, as the student's kernel did (the student's cells whole, the instructor's reduced to
+definitions by :mod:`grader.definitions`), and lists what the student defined; for each test
+cell it forks a *test child* that answers calls of those functions until the test ends, so a
+test's calls cannot change what the next test sees. Each call runs under
+:func:`utils.checks.guarded_call`, so patching numpy while the function runs is reported.
 
 *Outside* (the trusted grader process) :class:`StudentSession` starts that server in the
-sandbox and :class:`RemoteFunction` stands for each student function in the test's namespace.
-Only plain data (:mod:`grader.plain_data`) crosses: arguments are sent fresh for every call
-and the arguments as the function left them come back, so in-place mutation is mirrored onto
-the caller's objects (and caught by the checks as before). A student object never reaches a
-check.
+sandbox, runs each cell under its own time budget (a cell that hangs or ends its process is
+named, then kept as its definitions only), and binds a :class:`RemoteFunction` for each
+student function in the test's namespace. Only plain data (:mod:`grader.plain_data`) crosses:
+arguments are sent fresh for every call and the arguments as the function left them come
+back, so in-place mutation is mirrored onto the caller's objects (and caught by the checks as
+before), as is returning the caller's own object. A student object never reaches a check.
 
 Messages are JSON lines. Every request carries an ``id`` and every reply must name it; a reply
 for anything else, a malformed line, or a line longer than :data:`MAX_LINE` is a
