@@ -11,7 +11,7 @@ import fixture_course as fc
 import numpy as np
 import pytest
 
-from grader import sandbox
+from grader import regrade, sandbox
 from grader.layout import CourseLayout
 from grader.regrade import student_session
 from grader.student_calls import (
@@ -302,3 +302,21 @@ def test_grading_refuses_without_bubblewrap_in_one_line(tmp_path, monkeypatch, c
     assert "bubblewrap is not installed" in err
     assert "--no-sandbox" in err
     assert sys.platform.startswith("linux")
+
+
+def test_a_students_names_never_replace_the_builtins_the_tests_use(sandbox_config):
+    """A student's ``len`` or ``max`` (a function, or a builtin rebound) stays in the sandbox:
+    the test code keeps Python's own."""
+    session = student_session(sandbox_config, 2048)
+    blocks = [
+        {**SETUP, "student": False},
+        {"label": "your cell", "code": "def len(x):\n    return 0\nmax = min\n", "student": True},
+    ]
+    plan = {"blocks": blocks, "tests": [], "notes": []}
+    session.plan(blocks)
+    test = {"grade_id": "t", "prefix": 2, "code": "assert len([1, 2]) == 2 and max(1, 2) == 2"}
+    try:
+        result = regrade.run_test(session, plan, test, 10)
+    finally:
+        session.close()
+    assert result["passed"], result
