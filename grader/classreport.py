@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from grader import classview, reports, similarity
+from grader import classview, journal, reports, similarity
 from grader import gradebook as gradebook_mod
 from grader import notebooks as nbs
 from grader import score_policy as policy
@@ -157,6 +157,7 @@ def rebuild(
         records = store.all("result")
         unplaced_records = store.all("unplaced")
         problem_records = store.all("problems")
+        begun = store.all(journal.KIND)  # grading begun and not finished (grader.journal)
         timings = store.all("timing")
     graded = read_gradebook(db_url, list(expected))
 
@@ -173,6 +174,11 @@ def rebuild(
         if (student, assignment) not in results and sub.cells and _in_shard(student, shard):
             results[(student, assignment)] = _from_gradebook(
                 student, assignment, maxima[assignment], sub
+            )
+    for (student, assignment), data in begun.items():
+        if assignment in expected and _in_shard(student, shard):  # never a half-written score
+            results[(student, assignment)] = SubmissionResult(
+                student, assignment, maxima[assignment], "not graded", journal.why(data)
             )
     unplaced: dict[str, list[str]] = {}
     for (student, label), lines in sorted(unplaced_records.items()):

@@ -40,6 +40,7 @@ from grader import (
     classreport,
     gradebook,
     handgrading,
+    journal,
     lms,
     reports,
     sandbox,
@@ -278,6 +279,9 @@ class ClassGrader:
                     or (student, assignment) in taken.ungradable_newer
                 ):
                     self.keep_earlier[(student, assignment)] = res.reason
+        # Recorded before nbgrader writes anything, removed with the results (grader.journal):
+        # a killed run loses no hand grade and its half-graded submissions say so.
+        self.hand = journal.begin(gradebook.db_url(self.root), self.hand)
         with tempfile.TemporaryDirectory(prefix="seqgrade-") as staging:
             self.staging = Path(staging)  # the services' code and the sandbox's files
             self.code, self.lib = self.sources.stage(self.staging)
@@ -321,6 +325,7 @@ class ClassGrader:
                     continue
                 rows.append((student, assignment, store.result_data(res, *self._stored_files(key))))
             st.put_many("result", rows)
+            journal.end(st, results)
             label = self.label
             for student, key in st.all("unplaced"):
                 if key == label and self.keep(student):
