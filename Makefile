@@ -20,6 +20,7 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 .PHONY: lab test setup lint release grade-by-hand full-repo help
 
 help:
+	@echo "make setup   create .venv and install the course with its test tools (nothing else)"
 	@echo "make lab     set up .venv and open the course in JupyterLab (student mode)"
 	@echo "make test    set up .venv and run lint, unit tests, notebooks and pipeline checks"
 	@echo "make release regenerate notebooks/ from solutions/ (instructors)"

@@ -42,5 +42,8 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearMarkScheme",
     "grader.feedback.StripGradeCellTracebacks",
     "grader.feedback.StripModelAnswers",
+    # Score after any late penalty and the failing tests first, failing cells marked, maths
+    # drawn offline (grader/feedback_view.py).
+    "grader.feedback_view.StudentView",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -9,9 +9,15 @@ grade SUBMISSIONS  grade a class: a submitted/ folder, a flat folder or a .zip
 grade-by-hand      open nbgrader's formgrader (instructors) to grade written answers
 feedback           write feedback for every graded submission (leak-checked; refuses while
                    answers are still to be graded by hand, unless --force)
+import-hand-grades FILE.csv  record hand grades (student,assignment,cell,points,comment)
+report             rebuild grades.csv, report.csv and report.md (class view, similarity)
+                   from the gradebook (also after every grade, export and import)
+check-term         check grader/term.toml against the roster and the course
 export             grader/reports/export.csv (status and reason per student and assignment)
                    and canvas.csv (one row per student, for an LMS), from the gradebook
 bundle OUT         the student bundle (a folder, or a zip if OUT ends in .zip)
+slurm SUBMISSIONS  grade a class as a Slurm job array into one gradebook (--tasks N,
+                   --wait; --status, --retry-failed for a task that did not finish)
 """
 
 from __future__ import annotations
@@ -33,6 +39,18 @@ def _report(problems: list[str], ok: str) -> int:
         return 1
     print(ok)
     return 0
+
+
+# The commands that read or write the gradebook (each says which one it uses).
+GRADEBOOK_COMMANDS = {
+    "release",
+    "grade",
+    "grade-by-hand",
+    "feedback",
+    "export",
+    "report",
+    "import-hand-grades",
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,10 +112,27 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("export", help="export.csv and canvas.csv from the gradebook")
     p.add_argument("--reports", type=Path, default=None, help="default: grader/reports/")
     p.add_argument("--term", type=Path, default=None, help="default: grader/term.toml")
+    p = sub.add_parser("report", help="rebuild the class reports from the gradebook")
+    p.add_argument("--reports", type=Path, default=None, help="default: grader/reports/")
+    p = sub.add_parser(
+        "import-hand-grades", help="record hand grades from a CSV (no browser needed)"
+    )
+    p.add_argument("csv", type=Path, help="columns: student,assignment,cell,points,comment")
+    p = sub.add_parser("check-term", help="check term.toml against the roster and the course")
+    p.add_argument("--term", type=Path, default=None, help="default: grader/term.toml")
+    p = sub.add_parser("slurm", help="grade a class as a Slurm job array")
+    from grader import slurm as slurm_cli
+
+    slurm_cli.add_arguments(p)
     p = sub.add_parser("bundle", help="build the student bundle")
     p.add_argument("out", type=Path)
     args = parser.parse_args(argv)
     root = args.root.resolve()
+    if args.command in GRADEBOOK_COMMANDS and not getattr(args, "no_db", False):
+        from grader import gradebook
+
+        # Which gradebook (SQLite or PostgreSQL): said first, on stderr with the progress.
+        print(gradebook.describe(gradebook.db_url(root)), file=sys.stderr, flush=True)
 
     if args.command == "normalize":
         from grader import pipeline
@@ -166,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         except (ValueError, SandboxUnavailable) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        print(summary(results, grader.timing))
+        unplaced = sum(len(lines) for lines in grader.taken.unplaced.values())
+        print(summary(results, grader.timing, unplaced))
         print(f"reports: {grader.reports}/grades.csv, report.csv, report.md")
         return 0
     if args.command == "feedback":
@@ -198,6 +234,65 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         print("written: " + ", ".join(str(p) for p in paths))
         return 0
+    if args.command == "report":
+        from grader import classreport
+        from grader.layout import CourseLayout
+
+        try:
+            results = classreport.rebuild(root, args.reports)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        counts = {}
+        for r in results:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        print(", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no results")
+        folder = CourseLayout.of(root, args.reports).reports
+        print(f"reports: {folder}/grades.csv, report.csv, report.md")
+        return 0
+    if args.command == "import-hand-grades":
+        from grader import classreport, handimport
+
+        if not args.csv.is_file():
+            print(f"error: {args.csv} is not a file", file=sys.stderr)
+            return 2
+        done, problems = handimport.import_csv(root, args.csv)
+        if problems:
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            print(f"{len(problems)} problem(s): nothing was recorded", file=sys.stderr)
+            return 1
+        for line in done:
+            print(f"recorded {line}")
+        classreport.rebuild(root)
+        print(f"{len(done)} hand grade(s) recorded; reports rebuilt (grader/reports/)")
+        return 0
+    if args.command == "check-term":
+        from grader import notebooks as nbs
+        from grader import term as term_mod
+        from grader.layout import CourseLayout
+
+        layout = CourseLayout.of(root)
+        path = args.term or layout.submitted.parent / "term.toml"
+        if not path.exists():
+            print(f"no term file at {path} (no deadlines, extensions or roster)")
+            return 0
+        try:
+            problems = term_mod.check_term(path, nbs.assignments(layout.source))
+            term = term_mod.load_term(path)
+        except ValueError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        if problems:
+            return _report(problems, "")
+        roster = f"a roster of {len(term.roster)}" if term.roster is not None else "no roster"
+        print(
+            f"{path}: OK ({len(term.due)} due date(s), {len(term.extensions)} student(s) with "
+            f"extensions, {roster})"
+        )
+        return 0
+    if args.command == "slurm":
+        return slurm_cli.command(root, args)
     if args.command == "bundle":
         from grader import bundle
 

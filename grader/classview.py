@@ -98,14 +98,22 @@ def needs_attention(results, late: dict | None = None) -> list[str]:
     return lines
 
 
-def section(results, flags=(), late: dict | None = None, failures=()) -> list[str]:
+def section(
+    results, flags=(), late: dict | None = None, failures=(), unplaced: dict | None = None
+) -> list[str]:
     """The class-view section of ``report.md``; ``failures``: optional analyses that could not
-    be done (each becomes a line, the report is written all the same)."""
+    be done (each becomes a line, the report is written all the same); ``unplaced``: per
+    student, the files that could not be placed (never a grade, always a person's job)."""
     lines = ["## Class view", "", *assignment_stats(results), ""]
     rates = pass_rates(results)
     if len(rates) > 2:
         lines += ["### Pass rate per test", "", *rates, ""]
     attention = needs_attention(results, late)
+    for student, files in sorted((unplaced or {}).items()):
+        attention.append(
+            f"- **{md(student)}** (files that could not be placed; no grade was changed): "
+            + md("; ".join(files))
+        )
     lines += ["### Needs attention", ""] + (attention or ["(nothing)"]) + [""]
     lines += ["### Similarity flags (for a person to judge; never a penalty)", ""]
     lines += [f"- {md(flag.describe())}" for flag in flags] or ["(none)"]

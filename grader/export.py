@@ -1,6 +1,7 @@
 """One export to trust: ``python -m grader export``.
 
-It reads the gradebook *after* hand grading, together with what grading found out
+It first rebuilds the class reports from the gradebook (:mod:`grader.classreport`), then reads
+the gradebook *after* hand grading, together with what grading found out
 (``grader/reports/grades.csv``: "could not be graded, and why"), the term file (deadlines,
 extensions, penalty) and the roster, and writes into ``grader/reports/``:
 
@@ -297,19 +298,47 @@ def submission_times(
 
 def export(root: Path, reports: Path | None = None, term_file: Path | None = None):
     """Write ``export.csv`` and ``canvas.csv``; return (paths, rows)."""
+    from grader import classreport
+    from grader.nbgrader_api import load_config
+
+    # The term file checked before anything is written (a typo there must not pass silently).
+    source = load_config(Path(root).resolve()).CourseDirectory.get("source_directory", "source")
+    maxima = _max_scores(Path(root).resolve() / source)
+    term_mod.require_valid_term(term_file or Path(root) / "grader" / "term.toml", list(maxima))
+    # The class reports first, from the gradebook: grades.csv is then as current as it is.
+    classreport.rebuild(root, reports)
+    rows_, term, maxima = _rows(root, reports, term_file)
+    reports = Path(reports or Path(root).resolve() / "grader" / "reports")
+    return write_tables(reports, rows_, term.roster, list(maxima)), rows_
+
+
+def rows(root: Path, reports: Path | None = None, term_file: Path | None = None) -> list[Row]:
+    """The rows :func:`export` writes (from the reports as they are), without writing."""
+    return _rows(root, reports, term_file)[0]
+
+
+def _rows(root: Path, reports: Path | None, term_file: Path | None):
     from grader.nbgrader_api import load_config
 
     root = Path(root).resolve()
     cd = load_config(root).CourseDirectory
     reports = Path(reports or root / "grader" / "reports")
-    term = term_mod.load_term(term_file or root / "grader" / "term.toml")
     maxima = _max_scores(root / cd.get("source_directory", "source"))
+    term = term_mod.require_valid_term(term_file or root / "grader" / "term.toml", list(maxima))
+    from grader import store
+
     gradebook = read_gradebook(cd.db_url, list(maxima))
     outcomes = read_outcomes(reports / "grades.csv")
     submitted = root / cd.get("submitted_directory", "submitted")
     times = submission_times(submitted)
     received = submission_times(submitted, "received.txt")
+    with store.Store(cd.db_url) as st:  # what grading recorded (every shard's, too)
+        for key, data in st.all("result").items():
+            recorded = data.get("times", {})
+            for name, table in (("submitted", times), ("received", received)):
+                if recorded.get(name):
+                    table.setdefault(key, term_mod.parse_timestamp(recorded[name]))
     roster_ids = [s.student_id for s in term.roster or []]
     others = sorted(({s for s, _ in gradebook} | {s for s, _ in outcomes}) - set(roster_ids))
-    rows = build_rows(maxima, roster_ids + others, gradebook, outcomes, term, times, received)
-    return write_tables(reports, rows, term.roster, list(maxima)), rows
+    built = build_rows(maxima, roster_ids + others, gradebook, outcomes, term, times, received)
+    return built, term, maxima

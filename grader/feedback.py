@@ -22,6 +22,7 @@ from traitlets import Bool
 
 from grader import notebooks as nbs
 from grader.render import feedback as feedback_text
+from grader.score_policy import NOT_ATTEMPTED
 
 
 class StripGradeCellTracebacks(Preprocessor):
@@ -38,6 +39,8 @@ class StripGradeCellTracebacks(Preprocessor):
                     # (nbconvert escapes it for HTML), without control or ANSI sequences.
                     ename = feedback_text(output.get("ename", "Error"), 200)
                     evalue = feedback_text(output.get("evalue", ""))
+                    if ename == "NotImplementedError" and not evalue.strip():
+                        evalue = NOT_ATTEMPTED
                     output["ename"], output["evalue"] = ename, evalue
                     output["traceback"] = [f"{ename}: {evalue}"]
                 elif output.get("output_type") == "stream" and output.get("name") == "stderr":
@@ -97,9 +100,66 @@ def generate(
         ]
     for line in pending:
         warn(f"WARNING: feedback shows 0 for answers not graded by hand yet: {line}")
+    from grader.feedback_view import StudentView, offline
+
+    StudentView.summaries = summaries(root)
     for assignment in todo:
         result = course.generate_feedback(assignment)
         if not result["success"]:
             problems.append(f"{assignment}: generate_feedback failed: {result['error']}")
-    problems += pipeline.leaks(root, course.path("feedback"), kinds={"hidden test", "mark scheme"})
+    feedback_dir = course.path("feedback")
+    for page in feedback_dir.glob("*/*/*.html"):
+        page.write_text(offline(page.read_text(encoding="utf-8")), encoding="utf-8")
+    notices(root, feedback_dir, assignments)
+    problems += pipeline.leaks(root, feedback_dir, kinds={"hidden test", "mark scheme"})
     return sorted(set(problems))
+
+
+def summaries(root: Path) -> dict:
+    """``(student, assignment) -> what the top of the feedback says``: the final score after
+    any late penalty, its reason, and whether answers are still to grade by hand (the rows of
+    ``export``, so feedback and the LMS agree)."""
+    from grader import export
+
+    out = {}
+    for row in export.rows(root):
+        out[(row.student, row.assignment)] = {
+            "final": row.final if row.final is not None else row.score,
+            "max": row.max_score,
+            "score": row.score,
+            "penalty": row.penalty,
+            "late": row.late.reason,
+            "pending": bool(row.pending),
+        }
+    return out
+
+
+NOT_GRADED_PAGE = "NOT-GRADED.html"
+
+
+def notices(root: Path, feedback_dir: Path, assignments: list[str] | None = None) -> list[Path]:
+    """A page ``feedback/STUDENT/ASSIGNMENT/NOT-GRADED.html`` for every submission that could
+    not be graded (from the class reports): why, and what to do."""
+    from grader import export
+    from grader.feedback_view import notice_page
+    from grader.layout import CourseLayout
+
+    layout = CourseLayout.of(root)
+    written = []
+    for (student, assignment), outcome in export.read_outcomes(
+        layout.reports / "grades.csv"
+    ).items():
+        if outcome.status != "not graded" or (assignments and assignment not in assignments):
+            continue
+        names = ", ".join(p.name for p in nbs.notebook_files(layout.release / assignment))
+        todo = (
+            f"open your notebook ({names}) in JupyterLab, run Kernel > Restart Kernel and Run "
+            "All Cells..., check that it saves without errors and keeps its name, and hand it "
+            "in again; if the reason above is unclear, ask your instructor."
+        )
+        folder = feedback_dir / student / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        page = folder / NOT_GRADED_PAGE
+        page.write_text(notice_page(student, assignment, outcome.reason, todo), encoding="utf-8")
+        written.append(page)
+    return written

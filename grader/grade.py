@@ -37,15 +37,14 @@ from pathlib import Path
 import nbformat
 
 from grader import (
-    classview,
+    classreport,
     gradebook,
     handgrading,
-    history,
+    journal,
     lms,
-    render,
     reports,
     sandbox,
-    similarity,
+    store,
 )
 from grader import intake as intake_mod
 from grader import notebooks as nbs
@@ -53,7 +52,7 @@ from grader import score_policy as policy
 from grader import term as term_mod
 from grader.layout import CourseLayout
 from grader.scheduler import JobSpec, Scheduler
-from grader.score_policy import CellResult, SubmissionResult
+from grader.score_policy import SubmissionResult
 from grader.trusted_sources import TrustedSources
 from grader.worker_protocol import Service
 
@@ -118,7 +117,9 @@ class ClassGrader:
             problem = term_mod.student_id_problem(student)
             if problem:
                 raise ValueError(f"--student: {problem}")
-        self.term = term_mod.load_term(self.layout.submitted.parent / "term.toml")
+        self.term = term_mod.require_valid_term(
+            self.layout.submitted.parent / "term.toml", list(self.expected)
+        )
         self.hand: dict = {}  # (student, assignment) -> hand grades before this run
         self.backups: dict = {}  # (student, assignment) -> hand grades saved before removal
         self.flags: list = []
@@ -212,6 +213,7 @@ class ClassGrader:
                 "read and change the course's files"
             )
         self.refused = []
+        self.label = Path(submissions).name  # the same download graded again: same records
         submissions = self._keep_originals(Path(submissions))
         lms_tmp = self._lms_tmp = tempfile.TemporaryDirectory(prefix="lms-")
         submissions = self._from_lms(Path(submissions), Path(lms_tmp.name))
@@ -235,6 +237,7 @@ class ClassGrader:
         taken.problems[:0] = self.refused
         for problem in taken.problems:
             self.say(f"intake: {problem}")
+        self.taken, self.keep = taken, keep
         results: dict[tuple[str, str], SubmissionResult] = {}
         ng_jobs, clean_jobs = [], []
         self.staged: dict[tuple[str, str, str], Path | None] = {}
@@ -262,11 +265,23 @@ class ClassGrader:
         )
         # Hand grades and comments, with the answers they were given for, before nbgrader
         # overwrites the autograded notebooks (restored in _hand_grades).
+        # A submission that cannot be graded never removes an earlier grade of its
+        # assignment (the earlier submission stays staged and graded; the report says so).
+        self.keep_earlier: dict[tuple[str, str], str] = {}
         with gradebook.opened(self.root) as gb:
             for student, assignment in results:
                 self.hand[(student, assignment)] = handgrading.snapshot(
                     gb, self.layout.autograded, student, assignment
                 )
+                res = results[(student, assignment)]
+                if res.status == "not graded" and (
+                    gradebook.submission_scores(gb, assignment, student)
+                    or (student, assignment) in taken.ungradable_newer
+                ):
+                    self.keep_earlier[(student, assignment)] = res.reason
+        # Recorded before nbgrader writes anything, removed with the results (grader.journal):
+        # a killed run loses no hand grade and its half-graded submissions say so.
+        self.hand = journal.begin(gradebook.db_url(self.root), self.hand)
         with tempfile.TemporaryDirectory(prefix="seqgrade-") as staging:
             self.staging = Path(staging)  # the services' code and the sandbox's files
             self.code, self.lib = self.sources.stage(self.staging)
@@ -277,24 +292,76 @@ class ClassGrader:
         self.elapsed = time.monotonic() - t0
         self._add_missing(results, taken.assignments)
         lms_tmp.cleanup()
-        final = sorted(results.values(), key=lambda r: (r.student, r.assignment))
-        self.timing = self._timing(final)
-        # Optional analyses: a failure becomes a line in the report, never a missing report.
-        self.analysis_failures: list[str] = []
-        try:
-            self.flags = self._similarity(final)
-        except Exception as error:
-            self.flags = []
-            self.analysis_failures.append(
-                f"similarity flags could not be computed: {type(error).__name__}: {error}"
-            )
-        if only or self.selected:  # one student or assignment: the rest of the class stays
-            final = history.merge(history.load(self.reports, SubmissionResult, CellResult), final)
-        history.save(self.reports, final)
-        reports.write_reports(
-            self.reports, final, self.problems, self.timing, self._class_view(final)
-        )
+        self.timing = self._timing([r for r in results.values()])
+        self._record(results)
+        final = classreport.rebuild(self.root, self.options.reports, shard, timing=self.timing)
         return [r for r in final if (r.student, r.assignment) in results]
+
+    def _record(self, results) -> None:
+        """Keep what this run found in the gradebook's database (:mod:`grader.store`), from
+        which every report is rebuilt."""
+        rows = []
+        with store.Store(gradebook.db_url(self.root)) as st:
+            for key, res in sorted(results.items()):
+                student, assignment = key
+                if res.status == "no submission":
+                    continue
+                if key in self.keep_earlier:
+                    old = st.get("result", student, assignment)
+                    if old is None:  # graded before this grader kept records: from nbgrader
+                        old = self._record_from_gradebook(student, assignment)
+                        if old is None:
+                            continue
+                    earlier = store.result_from(old)
+                    earlier.notes = [n for n in earlier.notes if not n[1].startswith("newer copy")]
+                    earlier.notes.append(
+                        (
+                            "",
+                            f"newer copy not graded ({self.keep_earlier[key]}); this grade is "
+                            "of the earlier submission, which stays",
+                        )
+                    )
+                    rows.append((student, assignment, {**old, "result": _asdict(earlier)}))
+                    continue
+                rows.append((student, assignment, store.result_data(res, *self._stored_files(key))))
+            st.put_many("result", rows)
+            journal.end(st, results)
+            label = self.label
+            for student, key in st.all("unplaced"):
+                if key == label and self.keep(student):
+                    st.delete("unplaced", student, label)
+            st.put_many("unplaced", [(s, label, lines) for s, lines in self.taken.unplaced.items()])
+            st.put("problems", "", label, self.problems)
+            shard = self.options.shard
+            st.put("timing", "", f"{shard[0]}/{shard[1]}", self.timing)
+
+    def _record_from_gradebook(self, student: str, assignment: str) -> dict | None:
+        from grader.export import read_gradebook
+
+        graded = read_gradebook(gradebook.db_url(self.root), [assignment]).get(
+            (student, assignment)
+        )
+        if graded is None or not graded.cells:
+            return None
+        result = classreport._from_gradebook(student, assignment, self._max(assignment), graded)
+        return store.result_data(result)
+
+    def _stored_files(self, key) -> tuple[dict, dict]:
+        """The answer cells (for similarity) and the times of a staged submission."""
+        student, assignment = key
+        folder = self.submitted_dir / student / assignment
+        answers = {}
+        for name in self.expected[assignment]:
+            staged = folder / f"{name}.ipynb"
+            if staged.exists():
+                for cell in nbs.read(staged).cells:
+                    if nbs.is_solution(cell) and cell.cell_type == "code":
+                        answers[nbs.grade_id(cell)] = cell.source
+        times: dict = {"sandboxed": self.options.sandbox}
+        for name, file in (("submitted", "timestamp.txt"), ("received", "received.txt")):
+            if (folder / file).exists():
+                times[name] = (folder / file).read_text(encoding="utf-8", errors="replace")
+        return answers, times
 
     def _max(self, assignment: str) -> float:
         return sum(
@@ -407,8 +474,8 @@ class ClassGrader:
                 student, assignment = key
                 out = ng_results.get(key)
                 if out is None:
-                    if res.status == "not graded":  # refused at intake: no stale grade stays
-                        self._forget(gb, assignment, student)
+                    if res.status == "not graded" and key not in self.keep_earlier:
+                        self._forget(gb, assignment, student)  # no stale grade stays
                     continue
                 if not out.get("success"):
                     res.status, res.reason = "not graded", policy.nbgrader_failure_reason(out)
@@ -488,64 +555,6 @@ class ClassGrader:
                         if handgrading.add_model_answers(nb, self.source_nbs[(assignment, name)]):
                             path.write_text(nbs.dumps(nb), encoding="utf-8")
 
-    def _similarity(self, final) -> list:
-        """Similarity flags per assignment (for a person to judge, never a penalty)."""
-        utils_dir = self.root / "utils"
-        refs = similarity.reference_functions(utils_dir) if utils_dir.is_dir() else None
-        flags = []
-        for assignment in sorted({r.assignment for r in final}):
-            answers, templates = {}, {}
-            for name in self.expected[assignment]:
-                release = self.layout.release / assignment / f"{name}.ipynb"
-                if release.exists():
-                    for cell in nbs.read(release).cells:
-                        if nbs.is_solution(cell) and cell.cell_type == "code":
-                            templates[nbs.grade_id(cell)] = cell.source
-            for r in final:
-                if r.assignment != assignment or r.status == "not graded":
-                    continue
-                for name in self.expected[assignment]:
-                    staged = self.submitted_dir / r.student / assignment / f"{name}.ipynb"
-                    if not staged.exists():
-                        continue
-                    nb = nbs.read(staged)
-                    answers.setdefault(r.student, {}).update(
-                        {
-                            nbs.grade_id(c): c.source
-                            for c in nb.cells
-                            if nbs.grade_id(c) in templates and c.cell_type == "code"
-                        }
-                    )
-            flags += similarity.compare(
-                assignment, answers, templates, refs, notes=self.analysis_failures
-            )
-        return flags
-
-    def _class_view(self, final) -> list[str]:
-        """The class-view section of ``report.md``; if it cannot be made, a line saying why
-        (the rest of the report is written all the same)."""
-        try:
-            late = {}
-            for r in final:
-                stamp = self.submitted_dir / r.student / r.assignment / "timestamp.txt"
-                due = term_mod.deadline(self.term, r.student, r.assignment)
-                if stamp.exists() and due is not None and r.status != "no submission":
-                    text = stamp.read_text(encoding="utf-8", errors="replace")
-                    lateness = term_mod.lateness(
-                        term_mod.parse_timestamp(text), due, self.term.penalty
-                    )
-                    if lateness.status == "late":
-                        late[(r.student, r.assignment)] = lateness.reason
-            return classview.section(final, self.flags, late, self.analysis_failures)
-        except Exception as error:
-            return [
-                "## Class view",
-                "",
-                "The class view could not be made: "
-                + render.md(f"{type(error).__name__}: {error}"),
-                "",
-            ]
-
     def _from_lms(self, submissions: Path, tmp: Path) -> Path:
         """A Canvas or Moodle download (file names with LMS user ids) mapped to student ids
         through the roster; anything else is returned unchanged."""
@@ -586,6 +595,12 @@ class ClassGrader:
                         "no submission",
                         "nothing was submitted for this assignment",
                     )
+
+
+def _asdict(result) -> dict:
+    import dataclasses
+
+    return dataclasses.asdict(result)
 
 
 def grade_class(root: Path, submissions: Path, options: Options | None = None):

@@ -29,6 +29,31 @@ def opened(root: Path, course=None) -> Iterator:
             gb.close()
 
 
+def db_url(root: Path) -> str:
+    """The gradebook the course's configuration points at (``NBGRADER_DB_URL`` or the
+    SQLite default of ``nbgrader_config.py``), read without importing nbgrader."""
+    from grader.nbgrader_api import load_config
+
+    return str(load_config(root).CourseDirectory.db_url)
+
+
+def describe(url: str) -> str:
+    """Which gradebook ``url`` is, for a person (a password is never shown)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return "gradebook: an unreadable database URL (check NBGRADER_DB_URL)"
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return f"gradebook: SQLite {parsed.database}"
+    where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    who = f" as {parsed.username}" if parsed.username else ""
+    name = "PostgreSQL" if backend == "postgresql" else backend
+    return f"gradebook: {name} database {parsed.database!r} on {where}{who}"
+
+
 def remove_submission(gb, assignment: str, student: str) -> None:
     """Forget every grade of (assignment, student); nothing if there is none."""
     from nbgrader.api import MissingEntry

@@ -73,6 +73,10 @@ class Intake:
     # Assignments someone in the whole class submitted (also when only a shard is staged).
     assignments: list[str] = field(default_factory=list)
     kept: list[tuple[str, str]] = field(default_factory=list)  # newer copy already staged
+    # student -> why each of their files could not be placed (reported; never a grade)
+    unplaced: dict[str, list[str]] = field(default_factory=dict)
+    # (student, assignment) -> why a newer copy could not be graded (the staged one stays)
+    ungradable_newer: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 # --------------------------------------------------------------------------------------------
@@ -283,7 +287,7 @@ class Located:
     timestamps: dict = field(default_factory=dict)  # (student, assignment) -> timestamp.txt
     extras: dict = field(default_factory=dict)  # (student, assignment) -> [nbgrader's files]
     problems: list[str] = field(default_factory=list)
-    misnamed: dict = field(default_factory=dict)  # (student, assignment) -> [reasons]
+    unplaced: dict = field(default_factory=dict)  # student -> [why each file was not placed]
     root: Path | None = None  # the folder the paths are under (files are read beneath it)
     refused: dict = field(default_factory=dict)  # (student, assignment) -> [why, per file]
 
@@ -295,17 +299,24 @@ def locate(folder: Path, expected: dict[str, list[str]]) -> tuple[dict, dict, li
 
 
 def locate_all(
-    folder: Path, expected: dict[str, list[str]], selected: set[str] | None = None
+    folder: Path,
+    expected: dict[str, list[str]],
+    selected: set[str] | None = None,
+    signatures: dict[tuple[str, str], frozenset[str]] | None = None,
 ) -> Located:
     """Like :func:`locate`, keeping nbgrader's ``submission_secret.txt`` and, per student, the
-    files that could not be placed (a misnamed file is that student's problem, not "nothing
-    was submitted"). With ``selected``, notebooks of the other assignments are recognised and
-    skipped, never graded as one of the selected ones."""
+    files that could not be placed (:attr:`Located.unplaced`: the student's problem, never a
+    grade). With ``selected``, notebooks of the other assignments are recognised and skipped,
+    never graded as one of the selected ones. A notebook whose name does not say where it goes
+    is placed by :func:`_place_leftovers` the same way with or without ``selected``;
+    ``signatures`` (the grade ids of each released notebook) let it recognise a notebook by
+    its cells."""
     layout = _Layout(expected)
     selected = set(expected) if selected is None else set(selected)
     out = Located(root=Path(folder))
     leftovers: dict[str, list[Path]] = {}  # student folder -> unplaced notebooks
     skipped: dict[str, list[str]] = {}
+    named: set[tuple[str, str, str]] = set()  # correctly named, selected or not
     files, refused = walk_regular(folder)
     for path, why in refused:
         rel = path.relative_to(folder)
@@ -337,47 +348,118 @@ def locate_all(
         if problem:
             out.problems.append(f"{rel}: {problem}")
             continue
+        named.add(placed)
         if placed[1] not in selected:
             skipped.setdefault(placed[1], []).append(str(rel))
             continue
         out.found.setdefault(placed, []).append(path)
+    # Notebooks whose names do not say where they go: placed the same way whatever
+    # --assignment says (by their cells, then by their name), or reported for the student.
+    _place_leftovers(out, folder, layout, leftovers, selected, skipped, named, signatures)
     for assignment, files in sorted(skipped.items()):
         out.problems.append(
             f"skipped {len(files)} notebook(s) of {assignment} (not graded in this run: "
             f"--assignment {' '.join(sorted(selected))}): {', '.join(files[:5])}"
             + (" ..." if len(files) > 5 else "")
         )
-    # A student folder with one oddly named notebook, for an assignment with one notebook.
+    return out
+
+
+def grade_ids_of(raw: bytes) -> frozenset[str]:
+    """The nbgrader grade ids of a notebook's cells (empty if it is not a notebook)."""
+    try:
+        data = json.loads(raw.decode("utf-8"))
+        cells = data.get("cells", []) if isinstance(data, dict) else []
+        ids = set()
+        for cell in cells if isinstance(cells, list) else []:
+            meta = cell.get("metadata", {}) if isinstance(cell, dict) else {}
+            gid = (meta.get("nbgrader") or {}).get("grade_id") if isinstance(meta, dict) else None
+            if isinstance(gid, str) and gid:
+                ids.add(gid)
+        return frozenset(ids)
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return frozenset()
+
+
+def _guess(
+    rel: Path,
+    ids: frozenset[str],
+    candidates: list[tuple[str, str]],
+    signatures: dict[tuple[str, str], frozenset[str]],
+) -> tuple[tuple[str, str] | None, str]:
+    """Which of ``candidates`` (assignment, notebook) a misnamed notebook is, and how it was
+    told; (None, why not) when it cannot be told. Never depends on --assignment."""
+    overlap = {c: len(ids & signatures.get(c, frozenset())) for c in candidates}
+    best = max(overlap.values(), default=0)
+    if best:
+        top = [c for c, n in overlap.items() if n == best]
+        if len(top) == 1:
+            return top[0], f"recognised by its cells ({best} of its graded cells)"
+    stem = rel.stem.lower()
+    by_name = [c for c in candidates if c[1].lower() in stem or c[0].lower() in stem]
+    if len(by_name) == 1:
+        return by_name[0], "recognised by its name"
+    if len(candidates) == 1:
+        return candidates[0], "the only notebook of its assignment folder"
+    return None, "its cells and its name fit no single notebook of the course"
+
+
+def _place_leftovers(out, folder, layout, leftovers, selected, skipped, named, signatures):
+    """Place each notebook whose name is not a course notebook's: by its cells (the grade ids
+    of the release), then by a course notebook's name inside its own, then (in an assignment's
+    folder) as that assignment's only notebook. What cannot be placed, or would compete with
+    another file for the same notebook, is reported for the student and touches no grade.
+    Only then is ``selected`` looked at: a placed notebook of another assignment is skipped."""
+    signatures = signatures or {}
+    guesses: dict[tuple[str, str, str], list[tuple[Path, str]]] = {}
     for where, paths in leftovers.items():
         parts = Path(where).parts
         student = parts[0]
-        if len(parts) == 2 and parts[1] in expected and parts[1] not in selected:
-            continue  # an assignment folder that is not graded in this run
-        candidates = [parts[1]] if len(parts) == 2 and parts[1] in expected else sorted(selected)
-        single = [a for a in candidates if len(expected[a]) == 1]
-        taken = {a for (s, a, _n) in out.found if s == student}
-        free = [a for a in single if a not in taken]
-        valid = STUDENT_RE.match(student) is not None
-        if len(paths) == 1 and len(free) == 1 and valid:
-            key = (student, free[0], expected[free[0]][0])
-            out.found.setdefault(key, []).append(paths[0])
-            out.problems.append(
-                f"{paths[0].relative_to(folder)}: graded as {free[0]}/{key[2]}.ipynb "
-                "(renamed notebook)"
-            )
+        problem = student_id_problem(student)
+        if problem:
+            out.problems += [f"{p.relative_to(folder)}: {problem}" for p in paths]
             continue
+        in_folder = len(parts) == 2 and parts[1] in layout.expected
+        assignments = [parts[1]] if in_folder else sorted(layout.expected)
+        candidates = [(a, n) for a in assignments for n in layout.expected[a]]
         for path in paths:
             rel = path.relative_to(folder)
-            reason = f"{rel}: {layout.place(rel)}"
-            out.problems.append(reason)
-            if not valid:
-                continue
-            for assignment in [a for a in candidates if a not in taken]:
-                names = ", ".join(f"{n}.ipynb" for n in expected[assignment])
-                out.misnamed.setdefault((student, assignment), []).append(
-                    f"misnamed file {path.name!r} (expected {names})"
+            try:
+                ids = grade_ids_of(read_regular(folder, path, MAX_NOTEBOOK_BYTES))
+            except RefusedFile:
+                ids = frozenset()
+            target, how = _guess(rel, ids, candidates, signatures)
+            if target is None:
+                names = ", ".join(f"{n}.ipynb" for _a, n in candidates[:3])
+                more = ", ..." if len(candidates) > 3 else ""
+                out.problems.append(f"{rel}: {layout.place(rel)}")
+                out.unplaced.setdefault(student, []).append(
+                    f"misnamed file {rel.name!r}: {how}, so it was not graded (name it after "
+                    f"the notebook it answers: {names}{more})"
                 )
-    return out
+                continue
+            guesses.setdefault((student, *target), []).append((path, how))
+    for (student, assignment, name), paths in sorted(guesses.items()):
+        rels = [p.relative_to(folder) for p, _how in paths]
+        if (student, assignment, name) in named or len(paths) > 1:
+            why = (
+                f"{name}.ipynb was also handed in under its own name"
+                if (student, assignment, name) in named
+                else f"{len(paths)} misnamed files look like {assignment}/{name}.ipynb"
+            )
+            for rel in rels:
+                out.problems.append(f"{rel}: not graded ({why})")
+                out.unplaced.setdefault(student, []).append(
+                    f"misnamed file {rel.name!r} looks like {assignment}/{name}.ipynb but was "
+                    f"not graded: {why}; rename the one to grade {name}.ipynb"
+                )
+            continue
+        (path, how), rel = paths[0], rels[0]
+        if assignment not in selected:
+            skipped.setdefault(assignment, []).append(f"{rel} (as {name}.ipynb)")
+            continue
+        out.found.setdefault((student, assignment, name), []).append(path)
+        out.problems.append(f"{rel}: graded as {assignment}/{name}.ipynb (renamed notebook, {how})")
 
 
 _safe_extract = extract  # the name the tests knew
@@ -517,6 +599,19 @@ def _when(text: bytes | None) -> dt.datetime | None:
     return term_mod.parse_timestamp(text.decode("utf-8", "replace")) if text else None
 
 
+def release_signatures(
+    release_dir: Path, expected: dict[str, list[str]]
+) -> dict[tuple[str, str], frozenset[str]]:
+    """The grade ids of each released notebook (how a misnamed notebook is recognised)."""
+    out = {}
+    for assignment, names in expected.items():
+        for name in names:
+            path = Path(release_dir) / assignment / f"{name}.ipynb"
+            if path.is_file():
+                out[(assignment, name)] = grade_ids_of(path.read_bytes())
+    return out
+
+
 def _existing(folder: Path) -> tuple[dict[str, str], dt.datetime | None]:
     """The notebooks already staged for a submission, and its time (from timestamp.txt)."""
     if not folder.is_dir():
@@ -561,17 +656,18 @@ def intake(
     if source.is_file():  # the zip's own time here: when the instructor downloaded it
         received_zip = dt.datetime.fromtimestamp(os.stat(source).st_mtime, dt.UTC)
     refused: list[str] = []
+    signatures = release_signatures(release_dir, expected)
     with tempfile.TemporaryDirectory(prefix="intake-") as tmp:
         if source.is_file() and zipfile.is_zipfile(source):
             refused = [f"{source.name}: {line}" for line in extract(source, Path(tmp), tz)]
             root = Path(tmp)
             tops = [p for p in root.iterdir() if p.name not in IGNORED_PARTS]
-            located = locate_all(root, expected, selected)
+            located = locate_all(root, expected, selected, signatures)
             if len(tops) == 1 and tops[0].is_dir():
-                inner = locate_all(tops[0], expected, selected)
+                inner = locate_all(tops[0], expected, selected, signatures)
                 located = inner if len(inner.found) > len(located.found) else located
         elif source.is_dir():
-            located = locate_all(source, expected, selected)
+            located = locate_all(source, expected, selected, signatures)
         else:
             raise FileNotFoundError(f"{source}: not a folder or a .zip file")
         result.problems = refused + located.problems
@@ -581,14 +677,11 @@ def intake(
         )
         if keep_student is not None:
             located.found = {k: v for k, v in located.found.items() if keep_student(k[0])}
-            for table in (
-                located.timestamps,
-                located.extras,
-                located.misnamed,
-                located.refused,
-            ):
+            for table in (located.timestamps, located.extras, located.refused):
                 for key in [k for k in table if not keep_student(k[0])]:
                     del table[key]
+            located.unplaced = {s: v for s, v in located.unplaced.items() if keep_student(s)}
+        result.unplaced = located.unplaced
         # Read everything before touching submitted_dir (it may be the input itself).
         loaded: dict[tuple[str, str, str], tuple] = {}
         newest: dict[tuple[str, str], float] = {}
@@ -666,6 +759,10 @@ def intake(
                 stamp_text[key] = incoming.strftime(TIMESTAMP_FORMAT).encode()
             old_texts, old_time = _existing(folder)
             new_texts = {n: e.text for n, e in notebooks.items() if e.text is not None}
+            if old_texts and not new_texts:  # nothing gradable: the staged copy stays
+                why = "; ".join(e.error for e in notebooks.values() if e.error)
+                result.ungradable_newer[key] = why or "no notebook in it"
+                continue
             if old_texts and new_texts and old_texts != new_texts and not replace:
                 pick = handgrades.pick_submission(old_time, incoming)
                 note = next(iter(notebooks), "")
@@ -697,11 +794,6 @@ def intake(
             for name in expected[key[1]]:
                 if name not in notebooks:
                     notebooks[name] = NotebookIntake(error="; ".join(reasons))
-        for key, reasons in located.misnamed.items():
-            if key not in result.submissions:
-                result.submissions[key] = {
-                    name: NotebookIntake(error="; ".join(reasons)) for name in expected[key[1]]
-                }
         for (_student, assignment), notebooks in result.submissions.items():
             for name in expected[assignment]:
                 if name not in notebooks:

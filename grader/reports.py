@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from grader.render import csv_row, md, one_line
-from grader.score_policy import SubmissionResult
+from grader.score_policy import SubmissionResult, describe_error
 
 
 def _fmt(x: float | None) -> str:
@@ -82,17 +82,28 @@ def write_reports(
     problems: list[str],
     timing: dict,
     class_view: list[str] | None = None,
+    gradebook: str = "",
+    sandboxed: dict | None = None,
 ):
     """Write the run's reports. Every piece of text a submission can influence goes through
     :mod:`grader.render` (Markdown in ``report.md``, formula-safe cells in the CSVs);
-    ``class_view`` is the already rendered class-view section of ``report.md``."""
+    ``class_view`` is the already rendered class-view section of ``report.md``; ``gradebook``
+    says which gradebook the reports come from; ``sandboxed`` whether each submission was
+    graded in the sandbox (default: as ``timing`` says for all)."""
     folder.mkdir(parents=True, exist_ok=True)
-    sandboxed = "yes" if timing["sandboxed"] else "NO (--no-sandbox)"
+    sandboxed = sandboxed or {}
+
+    def sandbox_cell(r) -> str:
+        if r.status == "no submission":
+            return ""
+        ok = sandboxed.get((r.student, r.assignment), timing["sandboxed"])
+        return "yes" if ok else "NO (--no-sandbox)"
+
     grades = [["student", "assignment", "score", "max_score", "status", "reason", "sandboxed"]]
     for r in results:
         grades.append(
             [r.student, r.assignment, _fmt(r.score), _fmt(r.max_score), r.status, r.reason]
-            + [sandboxed]
+            + [sandbox_cell(r)]
         )
     cells = [
         [
@@ -118,7 +129,7 @@ def write_reports(
             clean = (
                 ""
                 if c.clean_passed is None
-                else ("passed" if c.clean_passed else f"failed: {c.clean_error}")
+                else ("passed" if c.clean_passed else f"failed: {describe_error(c.clean_error)}")
             )
             cells.append(
                 [
@@ -145,6 +156,11 @@ def write_reports(
         "",
         _sandbox_line(timing),
         "",
+        *(
+            [f"Built from the {gradebook} (`python -m grader report` rebuilds it).", ""]
+            if gradebook
+            else []
+        ),
         *(class_view or []),
     ]
     if problems:
@@ -154,6 +170,11 @@ def write_reports(
         head = f"- **{md(r.student)}** {md(r.assignment)}: "
         if r.status == "graded":
             lines.append(head + f"{_fmt(r.score)} / {_fmt(r.max_score)}")
+        elif r.status == "pending hand grading":
+            lines.append(
+                head + f"{_fmt(r.score)} / {_fmt(r.max_score)} so far, PENDING HAND GRADING: "
+                f"{md(r.reason)}"
+            )
         else:
             lines.append(head + f"{md(r.status.upper())}: {md(r.reason)}")
         for c in r.cells:
@@ -179,12 +200,21 @@ def _sandbox_line(timing: dict) -> str:
     )
 
 
-def summary(results: list[SubmissionResult], timing: dict) -> str:
-    graded = [r for r in results if r.status == "graded"]
+def summary(results: list[SubmissionResult], timing: dict, unplaced: int = 0) -> str:
+    """What a run did, counted the way an instructor reads it: every submission that got a
+    score is graded, those with answers still to grade by hand among them."""
+    pending = [r for r in results if r.status == "pending hand grading"]
+    graded = [r for r in results if r.status == "graded"] + pending
     failed = [r for r in results if r.status == "not graded"]
+    missing = sum(r.status == "no submission" for r in results)
+    counts = f"{len(graded)} graded"
+    if pending:
+        counts += f" ({len(pending)} pending hand grading)"
+    counts += f", {len(failed)} not graded, {missing} no submission"
+    if unplaced:
+        counts += f", {unplaced} file(s) that could not be placed"
     text = [
-        f"graded {len(graded)} submissions, {len(failed)} could not be graded, "
-        f"{sum(r.status == 'no submission' for r in results)} missing",
+        counts,
         f"{timing['seconds']} s: {timing['seconds_per_notebook']} s per notebook, "
         f"{timing['seconds_per_student']} s per student",
     ]

@@ -88,6 +88,21 @@ def nbgrader_failure_reason(result: dict) -> str:
     return lines[-1][:300] if lines else "nbgrader could not grade the submission"
 
 
+NOT_ATTEMPTED = (
+    "not attempted: the exercise still raises NotImplementedError (its # YOUR CODE HERE is "
+    "not filled in)"
+)
+_NOT_IMPLEMENTED_RE = re.compile(r"^\s*NotImplementedError\s*:?\s*$")
+
+
+def describe_error(error: str | None) -> str:
+    """A failing check's message for people: an exercise left as released (it raises a bare
+    ``NotImplementedError``) says it was not attempted."""
+    if error and _NOT_IMPLEMENTED_RE.match(error):
+        return NOT_ATTEMPTED
+    return error or "failed"
+
+
 def cell_verdict(
     notebook: str,
     grade_id: str,
@@ -106,7 +121,7 @@ def cell_verdict(
         cell.final, cell.status = float(max_points), "passed"
     else:
         cell.final, cell.status = 0.0, "failed"
-        cell.reason = cell.clean_error or "failed"
+        cell.reason = describe_error(cell.clean_error)
     return cell
 
 

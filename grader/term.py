@@ -283,3 +283,108 @@ def apply_penalty(score: float | None, max_score: float, late: Lateness) -> floa
     if score is None:
         return None
     return max(0.0, score - late.fraction * max_score)
+
+
+# --------------------------------------------------------------------------------------------
+# Checking the term file against the roster and the course
+# --------------------------------------------------------------------------------------------
+
+
+_HEADER_RE = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(?:#.*)?$")
+_KEY_RE = re.compile(r"^\s*([A-Za-z0-9_.\-\"' ]+?)\s*=")
+_INLINE_KEY_RE = re.compile(r"[{,]\s*([A-Za-z0-9_\-\"']+)\s*=")
+
+
+def _key_parts(text: str) -> list[str]:
+    return [part.strip().strip("\"'") for part in text.split(".")]
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The line (1-based) where each table and key of a TOML file is first written, as dotted
+    paths: ``("extensions", "zoe")`` for ``[extensions.zoe]``, ``("due", "04_x")`` for a key
+    under ``[due]`` (dotted keys and inline tables too). For error messages only."""
+    lines: dict[tuple[str, ...], int] = {}
+    table: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        header = _HEADER_RE.match(line)
+        if header:
+            table = _key_parts(header.group(1))
+            for depth in range(1, len(table) + 1):
+                lines.setdefault(tuple(table[:depth]), number)
+            continue
+        key = _KEY_RE.match(line)
+        if not key:
+            continue
+        path = [*table, *_key_parts(key.group(1))]
+        for depth in range(1, len(path) + 1):
+            lines.setdefault(tuple(path[:depth]), number)
+        rest = line[key.end() :]
+        for inner in _INLINE_KEY_RE.finditer(rest):
+            lines.setdefault((*path, inner.group(1).strip("\"'")), number)
+    return lines
+
+
+def _nearest(name: str, valid: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.4)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    shown = ", ".join(repr(v) for v in sorted(valid)[:8])
+    return f" (valid: {shown}{', ...' if len(valid) > 8 else ''})" if valid else ""
+
+
+def check_term(path: Path, assignments: list[str]) -> list[str]:
+    """Every mistake in the term file that would otherwise pass silently: a student in
+    ``[extensions]`` who is not on the roster, an assignment in ``[due]`` or
+    ``[extensions]`` that the course does not have. One line each, naming the file's line
+    and the nearest valid name. (A file that cannot be read at all raises ValueError.)"""
+    path = Path(path)
+    if not path.exists():
+        return []
+    term = load_term(path)  # bad dates, zones, ids, roster: ValueError, naming the line
+    where = key_lines(path.read_text(encoding="utf-8"))
+    problems = []
+
+    def at(*keys: str) -> str:
+        line = where.get(tuple(keys))
+        return f"{path}:{line}" if line else str(path)
+
+    for assignment in term.due:
+        if assignment not in assignments:
+            problems.append(
+                f"{at('due', assignment)}: [due] {assignment!r} is not an assignment of the "
+                f"course{_nearest(assignment, assignments)}"
+            )
+    roster = [s.student_id for s in term.roster] if term.roster is not None else None
+    for student, dates in term.extensions.items():
+        if roster is None:
+            problems.append(
+                f"{at('extensions', student)}: [extensions.{student}]: no roster to check the "
+                'student against (set roster = "roster.csv" in the term file)'
+            )
+        elif student not in roster:
+            problems.append(
+                f"{at('extensions', student)}: [extensions.{student}]: {student!r} is not on "
+                f"the roster{_nearest(student, roster)}"
+            )
+        for assignment in dates:
+            if assignment not in assignments:
+                problems.append(
+                    f"{at('extensions', student, assignment)}: [extensions.{student}] "
+                    f"{assignment!r} is not an assignment of the course"
+                    f"{_nearest(assignment, assignments)}"
+                )
+    return problems
+
+
+def require_valid_term(path: Path, assignments: list[str]) -> Term:
+    """The term file, or ValueError listing every problem :func:`check_term` finds (what
+    ``grade`` and ``export`` do before anything else)."""
+    problems = check_term(path, assignments)
+    if problems:
+        raise ValueError(
+            "\n".join(problems) + f"\n{len(problems)} problem(s) in {path}: fix them first "
+            "(python -m grader check-term lists them)"
+        )
+    return load_term(path)

@@ -52,7 +52,8 @@ def _processes_with(*needles: str) -> list[str]:
 
 
 def _seed_stale_grade(root: Path) -> None:
-    """An old full-marks grade for a student whose new submission is broken."""
+    """An earlier full-marks grade for a student whose new submission is broken (it stays:
+    only a newer, gradable submission of the assignment replaces a grade)."""
     from grader.nbgrader_api import Course
 
     gb = Course(root).gradebook()
@@ -162,6 +163,16 @@ def test_every_submission_has_its_expected_outcome(graded, student):
         assert _gradebook_total(graded, student) is None, "no (stale) grade may remain"
 
 
+def test_a_broken_newer_copy_leaves_the_earlier_grade_and_says_so(graded):
+    result = graded["results"]["stale_grade"]
+    # the gradebook's earlier grade, as the gradebook holds it (its cells still need a person)
+    assert result.status == "pending hand grading", (result.status, result.reason)
+    assert _gradebook_total(graded, "stale_grade") == 7
+    notes = " ".join(note for _name, note in result.notes)
+    assert "newer copy not graded (not a notebook (invalid JSON" in notes
+    assert "this grade is of the earlier submission" in notes
+
+
 def _reasons(graded, student):
     return " | ".join(
         row["reason"] for row in graded["report"] if row["student"] == student and row["reason"]
@@ -184,7 +195,7 @@ def _reasons(graded, student):
         ("segfault", "killed by SIGSEGV"),
         ("corrupt_json", "invalid JSON"),
         ("not_a_notebook", "not a notebook"),
-        ("stale_grade", "invalid JSON"),
+        ("stale_grade", "newer copy not graded (not a notebook (invalid JSON"),
         ("missing_nb", "missing notebook"),
         ("deletes_test", "test_count_tokens was deleted"),
         ("duplicates_test", "test_sigmoid was duplicated"),

@@ -1,5 +1,6 @@
-"""Intake across a term: --assignment never grades another assignment's notebook, misnamed
-files stay the student's problem, nbgrader's files are kept, and an older copy never replaces
+"""Intake across a term: --assignment never grades another assignment's notebook, a file is
+placed the same way with or without it, misnamed files stay the student's problem (and touch
+no assignment), nbgrader's files are kept, and an older copy never replaces
 a newer submission."""
 
 from __future__ import annotations
@@ -74,29 +75,89 @@ def test_only_the_selected_assignment_is_graded(course):
     assert not any("unknown assignment" in p for p in taken.problems)
 
 
-def test_a_single_renamed_notebook_goes_only_to_a_selected_assignment(course):
+def _nb_ids(*grade_ids: str) -> str:
+    """A notebook whose answer cells carry these grade ids (what identifies it)."""
+    cells = []
+    for gid in grade_ids:
+        meta = {"nbgrader": {"grade_id": gid, "solution": True, "grade": False, "locked": False}}
+        cell = nbformat.v4.new_code_cell(f"# {gid}", metadata=meta)
+        cell["id"] = gid
+        cells.append(cell)
+    return nbformat.writes(nbformat.v4.new_notebook(cells=cells))
+
+
+@pytest.mark.parametrize("selected", [None, {"01_a"}, {"02_b"}])
+def test_a_renamed_notebook_is_placed_the_same_way_whatever_is_selected(course, selected):
     tmp, release, submitted = course
     src = tmp / "in"
     _put(src, "ana/alpha (1).ipynb", _nb("x = 1"))
-    taken = intake.intake(src, submitted, release, EXPECTED, selected={"01_a"})
-    assert list(taken.submissions) == [("ana", "01_a")]
-    assert any("renamed notebook" in p for p in taken.problems)
+    taken = intake.intake(src, submitted, release, EXPECTED, selected=selected)
+    if selected == {"02_b"}:  # recognised as 01_a's: skipped, never graded as 02_b
+        assert taken.submissions == {}
+        assert any("skipped 1 notebook(s) of 01_a" in p for p in taken.problems)
+    else:
+        assert list(taken.submissions) == [("ana", "01_a")]
+        assert any("renamed notebook, recognised by its name" in p for p in taken.problems)
+    assert taken.unplaced == {}
 
 
-def test_a_misnamed_file_is_the_students_problem_not_a_missing_submission(course):
+@pytest.mark.parametrize("selected", [None, {"04_lm"}, {"07_lstm"}])
+def test_a_misnamed_notebook_is_recognised_by_its_cells(tmp_path, selected):
+    """Issue 24's "LM homework final.ipynb": neither its name nor --assignment decides."""
+    release, expected = tmp_path / "release", {"04_lm": ["lm"], "07_lstm": ["lstm"]}
+    for assignment, (name,) in expected.items():
+        (release / assignment).mkdir(parents=True)
+        ids = ("ppl", "sample") if name == "lm" else ("lstm_forward", "lstm_backward")
+        (release / assignment / f"{name}.ipynb").write_text(_nb_ids(*ids))
+    src = tmp_path / "in"
+    _put(src, "eve/LM homework final.ipynb", _nb_ids("ppl", "sample"))
+    taken = intake.intake(src, tmp_path / "submitted", release, expected, selected=selected)
+    assert taken.unplaced == {}
+    if selected == {"07_lstm"}:  # 04's notebook: skipped, and 07 is not touched
+        assert taken.submissions == {}
+        assert any("skipped 1 notebook(s) of 04_lm" in p for p in taken.problems)
+    else:
+        assert list(taken.submissions) == [("eve", "04_lm")]
+        entry = taken.submissions[("eve", "04_lm")]["lm"]
+        assert entry.staged == tmp_path / "submitted" / "eve" / "04_lm" / "lm.ipynb"
+        assert any("recognised by its cells" in p for p in taken.problems)
+
+
+def test_a_misnamed_file_is_the_students_problem_and_no_assignments(course):
     tmp, release, submitted = course
     src = tmp / "in"
     _put(src, "eli/notes.ipynb", _nb("x = 1"))  # which assignment? cannot tell
-    taken = intake.intake(src, submitted, release, EXPECTED)
-    for assignment, name in (("01_a", "alpha"), ("02_b", "beta")):
-        entry = taken.submissions[("eli", assignment)][name]
-        assert entry.staged is None
-        assert entry.error == f"misnamed file 'notes.ipynb' (expected {name}.ipynb)"
+    for selected in (None, {"01_a"}):
+        taken = intake.intake(src, submitted, release, EXPECTED, selected=selected)
+        assert taken.submissions == {}  # no assignment of eli's is touched
+        assert len(taken.unplaced["eli"]) == 1
+        assert taken.unplaced["eli"][0].startswith("misnamed file 'notes.ipynb'")
+        assert "alpha.ipynb, beta.ipynb" in taken.unplaced["eli"][0]
     # One odd name in an assignment's own folder is still graded, and noted.
     _put(src, "gus/01_a/my work.ipynb", _nb("x = 2"))
     taken = intake.intake(src, submitted, release, EXPECTED)
     assert taken.submissions[("gus", "01_a")]["alpha"].staged is not None
     assert any("gus/01_a/my work.ipynb: graded as 01_a/alpha.ipynb" in p for p in taken.problems)
+    # A misnamed copy beside the correctly named notebook is reported, never graded.
+    _put(src, "hal/alpha.ipynb", _nb("x = 3"))
+    _put(src, "hal/alpha final.ipynb", _nb("x = 4"))
+    taken = intake.intake(src, submitted, release, EXPECTED)
+    assert "x = 3" in (submitted / "hal" / "01_a" / "alpha.ipynb").read_text()
+    assert "also handed in under its own name" in taken.unplaced["hal"][0]
+
+
+def test_a_newer_copy_that_cannot_be_graded_leaves_the_staged_one(course):
+    tmp, release, submitted = course
+    first = tmp / "first"
+    _put(first, "ivy/01_a/alpha.ipynb", _nb("x = 'good'"))
+    _put(first, "ivy/01_a/timestamp.txt", _stamp(T0))
+    intake.intake(first, submitted, release, EXPECTED)
+    broken = tmp / "broken"
+    _put(broken, "ivy/01_a/alpha.ipynb", '{"cells": [ not json')
+    _put(broken, "ivy/01_a/timestamp.txt", _stamp(T1))
+    taken = intake.intake(broken, submitted, release, EXPECTED)
+    assert "x = 'good'" in (submitted / "ivy" / "01_a" / "alpha.ipynb").read_text()
+    assert "not a notebook" in taken.ungradable_newer[("ivy", "01_a")]
 
 
 def test_nbgrader_files_and_times_are_kept(course, tmp_path):

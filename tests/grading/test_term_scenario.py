@@ -1,9 +1,10 @@
 """An instructor's whole term, end to end, on a class of eight and two assignments.
 
 ana solved everything (and also handed in the second assignment), ben handed in the blank
-release, cid did half, dan's file is corrupt, eli's files are misnamed, fay wrote her own
-solution and resubmitted late, hana handed in ana's code with renamed variables and reordered
-lines, gus (on the roster) submitted nothing. The steps, in the order of a term:
+release, cid did half, dan's file is corrupt, eli's two files are misnamed (each could be
+either assignment: reported, never graded), fay wrote her own solution and resubmitted late,
+hana handed in ana's code with renamed variables and reordered lines, gus (on the roster)
+submitted nothing. The steps, in the order of a term:
 
 1. ``grade --assignment 00_fixture`` of the class zip (the second assignment's notebook is
    there too, and must not be graded as the first);
@@ -225,9 +226,13 @@ def test_written_answers_are_pending_until_graded_by_hand(term):
 
 
 def test_misnamed_and_corrupt_files_are_reported_for_the_student(term):
+    # eli's two files could each be 00_fixture or 00_second: reported, and no grade touched.
     eli = term["first"][("eli", fc.ASSIGNMENT)]
-    assert eli.status == "not graded"
-    assert "misnamed file" in eli.reason
+    assert eli.status == "no submission"
+    assert "2 file(s) could not be placed" in eli.reason
+    attention = term["report_md"].split("### Needs attention", 1)[1].split("###", 1)[0]
+    assert "**eli** (files that could not be placed; no grade was changed)" in attention
+    assert "misnamed file 'notes.ipynb'" in attention
     dan = term["first"][("dan", fc.ASSIGNMENT)]
     assert dan.status == "not graded"
     assert "not a notebook" in dan.reason
@@ -273,14 +278,14 @@ def test_the_export_has_a_status_for_everyone_and_no_silent_zero(term):
         "ben": "graded",
         "cid": "pending hand grading",
         "dan": "not graded",
-        "eli": "not graded",
+        "eli": "no submission",  # two misnamed files: reported, never a grade
         "fay": "pending hand grading",  # her changed answer must be graded again
         "gus": "no submission",
         "hana": "graded",
     }
     assert rows[("ana", fc.ASSIGNMENT)].final == 8.5
     assert rows[("dan", fc.ASSIGNMENT)].final is None
-    assert "misnamed" in rows[("eli", fc.ASSIGNMENT)].reason
+    assert "could not be placed" in rows[("eli", fc.ASSIGNMENT)].reason
     fay = rows[("fay", fc.ASSIGNMENT)]
     assert fay.late.status == "late"
     assert fay.late.days == 2
