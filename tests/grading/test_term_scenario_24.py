@@ -25,15 +25,12 @@ import nbformat
 import pytest
 
 from grader import notebooks as nbs
-from grader import pipeline, sandbox
+from grader import pipeline
 from grader.__main__ import main
 
 SECOND, SECOND_NB = "00_second", "second"
 ROSTER = {"ana": 101, "ben": 102, "cid": 103}
 ZIP_TIME = (2026, 3, 1, 12, 0, 0)
-
-_WHY = sandbox.probe()
-needs_sandbox = pytest.mark.skipif(_WHY is not None, reason=f"grading needs the sandbox: {_WHY}")
 
 
 def _second_source() -> nbformat.NotebookNode:
@@ -123,7 +120,7 @@ def db(tmp_path, monkeypatch):
     return use
 
 
-@needs_sandbox
+@fc.needs_sandbox
 @pytest.mark.slow
 @pytest.mark.parametrize("order", ["fixture first", "second first"])
 def test_two_downloads_in_either_order_and_a_stray_file_move_no_other_grade(
@@ -225,7 +222,7 @@ def _hand_grade_csv(path: Path, rows: list[list[str]]) -> Path:
     return path
 
 
-@needs_sandbox
+@fc.needs_sandbox
 @pytest.mark.slow
 def test_the_gradebook_is_the_one_truth_for_every_report(tmp_path, db, capsys):
     root = tmp_path / "course"
