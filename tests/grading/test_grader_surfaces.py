@@ -169,7 +169,8 @@ def test_1_forged_markdown_lines_do_not_appear(graded):
     honest = [line for line in text.splitlines() if line.startswith("- **honest**")]
     assert honest == [  # needs attention, then Students: the honest row as it should be
         "- **honest** 00_fixture: 2 answer(s) still to grade by hand",
-        "- **honest** 00_fixture: PENDING HAND GRADING: 2 answer(s) still to grade by hand",
+        "- **honest** 00_fixture: 7 / 9 so far, PENDING HAND GRADING: 2 answer(s) still to "
+        "grade by hand",
     ]
     # The message is shown, as inert text inside the attacker's own line.
     mine = [line for line in text.splitlines() if "oops" in line]
