@@ -150,8 +150,7 @@ def rebuild(
         for n in names
     }
     maxima = {
-        a: sum(sum(policy.points(sources[(a, n)]).values()) for n in names)
-        for a, names in expected.items()
+        a: sum(policy.max_score(sources[(a, n)]) for n in names) for a, names in expected.items()
     }
     with Store(db_url) as store:
         records = store.all("result")

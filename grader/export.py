@@ -270,17 +270,17 @@ def summary(rows: list[Row]) -> list[str]:
 
 
 def _max_scores(source_dir: Path) -> dict[str, float]:
+    """``assignment -> maximum``: :func:`grader.score_policy.max_score` of its notebooks (tasks
+    included, as nbgrader counts them)."""
     from grader import notebooks as nbs
+    from grader import score_policy as policy
 
-    out = {}
-    for assignment in nbs.assignments(source_dir):
-        total = 0.0
-        for path in nbs.notebook_files(source_dir / assignment):
-            for cell in nbs.read(path).cells:
-                if nbs.is_grade(cell):
-                    total += float(nbs.nbgrader_meta(cell).get("points", 0) or 0)
-        out[assignment] = total
-    return out
+    return {
+        assignment: sum(
+            policy.max_score(nbs.read(path)) for path in nbs.notebook_files(source_dir / assignment)
+        )
+        for assignment in nbs.assignments(source_dir)
+    }
 
 
 def submission_times(

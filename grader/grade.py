@@ -365,8 +365,7 @@ class ClassGrader:
 
     def _max(self, assignment: str) -> float:
         return sum(
-            sum(policy.points(self.source_nbs[(assignment, n)]).values())
-            for n in self.expected[assignment]
+            policy.max_score(self.source_nbs[(assignment, n)]) for n in self.expected[assignment]
         )
 
     def _timing(self, final) -> dict:

@@ -61,6 +61,14 @@ def points(source_nb) -> dict[str, float]:
     }
 
 
+def max_score(source_nb) -> float:
+    """The most a notebook can score: the points of every graded cell *and* every task, as
+    nbgrader counts them (its gradebook's ``max_score``, the "9.0" in its feedback). The one
+    maximum every report uses (feedback, ``grades.csv``, ``report.md``, ``export.csv``, and the
+    late penalty, a fraction of it, behind ``canvas.csv``)."""
+    return sum(points(source_nb).values())
+
+
 def autograded_tests(source_nb) -> set[str]:
     return {nbs.grade_id(c) for c in source_nb.cells if nbs.is_autograded_test(c)}
 
