@@ -166,3 +166,59 @@ def test_grading_with_a_postgresql_gradebook_one_machine_or_two_shards_at_once(
         rows += _csv_rows(clone / "grader" / "reports" / "grades.csv")
     assert sorted(rows, key=lambda row: row["student"]) == one_run
     assert pipeline.gradebook_scores(root) == scores
+
+
+def _new_database(server_url: str, name: str) -> str:
+    """A new, empty database on the test's server (the module's own one holds other runs)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    finally:
+        engine.dispose()
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def test_report_over_the_shared_gradebook_is_one_class_view_with_flags_across_shards(
+    postgres_url, tmp_path, monkeypatch, capsys
+):
+    """Two shards (two clones of the course) fill one gradebook; each shard's report.md shows
+    its slice only, and ``python -m grader report`` on either machine shows the whole class,
+    with the copy across the shards (ada in 2/2, dee in 1/2, both the model solution) flagged."""
+    from grader.__main__ import main
+    from grader.grade import in_shard
+
+    url = _new_database(postgres_url, "shards_report")
+    monkeypatch.setenv("NBGRADER_DB_URL", url)
+    first = fc.make_course(tmp_path / "machine1")
+    assert not pipeline.release(first)  # fills the shared gradebook
+    flat = _class(first, tmp_path / "flat")
+    assert in_shard("dee", (1, 2))
+    assert in_shard("ada", (2, 2))
+    second = fc.make_course(tmp_path / "machine2")
+    assert not pipeline.release(second, db=False)
+    for k, clone in ((1, first), (2, second)):
+        command = ["--root", str(clone), "grade", str(flat), "--shard", f"{k}/2"]
+        assert main([*command, "--jobs", "1", "--cell-timeout", "5"]) == 0
+        shard_report = (clone / "grader" / "reports" / "report.md").read_text()
+        assert f"Shard {k}/2: this report shows its slice of the class" in shard_report
+        assert "ada and dee are" not in shard_report  # one of them is not in this slice
+    capsys.readouterr()
+
+    assert main(["--root", str(second), "report"]) == 0
+    assert "gradebook: PostgreSQL database 'shards_report'" in capsys.readouterr().err
+    reports = second / "grader" / "reports"
+    report = (reports / "report.md").read_text()
+    assert "Shard" not in report
+    assert f"{fc.ASSIGNMENT}: ada and dee are 100% alike" in report
+    grades = {row["student"]: row for row in _csv_rows(reports / "grades.csv")}
+    assert {s: grades[s]["score"] for s in grades} == {
+        "ada": "7",
+        "bob": "0",
+        "dee": "7",
+        "fay": "5",
+    }
+    assert "| 00_fixture | 4 | " in report  # the class view counts all four submissions
