@@ -26,17 +26,12 @@ import pytest
 import test_postgres
 
 from grader import notebooks as nbs
-from grader import pipeline, sandbox
+from grader import pipeline
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 postgres_url = test_postgres.postgres_url  # the PostgreSQL server the suite already starts
 
-REASON = sandbox.probe()
-if REASON and os.environ.get("SEQ_REQUIRE_SANDBOX"):
-    raise RuntimeError(f"SEQ_REQUIRE_SANDBOX is set but {REASON}")
-needs_sandbox = getattr(fc, "needs_sandbox", None) or pytest.mark.skipif(
-    REASON is not None, reason=f"grading needs the sandbox: {REASON}"
-)
+needs_sandbox = fc.needs_sandbox
 
 DAEMONS = ["/usr/sbin/munged", "/usr/sbin/mungekey", "/usr/sbin/slurmctld", "/usr/sbin/slurmd"]
 TASKS = 3
