@@ -180,7 +180,13 @@ class StudentView(Preprocessor):
                 )
                 cells.append(mark)
             cells.append(cell)
-        top = nbformat.v4.new_markdown_cell(summary_html(nb, resources, self.summaries.get(key)))
+        summary = self.summaries.get(key)
+        if summary and summary.get("final") is not None:
+            # nbgrader's own header then says the same: the score after the late penalty
+            # (its contents list shows the penalty as a line of its own).
+            info["score"], info["max_score"] = summary["final"], summary["max"]
+            info["late_penalty"] = summary.get("penalty") or 0
+        top = nbformat.v4.new_markdown_cell(summary_html(nb, resources, summary))
         top.metadata["tags"] = [SUMMARY_TAG]
         nb.cells = [top, *cells]
         return nb, resources

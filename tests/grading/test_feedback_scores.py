@@ -140,13 +140,13 @@ def test_feedback_shows_the_penalised_score_and_every_report_the_same_maximum(
         top = page[page.index('id="seq-summary"') : page.index("Fixture assignment")]
         final = export[student]["final_score"]
         assert f"<h2>Your score: {final} / {MAXIMUM}</h2>" in top, top
-        # nbgrader's own header (the notebook's score before any penalty, which the summary
-        # explains) has the same maximum.
+        # nbgrader's own header says the same: the score after the penalty, same maximum.
         header = re.search(rf"{fc.NOTEBOOK} \(Score: ([0-9.]+) / ([0-9.]+)\)", page)
         assert header, page[:3000]
-        assert float(header[1]) == float(export[student]["score"])
+        assert float(header[1]) == float(final)
         assert float(header[2]) == MAXIMUM
         if student == "ben":
+            assert f"Late submission penalty (Score: -{ben['penalty']})" in page
             reason = ben["late"].removeprefix("late: ")
             assert (
                 f"<p>{ben['score']} before the late penalty of {ben['penalty']}: "
