@@ -78,7 +78,8 @@ there, so leave it as it is.
   that raises an error is named in the grader's verdict (which cell, which line, why) and
   keeps what it did before the error, as in your kernel; a cell that runs for more than 20 s
   or ends its process is named too, and only its definitions are kept. Changes your cells make
-  to `numpy` or `utils` apply to your own code only: the tests' checks run outside it.
+  to `numpy` or `utils` apply to your own code only (the tests' checks run outside it), and the
+  check of your functions reports them, in your kernel as when grading.
 - Do not call the `utils` function that you are asked to write: it is absent when grading, so
   a call to it fails. Do not edit or delete the test cells (the grader uses its own copy).
 - Write the written answers in your own words: answers that look copied (from another student
@@ -98,7 +99,8 @@ a terminal, from this folder:
 
 (for example `python -m grader.validate notebooks/01_notation/notation.ipynb`; with `make lab`
 the environment is in `.venv`, so `.venv/bin/python -m grader.validate ...`). It runs your code
-in a sandbox on Linux when bubblewrap is installed, and directly otherwise (macOS, Windows).
+in a sandbox on Linux when bubblewrap is installed, and directly otherwise (macOS); on Windows,
+use the course inside WSL (the check needs a POSIX system: it forks a process per test).
 To check that the notebook also runs from the top in a fresh kernel, use JupyterLab's
 Kernel → Restart Kernel and Run All Cells…
 
