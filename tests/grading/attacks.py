@@ -216,7 +216,7 @@ def sigmoid(z):
     held = np.ones(150_000_000)
     statuses = [os.waitpid(pid, 0)[1] for pid in kids]
     if any(statuses):
-        raise MemoryError(f"a helper process died: {statuses}")
+        raise MemoryError(f"a helper process died (the memory limit?): {statuses}")
     return held[: z.size].reshape(z.shape) * 0 + 1 / (1 + np.exp(-z))
 """
 
@@ -262,6 +262,8 @@ ATTACKS = {
     "attacka_gc_hunt": (GC_HUNT, "graded", 5, "sigmoid(z) is wrong"),
 }
 if cgroup_version()[0] is not None:  # without cgroups a fork bomb would reach the host's limits
+    # The reason varies with the machine: the kernel kills a process of the sandbox ("the
+    # memory limit"), or reclaiming memory first makes the cell overrun its 3 s ("timed out").
     ATTACKS["attackb_memory_fill"] = (MEMORY_FILL, "graded", 5, None)
     ATTACKS["attackc_fork_bomb"] = (FORK_BOMB, "graded", 5, "fork failed after")
 
