@@ -240,7 +240,7 @@ class ResourceGroup:
         if self.version is None:
             raise SandboxUnavailable(where)
 
-    def _dirs(self) -> list[Path]:
+    def folders(self) -> list[Path]:
         if self.version == "v2":
             return [self.root / CGROUP_PARENT / self.name]
         return [self.root / c / CGROUP_PARENT / self.name for c in ("memory", "pids")]
@@ -251,17 +251,17 @@ class ResourceGroup:
             (self.root / CGROUP_PARENT).mkdir(exist_ok=True)
             for parent in (self.root, self.root / CGROUP_PARENT):
                 (parent / "cgroup.subtree_control").write_text("+memory +pids")
-        for folder in self._dirs():
+        for folder in self.folders():
             folder.mkdir(parents=True, exist_ok=True)
         if self.version == "v2":
-            group = self._dirs()[0]
+            group = self.folders()[0]
             (group / "memory.max").write_text(str(self.memory_bytes))
             swap = group / "memory.swap.max"
             if swap.exists():
                 swap.write_text("0")
             (group / "pids.max").write_text(str(self.pids))
         else:
-            memory, pids = self._dirs()
+            memory, pids = self.folders()
             (memory / "memory.limit_in_bytes").write_text(str(self.memory_bytes))
             swap = memory / "memory.memsw.limit_in_bytes"
             if swap.exists():
@@ -271,12 +271,12 @@ class ResourceGroup:
     def enter(self) -> None:
         """Move the calling process into the group (call it in the sandbox's first process,
         before exec: every process it starts is then counted)."""
-        for folder in self._dirs():
+        for folder in self.folders():
             (folder / "cgroup.procs").write_text(str(os.getpid()))
 
     def members(self) -> list[int]:
         found = set()
-        for folder in self._dirs():
+        for folder in self.folders():
             if (folder / "cgroup.procs").exists():
                 found |= {int(p) for p in (folder / "cgroup.procs").read_text().split()}
         return sorted(found)
@@ -289,7 +289,7 @@ class ResourceGroup:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
             try:
-                for folder in self._dirs():
+                for folder in self.folders():
                     if folder.exists():
                         folder.rmdir()
                 return

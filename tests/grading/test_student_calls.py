@@ -31,6 +31,13 @@ pytestmark = fc.needs_sandbox
 SETUP = {"label": "imports", "code": "import numpy as np\nfrom utils import activations"}
 ANSWERS = """
 import os, sys, tempfile
+def writable(folder):
+    try:
+        with open(os.path.join(folder, "probe"), "wb") as f:
+            f.write(b"x" * 2**20)
+        return "writable"
+    except OSError as error:
+        return error.strerror
 def adds_in_place(x, params):
     x += 1
     params["W"] = params["W"] * 2
@@ -321,3 +328,34 @@ def test_a_students_names_never_replace_the_builtins_the_tests_use(sandbox_confi
     finally:
         session.close()
     assert result["passed"], result
+
+
+def test_the_sandbox_root_and_dev_are_read_only(session):
+    """No unbounded memory file system: / and /dev (with /dev/shm) are read-only; only the
+    private, size-capped /tmp is writable."""
+    names = _begin(session)
+    assert names["writable"]("/dev/shm") == "Read-only file system"
+    assert names["writable"]("/") == "Read-only file system"
+    assert names["writable"]("/tmp") == "writable"
+
+
+def test_the_sandbox_runs_in_a_cgroup_of_its_own(session):
+    """Where the grader may create cgroups, the sandbox (all it starts) is in a group of its
+    own, held to the session's memory and the pids limit; the group goes with the sandbox."""
+    version, where = sandbox.cgroup_version()
+    if version is None:
+        pytest.skip(f"no cgroup limits here: {where}")
+    _begin(session)
+    group = session.group
+    assert group is not None
+    assert session.proc.pid in group.members()
+    folders = group.folders()
+    if version == "v1":
+        memory, pids = folders
+        assert (memory / "memory.limit_in_bytes").read_text().strip() == str(2048 * 2**20)
+    else:
+        memory = pids = folders[0]
+        assert (memory / "memory.max").read_text().strip() == str(2048 * 2**20)
+    assert (pids / "pids.max").read_text().strip() == str(sandbox.PIDS_MAX)
+    session.close()
+    assert not any(folder.exists() for folder in folders)
