@@ -40,10 +40,10 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbgrader.preprocessors.ClearHiddenTests",
     "nbgrader.preprocessors.ClearMarkScheme",
-    "grader.feedback.StripGradeCellTracebacks",
-    "grader.feedback.StripModelAnswers",
+    "grader.reporting.feedback.StripGradeCellTracebacks",
+    "grader.reporting.feedback.StripModelAnswers",
     # Score after any late penalty and the failing tests first, failing cells marked, maths
-    # drawn offline (grader/feedback_view.py).
-    "grader.feedback_view.StudentView",
+    # drawn offline (grader/reporting/feedback_view.py).
+    "grader.reporting.feedback_view.StudentView",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

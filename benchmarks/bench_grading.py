@@ -20,8 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import ROOT, pipeline
-from grader import notebooks as nbs
+from grader import ROOT
+from grader.course import notebooks as nbs
+from grader.course import release as pipeline
 from grader.grade import Options, grade_class
 
 
@@ -72,7 +73,7 @@ def main() -> None:
         start = time.monotonic()
         options = Options(jobs=args.jobs, progress=lambda s: print(s, file=sys.stderr))
         options.sandbox = not args.no_sandbox
-        results, _grader = grade_class(course, subs, options)
+        results, _run = grade_class(course, subs, options)
         elapsed = time.monotonic() - start
         cpu_after = cpu_seconds()
         busy, total = cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]

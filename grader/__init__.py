@@ -1,30 +1,19 @@
-"""Course tooling on top of nbgrader: release, pipeline checks, class grading, feedback and
-the student bundle. Run ``python -m grader --help`` for the commands.
+"""Course tooling on top of nbgrader. Run ``python -m grader --help`` for the commands.
 
-Course files: :mod:`grader.layout` (where every folder is), :mod:`grader.notebooks`
-(normalising, leak detection), :mod:`grader.pipeline` (release and CI checks),
-:mod:`grader.nbgrader_api` (nbgrader in one process), :mod:`grader.feedback`,
-:mod:`grader.bundle`.
+The packages are the stages a submission passes through, in order (each imports only from
+the ones before it):
 
-Grading a class (:mod:`grader.grade`, the orchestration): :mod:`grader.trusted_sources`
-(sources read and verified once), :mod:`grader.intake` (submission layouts and repairs),
-:mod:`grader.worker_protocol` (both halves of the service protocol), :mod:`grader.scheduler`
-(jobs on services), :mod:`grader.regrade` (the re-grade service: every verdict),
-:mod:`grader.definitions` (what of a notebook it runs), :mod:`grader.nbgrader_worker` and
-:mod:`grader.verdict_outputs` (nbgrader records the verdicts, running no kernel),
-:mod:`grader.score_policy` (final scores), :mod:`grader.gradebook` (every gradebook read and
-write), :mod:`grader.reports`.
+- :mod:`grader.course`: the course itself (folders, notebooks, release and CI checks, bundle);
+- :mod:`grader.intake`: the term and roster, and every submitted file read and placed;
+- :mod:`grader.verdicts`: the one run of every test cell, student code in a sandbox;
+- :mod:`grader.books`: the verdicts recorded in nbgrader's gradebook, with the hand grades;
+- :mod:`grader.reporting`: reports, export and feedback, rebuilt from the gradebook.
 
-Student code runs only in the sandbox: :mod:`grader.sandbox` (bubblewrap),
-:mod:`grader.student_calls` (calling a student's function in it from trusted test code),
-:mod:`grader.plain_data` (the only values that cross).
-
-The term around grading: :mod:`grader.term` (deadlines, extensions, penalty, roster, the
-student id rule), :mod:`grader.handgrades` (what a regrade keeps, which copy wins; pure) and
-:mod:`grader.handgrading` (the same on the gradebook, model answers, the formgrader command),
-:mod:`grader.history` (one student's regrade merged into the class), :mod:`grader.preview`
-(``grade --dry-run``), :mod:`grader.similarity` and :mod:`grader.classview` (the class view
-of ``report.md``), :mod:`grader.export` and :mod:`grader.lms` (the export and LMS names).
+The modules beside them are the runs that use the stages: :mod:`grader.grade` (grade a class,
+the list of the stages), :mod:`grader.preview` (``grade --dry-run``), :mod:`grader.check` (the
+autograde round trip CI runs), :mod:`grader.slurm` (a class graded by a Slurm job array),
+:mod:`grader.validate` and :mod:`grader.validate_server` (the student's check before
+submitting, the same verdicts), and :mod:`grader.__main__` (the commands).
 """
 
 from pathlib import Path

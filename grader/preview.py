@@ -18,7 +18,9 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from grader import handgrades
+from grader.books import gradebook
+from grader.course.layout import CourseLayout
+from grader.grade import grade_class
 
 
 def _sqlite_path(url: str) -> Path | None:
@@ -38,32 +40,21 @@ def _env(name: str, value: str):
             os.environ[name] = old
 
 
-def _scores(root: Path) -> dict:
-    from grader.pipeline import gradebook_scores
-
-    return gradebook_scores(root)
-
-
 def preview(root: Path, submissions: Path, options, copy_dirs=None) -> tuple[list[str], list]:
     """(lines to print, the results the regrade would report).
 
     ``copy_dirs``: the course folders to copy (default: sources, release, submitted and
     autograded); ``options``: the grading options (``reports`` is redirected into the copy).
     """
-    from grader.grade import grade_class
-    from grader.nbgrader_api import Course
-
     root = Path(root).resolve()
-    db_url = Course(root).db_url
-    before = _scores(root)
+    db_url = gradebook.db_url(root)
+    before = gradebook.all_scores(root)
     lines = []
     with tempfile.TemporaryDirectory(prefix="grade-dry-run-") as tmp:
         copy = Path(tmp) / "course"
         copy.mkdir()
         shutil.copy2(root / "nbgrader_config.py", copy / "nbgrader_config.py")
         if copy_dirs is None:
-            from grader.layout import CourseLayout
-
             layout = CourseLayout.of(root)
             copy_dirs = [layout.source, layout.release, layout.submitted, layout.autograded]
             copy_dirs += [layout.submitted.parent / n for n in ("term.toml", "roster.csv")]
@@ -87,8 +78,8 @@ def preview(root: Path, submissions: Path, options, copy_dirs=None) -> tuple[lis
             )
         opts = dataclasses.replace(options, reports=copy / "grader" / "reports")
         with _env("NBGRADER_DB_URL", f"sqlite:///{db}"):
-            results, _grader = grade_class(copy, Path(submissions).resolve(), opts)
-            after = _scores(copy)
+            results, _run = grade_class(copy, Path(submissions).resolve(), opts)
+            after = gradebook.all_scores(copy)
     lines += diff_lines(before, after, results)
     return lines, results
 
@@ -104,8 +95,8 @@ def diff_lines(before: dict, after: dict, results) -> list[str]:
         new = {
             (k[2], k[3]): v[0] for k, v in after.items() if k[0] == student and k[1] == assignment
         }
-        changes = handgrades.score_changes(old, new)
-        total = handgrades.total_change(
+        changes = score_changes(old, new)
+        total = total_change(
             sum(v or 0 for v in old.values()) if old else None,
             sum(v or 0 for v in new.values()) if new else None,
         )
@@ -120,3 +111,29 @@ def diff_lines(before: dict, after: dict, results) -> list[str]:
         lines.append(f"{student}:")
         lines += by_student[student]
     return lines
+
+
+def _fmt(x: float | None) -> str:
+    return "ungraded" if x is None else f"{x:g}"
+
+
+def score_changes(
+    old: dict[tuple[str, str], float | None], new: dict[tuple[str, str], float | None]
+) -> list[str]:
+    """Per cell ``(notebook, grade_id)``: the scores a regrade would change, one line each."""
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        before, after = old.get(key), new.get(key)
+        if key not in old:
+            lines.append(f"{key[0]} {key[1]}: new, {_fmt(after)}")
+        elif key not in new:
+            lines.append(f"{key[0]} {key[1]}: {_fmt(before)} -> no longer graded")
+        elif before != after:
+            lines.append(f"{key[0]} {key[1]}: {_fmt(before)} -> {_fmt(after)}")
+    return lines
+
+
+def total_change(old_total: float | None, new_total: float | None) -> str:
+    if old_total == new_total:
+        return f"total unchanged ({_fmt(old_total)})"
+    return f"total {_fmt(old_total)} -> {_fmt(new_total)}"

@@ -23,7 +23,7 @@ the shared home keeps it out of Slurm's job records too.
 A task that is cancelled, killed or fails writes no ``task-K.done``; ``--status`` (and the end
 of ``--wait``) names it with its students, and ``--retry-failed`` (or the printed ``sbatch
 --array=K`` line, which runs the same script) grades that slice again. What a killed task
-leaves in the gradebook is described in :mod:`grader.journal`.
+leaves in the gradebook is described in :mod:`grader.books.journal`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,14 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.layout import CourseLayout
+from grader.books import store
+from grader.course import notebooks as nbs
+from grader.course.layout import CourseLayout, load_config
+from grader.intake import files as intake
+from grader.intake import lms
+from grader.intake import term as term_mod
+from grader.intake.shards import in_shard
+from grader.options import Options
 
 # Filesystems that a cluster's nodes share (what /proc/mounts calls them).
 SHARED_FS = {
@@ -171,9 +178,6 @@ def gradebook_problem(db_url: str, tasks: int, single_host: bool) -> str | None:
 def class_submissions(root: Path, submissions: Path, assignments=None) -> dict[str, list[str]]:
     """student -> the assignments they submitted, found the way ``grade`` finds them (zip or
     folder, any layout, a Canvas/Moodle download mapped through the roster)."""
-    from grader import intake, lms
-    from grader import notebooks as nbs
-    from grader import term as term_mod
 
     layout = CourseLayout.of(root)
     expected = {
@@ -205,7 +209,6 @@ def class_submissions(root: Path, submissions: Path, assignments=None) -> dict[s
 
 def split(students: list[str], tasks: int) -> dict[int, list[str]]:
     """Task K -> its students: exactly those ``grade --shard K/N`` takes."""
-    from grader.grade import in_shard
 
     return {k: [s for s in students if in_shard(s, (k, tasks))] for k in range(1, tasks + 1)}
 
@@ -420,8 +423,6 @@ def missing_lines(run: Run, st: Status) -> list[str]:
 def record_and_report(root: Path, run: Run, st: Status, say, env=None) -> int:
     """Put the run's unfinished tasks into the gradebook's problem list, then rebuild every
     report from the gradebook (``python -m grader report``)."""
-    from grader import store
-    from grader.nbgrader_api import load_config
 
     db_url = str(load_config(root).CourseDirectory.db_url)
     key = f"{PROBLEM_KEY} {run.plan['jobs'][0]['job']}" if run.plan.get("jobs") else PROBLEM_KEY
@@ -472,7 +473,6 @@ def prepare(
     env=None,
 ) -> tuple[Run, list[str]]:
     """Check what the nodes need and write the run folder; (run, notes to print)."""
-    from grader.nbgrader_api import load_config
 
     if tasks < 1:
         raise SlurmError("--tasks must be at least 1")
@@ -620,8 +620,13 @@ def add_arguments(p) -> None:
         "--cpus-per-task", type=int, default=2, help="cores per task = students graded at once"
     )
     p.add_argument("--assignment", action="append", help="grade only this assignment")
-    p.add_argument("--cell-timeout", type=float, default=20, help="seconds per test cell")
-    p.add_argument("--memory-mb", type=int, default=4096, help="address-space limit per process")
+    default = Options()
+    p.add_argument(
+        "--cell-timeout", type=float, default=default.cell_timeout, help="seconds per test cell"
+    )
+    p.add_argument(
+        "--memory-mb", type=int, default=default.memory_mb, help="address-space limit per process"
+    )
     p.add_argument(
         "--wait", action="store_true", help="block until the array ends, then write the reports"
     )

@@ -2,7 +2,7 @@
 
 This is the check behind the Validate button of the student-mode JupyterLab, and the same
 check from a terminal. It grades a notebook exactly as ``python -m grader grade`` does
-(:func:`grader.regrade.grade_notebook`: the same plan, the same run of the student's cells,
+(:func:`grader.verdicts.runner.grade_notebook`: the same plan, the same run of the student's cells,
 the same test code, the same messages), with the tests the student can see:
 
 - the test cells come from the *released* notebook (``.course/release/`` in the student
@@ -28,9 +28,9 @@ from pathlib import Path
 
 import nbformat
 
-from grader import notebooks as nbs
-from grader import regrade
-from grader.sandbox import STUDENT_SIDE_MODULES, Sandbox, probe
+from grader.course import notebooks as nbs
+from grader.verdicts import runner
+from grader.verdicts.sandbox import STUDENT_SIDE_MODULES, Sandbox, probe
 
 RELEASE_COPY = Path(".course") / "release"  # in the student bundle: the notebooks as released
 UNANSWERED = "YOUR ANSWER HERE"
@@ -56,8 +56,8 @@ def _stage_lib(folder: Path) -> Path:
     lib = folder / "lib"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(Path(utils.__file__).parent, lib / "utils", ignore=ignore)
-    (lib / "grader").mkdir()
     for name in STUDENT_SIDE_MODULES:
+        (lib / "grader" / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(Path(__file__).parent / name, lib / "grader" / name)
     return lib
 
@@ -103,9 +103,9 @@ def check(
     result["unanswered"] = unanswered(student_nb)
     with tempfile.TemporaryDirectory(prefix="seq-validate-") as tmp:
         sandbox = Sandbox(lib=_stage_lib(Path(tmp)), enabled=sandboxed)
-        session = regrade.student_session(sandbox, memory_mb)
+        session = runner.student_session(sandbox, memory_mb)
         try:
-            graded = regrade.grade_notebook(source_nb, student_nb, session, timeout)
+            graded = runner.grade_notebook(source_nb, student_nb, session, timeout)
         finally:
             session.close()
     result.update(tests=graded["tests"], notes=graded["notes"], error=graded["error"])

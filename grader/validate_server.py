@@ -37,8 +37,8 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
-from grader import notebooks as nbs
 from grader import validate
+from grader.course import notebooks as nbs
 
 # The folder that holds this grader/ package: the course repository or the student bundle.
 COURSE_ROOT = Path(__file__).resolve().parent.parent

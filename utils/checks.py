@@ -62,7 +62,8 @@ class IntegrityError(AssertionError):
 
 class ReferenceUnavailable(IntegrityError):
     """Raised by a reference implementation that grading has made absent (the sandbox gives
-    every reference an exercise forbids code that raises this, see ``grader.student_calls``)."""
+    every reference an exercise forbids code that raises this, see
+    ``grader.verdicts.student_calls``)."""
 
     def __init__(self, reference: str):
         super().__init__(f"{reference} is not available to your code when grading")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 
-from grader.sandbox import cgroup_version
+from grader.verdicts.sandbox import cgroup_version
 
 # In the command line of every process an attack starts, so that a test can prove that none
 # of them outlived grading (unique to this test run: other runs may be going on).
@@ -301,7 +301,7 @@ SYMLINKED_NOTEBOOK = "../../solutions/00_fixture/fixture.ipynb"
 #    alike (multiples of 2**61 - 1), which would take the trusted side quadratic time to build.
 HASH_COLLISION = """def sigmoid(z):
     import sys
-    codec = sys.modules["grader.plain_data"]
+    codec = sys.modules["grader.verdicts.plain_data"]
     honest_encode = codec.encode
     def forged(value, where="the value"):
         if where.startswith("the result"):

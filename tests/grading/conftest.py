@@ -18,11 +18,11 @@ def fixture_course(tmp_path_factory) -> Path:
     ``NBGRADER_DB_URL`` is pointed at that gradebook for the whole session, so nothing here
     can reach the course's real gradebook (or a PostgreSQL one configured by the caller).
     """
-    from grader import pipeline
+    from grader.course import release
 
     root = fc.make_course(tmp_path_factory.mktemp("course") / "course")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBGRADER_DB_URL", "sqlite:///" + str(root / "grader" / "gradebook.db"))
-        problems = pipeline.release(root)
+        problems = release.release(root)
         assert not problems, problems
         yield root

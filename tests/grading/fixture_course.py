@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader import sandbox
+from grader.verdicts import sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "00_fixture"
@@ -147,7 +147,7 @@ def source_notebook() -> nbformat.NotebookNode:
 
 def make_course(target: Path, cell_timeout: int = 5) -> Path:
     """A course at ``target`` with the repo's nbgrader config and the fixture assignment
-    (sources only; call ``grader.pipeline.release`` to generate the release)."""
+    (sources only; call ``grader.course.release.release`` to generate the release)."""
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     config = (REPO / "nbgrader_config.py").read_text(encoding="utf-8")

@@ -13,8 +13,8 @@ import fixture_course as fc
 import nbformat
 from attacks import ATTACKS, honest_after
 
-from grader import notebooks as nbs
-from grader.pipeline import solved_copy
+from grader.course import notebooks as nbs
+from grader.course.release import solved_copy
 
 WRONG_SIGMOID = "def sigmoid(z):\n    return z\n"
 WRONG_COUNT = "def count_tokens(tokens):\n    return {}\n"

@@ -11,11 +11,14 @@ import subprocess
 import sys
 import tomllib
 import zipfile
+from pathlib import Path
 
 import pytest
 
-from grader import ROOT, bundle, intake
-from grader import term as t
+from grader import ROOT
+from grader.course import bundle
+from grader.intake import files as intake
+from grader.intake import term as t
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +91,13 @@ def test_intake_enforces_the_same_rule(tmp_path):
 
 
 def test_the_bundle_ships_the_check_and_no_other_grader_code(built):
-    shipped = sorted(p.name for p in (built / "grader").iterdir())
+    shipped = sorted(
+        p.relative_to(built / "grader").as_posix()
+        for p in (built / "grader").rglob("*")
+        if p.is_file()
+    )
     assert shipped == sorted(bundle.CHECK_MODULES)
-    for name in ("grade.py", "feedback.py", "export.py", "gradebook.py", "__main__.py"):
+    for name in ("grade.py", "__main__.py", "reporting", "books", "intake"):
         assert not (built / "grader" / name).exists()
     assert not (built / "solutions").exists()
     # The released notebooks, untouched, where grader.validate looks for its tests.
@@ -113,15 +120,18 @@ def test_check_modules_are_the_import_closure_of_the_check():
     """What grader.validate, the Validate button's server extension and the student's side of
     the sandbox import, in a fresh interpreter: exactly the modules the bundle ships."""
     code = (
-        "import sys, grader.validate, grader.validate_server, grader.student_calls\n"
+        "import sys, grader.validate, grader.validate_server, grader.verdicts.student_calls\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'grader'))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     ).stdout
-    imported = {m.removeprefix("grader").lstrip(".") or "__init__" for m in eval(out)}
-    assert {f"{m}.py" for m in imported} == set(bundle.CHECK_MODULES)
+    shipped = {
+        str(Path(name).with_suffix("")).replace("/", ".").removesuffix("__init__").rstrip(".")
+        for name in bundle.CHECK_MODULES
+    }
+    assert {m.removeprefix("grader").lstrip(".") for m in eval(out)} == shipped
 
 
 def test_the_check_finds_instructor_code_added_to_the_bundle(built, tmp_path):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader import classview
-from grader.similarity import Flag
+from grader.reporting import classview
+from grader.reporting.similarity import Flag
 
 
 @dataclass

@@ -13,9 +13,9 @@ from pathlib import Path
 import fixture_course as fc
 import pytest
 
-from grader import notebooks as nbs
-from grader import pipeline
-from grader.handgrading import MODEL_ANSWER_TAG
+from grader.books.hand_grades import MODEL_ANSWER_TAG
+from grader.course import notebooks as nbs
+from grader.course import release as pipeline
 
 pytestmark = [pytest.mark.slow, fc.needs_sandbox]
 
@@ -40,9 +40,9 @@ def _nbgrader(args, cwd: Path) -> str:
 
 
 def test_feedback_goes_back_through_the_exchange(tmp_path, monkeypatch):
-    from grader import feedback
+    from grader.course.nbgrader_api import Course
     from grader.grade import Options, grade_class
-    from grader.nbgrader_api import Course
+    from grader.reporting import feedback
 
     root = fc.make_course(tmp_path / "course")
     exchange = tmp_path / "exchange"

@@ -8,8 +8,10 @@ import os
 
 import pytest
 
-from grader import export, lms
-from grader import term as t
+from grader.books.gradebook import CellGrade, Graded
+from grader.intake import lms
+from grader.intake import term as t
+from grader.reporting import export
 
 UTC = dt.UTC
 DUE = dt.datetime(2026, 3, 2, 23, 59, tzinfo=UTC)
@@ -26,9 +28,9 @@ TERM = t.Term(due={"01_notation": DUE}, penalty=t.Penalty(per_day=0.1), roster=R
 
 def _cells(written_score, needs_manual):
     return [
-        export.CellGrade("notation", "test_a", 3.0, auto_score=3.0),
-        export.CellGrade("notation", "test_b", 2.0, auto_score=0.0),
-        export.CellGrade(
+        CellGrade("notation", "test_a", 3.0, auto_score=3.0),
+        CellGrade("notation", "test_b", 2.0, auto_score=0.0),
+        CellGrade(
             "notation", "written", 2.0, manual_score=written_score, needs_manual_grade=needs_manual
         ),
     ]
@@ -36,10 +38,10 @@ def _cells(written_score, needs_manual):
 
 def _rows():
     gradebook = {
-        ("ana", "01_notation"): export.Graded(_cells(1.5, False), DUE - dt.timedelta(hours=1)),
-        ("bea", "01_notation"): export.Graded(_cells(None, True), DUE),
-        ("dan", "01_notation"): export.Graded(_cells(2.0, False), None),  # stale: not graded now
-        ("fay", "01_notation"): export.Graded(_cells(2.0, False), DUE + dt.timedelta(hours=30)),
+        ("ana", "01_notation"): Graded(_cells(1.5, False), DUE - dt.timedelta(hours=1)),
+        ("bea", "01_notation"): Graded(_cells(None, True), DUE),
+        ("dan", "01_notation"): Graded(_cells(2.0, False), None),  # stale: not graded now
+        ("fay", "01_notation"): Graded(_cells(2.0, False), DUE + dt.timedelta(hours=30)),
     }
     outcomes = {
         ("ana", "01_notation"): export.Outcome("graded"),

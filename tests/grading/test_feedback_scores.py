@@ -21,10 +21,11 @@ from pathlib import Path
 import fixture_course as fc
 import pytest
 
-from grader import intake, pipeline
-from grader import notebooks as nbs
-from grader import score_policy as policy
 from grader.__main__ import main
+from grader.course import notebooks as nbs
+from grader.course import release
+from grader.intake import files as intake
+from grader.verdicts import score_policy as policy
 
 pytestmark = [pytest.mark.slow, fc.needs_sandbox]
 
@@ -59,14 +60,14 @@ def _course(target: Path) -> Path:
         f"{(DUE + dt.timedelta(days=3)).strftime('%Y-%m-%dT%H:%M:%SZ')}\n\n"
         "[penalty]\nper_day = 0.1\n"
     )
-    assert not pipeline.release(root)
+    assert not release.release(root)
     return root
 
 
 def _submissions(root: Path, folder: Path) -> Path:
     """nbgrader's submitted/ layout, each with the timestamp.txt the exchange writes."""
     src = nbs.read(root / "solutions" / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb")
-    solved = pipeline.solved_copy(src, nbs.read(fc.release_path(root)))
+    solved = release.solved_copy(src, nbs.read(fc.release_path(root)))
     for student, when in SUBMITTED.items():
         where = folder / student / fc.ASSIGNMENT
         where.mkdir(parents=True)

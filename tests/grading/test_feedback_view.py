@@ -12,9 +12,9 @@ from pathlib import Path
 import fixture_course as fc
 import pytest
 
-from grader import feedback_view as fv
-from grader import notebooks as nbs
-from grader import pipeline
+from grader.course import notebooks as nbs
+from grader.course import release
+from grader.reporting import feedback_view as fv
 
 CHROMIUM = Path(os.environ.get("SEQ_CHROMIUM", "/usr/bin/chromium"))
 LONG_HINT = (
@@ -48,12 +48,12 @@ def test_the_cdn_script_goes_and_the_not_graded_page_says_why():
 @fc.needs_sandbox
 @pytest.mark.slow
 def test_feedback_puts_the_failing_hint_on_the_first_screen(tmp_path, monkeypatch):
-    from grader import feedback
     from grader.grade import Options, grade_class
+    from grader.reporting import feedback
 
     root = fc.make_course(tmp_path / "course")
     monkeypatch.setenv("NBGRADER_DB_URL", "sqlite:///" + str(root / "grader" / "gradebook.db"))
-    assert not pipeline.release(root)
+    assert not release.release(root)
     rel = nbs.read(fc.release_path(root))
     wrong = fc.replace_solutions(
         rel, {"sigmoid": f"def sigmoid(z):\n    raise ValueError({LONG_HINT!r})\n"}

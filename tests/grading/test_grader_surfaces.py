@@ -23,8 +23,10 @@ import fixture_course as fc
 import pytest
 from attacks import FORGED_TIMESTAMP, SURFACE_ATTACKS, SYMLINKED_NOTEBOOK
 
-from grader import intake, pipeline, sandbox
-from grader import notebooks as nbs
+from grader.course import notebooks as nbs
+from grader.course import release
+from grader.intake import files as intake
+from grader.verdicts import sandbox
 
 pytestmark = pytest.mark.slow
 REASON = sandbox.probe()
@@ -69,10 +71,10 @@ def graded(tmp_path_factory):
     state: dict = {"root": root}
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NBGRADER_DB_URL", "sqlite:///" + str(root / "grader" / "gradebook.db"))
-        assert not pipeline.release(root)
+        assert not release.release(root)
         src = nbs.read(root / "solutions" / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb")
         rel = nbs.read(fc.release_path(root))
-        solved = pipeline.solved_copy(src, rel)
+        solved = release.solved_copy(src, rel)
 
         def notebook(student: str, answers=None) -> Path:
             nb = fc.replace_solutions(solved, answers or {})
@@ -98,12 +100,10 @@ def graded(tmp_path_factory):
         _write(reports / "report.md", "# Grading report\n\nOLD REPORT\n")
 
         # A run that fails (before any student is graded) leaves no report of the old run.
-        from grader import grade as grade_mod
-
         def broken_intake(*_a, **_k):
             raise RuntimeError("the submissions disk went away")
 
-        mp.setattr(grade_mod.intake_mod, "intake", broken_intake)
+        mp.setattr(intake, "intake", broken_intake)
         with pytest.raises(RuntimeError):
             grade_class(root, folder, _options([]))
         mp.undo()

@@ -19,8 +19,10 @@ import pytest
 from attacks import ATTACKS, MARKER, honest_after
 from students import CLASS, CORRECT
 
-from grader import ROOT, pipeline, sandbox
-from grader import notebooks as nbs
+from grader import ROOT
+from grader.books import gradebook
+from grader.course import notebooks as nbs
+from grader.verdicts import sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +56,7 @@ def _processes_with(*needles: str) -> list[str]:
 def _seed_stale_grade(root: Path) -> None:
     """An earlier full-marks grade for a student whose new submission is broken (it stays:
     only a newer, gradable submission of the assignment replaces a grade)."""
-    from grader.nbgrader_api import Course
+    from grader.course.nbgrader_api import Course
 
     gb = Course(root).gradebook()
     with warnings.catch_warnings():
@@ -103,11 +105,11 @@ def graded(fixture_course, tmp_path_factory):
         "root": root,
         "files_before": before,
         "files_after": _fingerprints(root),
-        "left_running": _processes_with(MARKER, str(root), str(grader.staging)),
+        "left_running": _processes_with(MARKER, str(root), str(grader.scratch)),
         "results": by_student,
         "report": report,
         "progress": lines,
-        "scores": pipeline.gradebook_scores(root),
+        "scores": gradebook.all_scores(root),
         "grader": grader,
         "available": (available_before, _mem_available()),
     }
@@ -232,7 +234,7 @@ def test_reports_and_progress(graded):
 def test_autograded_notebook_shows_the_verdicts_and_runs_nothing(graded):
     """nbgrader ran no kernel: the student's cells have no outputs, each test cell shows what
     the re-grade's test printed and, when it failed, the failing check's message."""
-    path = graded["grader"].layout.autograded / "hardcoded" / fc.ASSIGNMENT
+    path = graded["root"] / "grader" / "autograded" / "hardcoded" / fc.ASSIGNMENT
     nb = nbs.read(path / f"{fc.NOTEBOOK}.ipynb")
     outputs = {nbs.grade_id(c) or c.source: c.outputs for c in nb.cells if c.cell_type == "code"}
     assert not outputs["count_tokens"]
@@ -246,7 +248,7 @@ def test_autograded_notebook_shows_the_verdicts_and_runs_nothing(graded):
 
 
 def test_feedback_leaks_no_hidden_test_or_mark_scheme(graded):
-    from grader import feedback
+    from grader.reporting import feedback
 
     # Nobody graded the written answers: feedback refuses, and --force writes it anyway.
     refused = feedback.generate(graded["root"])

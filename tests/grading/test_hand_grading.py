@@ -19,9 +19,10 @@ import fixture_course as fc
 import nbformat
 import pytest
 
-from grader import ROOT, handgrading
-from grader import notebooks as nbs
-from grader.feedback import StripModelAnswers
+from grader import ROOT
+from grader.books import hand_grades
+from grader.course import notebooks as nbs
+from grader.reporting.feedback import StripModelAnswers
 
 
 def _free_port() -> int:
@@ -104,12 +105,12 @@ def test_grade_by_hand_opens_the_formgrader_on_the_course(fixture_course, tmp_pa
 def test_model_answers_are_shown_beside_hand_graded_cells_and_never_in_feedback():
     source = fc.source_notebook()
     release = nbformat.from_dict(json.loads(nbformat.writes(source)))  # any copy will do
-    added = handgrading.add_model_answers(release, source)
+    added = hand_grades.add_model_answers(release, source)
     assert added == 2  # the written answer and the task
     tagged = [
         i
         for i, c in enumerate(release.cells)
-        if handgrading.MODEL_ANSWER_TAG in c.metadata.get("tags", [])
+        if hand_grades.MODEL_ANSWER_TAG in c.metadata.get("tags", [])
     ]
     before = [nbs.grade_id(release.cells[i - 1]) for i in tagged]
     assert before == ["explain", "task_saturation"]
@@ -118,7 +119,7 @@ def test_model_answers_are_shown_beside_hand_graded_cells_and_never_in_feedback(
     assert "BEGIN MARK SCHEME" not in task_note
     assert "(1 points)" in task_note
     # Running it again replaces, never repeats.
-    assert handgrading.add_model_answers(release, source) == 2
+    assert hand_grades.add_model_answers(release, source) == 2
     assert len(release.cells) == len(source.cells) + 2
     stripped, _ = StripModelAnswers().preprocess(release, {})
     assert len(stripped.cells) == len(source.cells)
@@ -127,7 +128,7 @@ def test_model_answers_are_shown_beside_hand_graded_cells_and_never_in_feedback(
 
 def test_the_feedback_config_strips_model_answers():
     text = (ROOT / "nbgrader_config.py").read_text()
-    assert '"grader.feedback.StripModelAnswers"' in text
+    assert '"grader.reporting.feedback.StripModelAnswers"' in text
 
 
 def _notebook(answers: dict[str, str]):
@@ -170,7 +171,7 @@ def test_hand_grades_survive_a_regrade_in_the_gradebook(tmp_path, monkeypatch):
         gb.find_grade("edited", "nb", "a1", "ana").needs_manual_grade = False
         gb.db.commit()
 
-        old = handgrading.snapshot(gb, tmp_path / "autograded", "ana", "a1")
+        old = hand_grades.snapshot(gb, tmp_path / "autograded", "ana", "a1")
         assert sorted(g.grade_id for g in old) == ["edited", "same"]
         # The regrade: nbgrader's autograde marks hand-graded cells for review again and the
         # student changed one answer.
@@ -178,7 +179,7 @@ def test_hand_grades_survive_a_regrade_in_the_gradebook(tmp_path, monkeypatch):
             gb.find_grade(gid, "nb", "a1", "ana").needs_manual_grade = True
         gb.db.commit()
         _write(tmp_path, {"same": "A good answer.\n", "edited": "Second try.", "ungraded": "..."})
-        plan = handgrading.restore(gb, tmp_path / "autograded", "ana", "a1", old)
+        plan = hand_grades.restore(gb, tmp_path / "autograded", "ana", "a1", old)
 
         same = gb.find_grade("same", "nb", "a1", "ana")
         edited = gb.find_grade("edited", "nb", "a1", "ana")
@@ -187,8 +188,8 @@ def test_hand_grades_survive_a_regrade_in_the_gradebook(tmp_path, monkeypatch):
         assert (edited.manual_score, edited.needs_manual_grade) == (1.5, True)  # look again
         assert [g.grade_id for g in plan.changed] == ["edited"]
         assert "edited: the answer changed" in plan.notes()[0]
-        saved = handgrading.backup(tmp_path / "backup", "ana", "a1", old)
+        saved = hand_grades.backup(tmp_path / "backup", "ana", "a1", old)
         assert json.loads(saved.read_text())[0]["manual_score"] in (1.5, 2.0)
-        assert handgrading.backup(tmp_path / "backup", "ana", "a1", []) is None
+        assert hand_grades.backup(tmp_path / "backup", "ana", "a1", []) is None
     finally:
         gb.close()

@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from grader import handgrades as hg
+from grader import preview
+from grader.books import hand_policy as hg
+from grader.intake import files as intake
 
 ANSWER = "(a) a<t> depends on x<1..t> only.\n(b) tagging 'bank'.\n"
 
@@ -68,24 +70,24 @@ T1 = T0 + dt.timedelta(hours=5)
     ],
 )
 def test_the_newer_submission_wins(existing, incoming, take, report, words):
-    pick = hg.pick_submission(existing, incoming)
+    pick = intake.pick_submission(existing, incoming)
     assert (pick.take_incoming, pick.report) == (take, report)
     assert words in pick.reason
 
 
 def test_a_first_submission_is_taken():
-    assert hg.pick_submission(None, None, existing_present=False).take_incoming
+    assert intake.pick_submission(None, None, existing_present=False).take_incoming
 
 
 def test_dry_run_lists_only_the_scores_that_change():
     old = {("nb", "t1"): 1.0, ("nb", "t2"): 2.0, ("nb", "w"): None, ("nb", "gone"): 1.0}
     new = {("nb", "t1"): 1.0, ("nb", "t2"): 0.0, ("nb", "w"): 2.0, ("nb", "extra"): 0.5}
-    assert hg.score_changes(old, new) == [
+    assert preview.score_changes(old, new) == [
         "nb extra: new, 0.5",
         "nb gone: 1 -> no longer graded",
         "nb t2: 2 -> 0",
         "nb w: ungraded -> 2",
     ]
-    assert hg.score_changes(old, old) == []
-    assert hg.total_change(3.0, 3.5) == "total 3 -> 3.5"
-    assert hg.total_change(3.0, 3.0) == "total unchanged (3)"
+    assert preview.score_changes(old, old) == []
+    assert preview.total_change(3.0, 3.5) == "total 3 -> 3.5"
+    assert preview.total_change(3.0, 3.0) == "total unchanged (3)"

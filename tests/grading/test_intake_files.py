@@ -10,25 +10,24 @@ import stat
 import zipfile
 
 import pytest
-from test_intake_term import EXPECTED, _nb, _put, _stamp
+from test_intake_term import EXPECTED, _nb, _put, _stamp, released_course
 
-from grader import export, intake
-from grader import term as t
+from grader.books.gradebook import CellGrade, Graded
+from grader.intake import files as intake
+from grader.intake import term as t
+from grader.reporting import export
 
 SECRET = "x = 'the instructor solution'"
 
 
 @pytest.fixture
 def course(tmp_path):
-    release = tmp_path / "release"
-    for assignment, (name,) in EXPECTED.items():
-        (release / assignment).mkdir(parents=True)
-        (release / assignment / f"{name}.ipynb").write_text(_nb("# YOUR CODE HERE"))
+    """The released course, with an instructor's solution and config beside it."""
     private = tmp_path / "solutions" / "01_a"
     private.mkdir(parents=True)
     (private / "alpha.ipynb").write_text(_nb(SECRET))
     (tmp_path / "nbgrader_config.py").write_text("c.secret = 'instructor only'\n")
-    return tmp_path, release, tmp_path / "submitted"
+    return released_course(tmp_path)
 
 
 def _staged_text(submitted):
@@ -163,7 +162,7 @@ def test_a_forged_timestamp_that_makes_late_work_on_time_is_flagged(course):
     rows = export.build_rows(
         {"01_a": 1.0},
         ["mallory"],
-        {("mallory", "01_a"): export.Graded([export.CellGrade("alpha", "c", 1.0, 1.0)])},
+        {("mallory", "01_a"): Graded([CellGrade("alpha", "c", 1.0, 1.0)])},
         {},
         TERM,
         export.submission_times(submitted),

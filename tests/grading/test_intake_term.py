@@ -11,8 +11,8 @@ import zipfile
 import nbformat
 import pytest
 
-from grader import intake
-from grader import term as t
+from grader.intake import files as intake
+from grader.intake import term as t
 
 EXPECTED = {"01_a": ["alpha"], "02_b": ["beta"]}
 T0 = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
@@ -35,13 +35,18 @@ def _nb(answer: str) -> str:
     return nbformat.writes(nbformat.v4.new_notebook(cells=[cell]))
 
 
-@pytest.fixture
-def course(tmp_path):
+def released_course(tmp_path):
+    """(folder, its release of EXPECTED, where intake stages submissions)."""
     release = tmp_path / "release"
     for assignment, (name,) in EXPECTED.items():
         (release / assignment).mkdir(parents=True)
         (release / assignment / f"{name}.ipynb").write_text(_nb("# YOUR CODE HERE"))
     return tmp_path, release, tmp_path / "submitted"
+
+
+@pytest.fixture
+def course(tmp_path):
+    return released_course(tmp_path)
 
 
 def _put(folder, rel, text):

@@ -22,8 +22,9 @@ import fixture_course as fc
 import nbformat
 import pytest
 
-from grader import ROOT, pipeline, validate
-from grader import notebooks as nbs
+from grader import ROOT, validate
+from grader.course import notebooks as nbs
+from grader.course import release as pipeline
 
 pytestmark = [pytest.mark.slow, fc.needs_sandbox]
 

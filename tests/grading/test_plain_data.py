@@ -8,8 +8,8 @@ import time
 import numpy as np
 import pytest
 
-from grader import plain_data
-from grader.plain_data import MalformedData, NotPlainData, OverBudget, decode, encode
+from grader.verdicts import plain_data
+from grader.verdicts.plain_data import MalformedData, NotPlainData, OverBudget, decode, encode
 from utils.data import Vocabulary
 
 

@@ -21,8 +21,9 @@ from pathlib import Path
 import fixture_course as fc
 import pytest
 
-from grader import notebooks as nbs
-from grader import pipeline
+from grader.books import gradebook
+from grader.course import notebooks as nbs
+from grader.course import release
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, fc.needs_sandbox]
 
@@ -117,7 +118,7 @@ def _class(root: Path, folder: Path) -> Path:
     """Four students in the flat layout (STUDENT_NOTEBOOK.ipynb): two in each of two shards."""
     src = nbs.read(root / "solutions" / fc.ASSIGNMENT / f"{fc.NOTEBOOK}.ipynb")
     rel = nbs.read(fc.release_path(root))
-    solved = pipeline.solved_copy(src, rel)
+    solved = release.solved_copy(src, rel)
     half = fc.replace_solutions(solved, {"sigmoid": "def sigmoid(z):\n    return z\n"})
     folder.mkdir()
     for student, nb in {"ada": solved, "bob": rel, "dee": solved, "fay": half}.items():
@@ -133,16 +134,17 @@ def _csv_rows(path: Path) -> list[dict]:
 def test_grading_with_a_postgresql_gradebook_one_machine_or_two_shards_at_once(
     postgres_url, tmp_path, monkeypatch
 ):
-    from grader.grade import Options, grade_class, in_shard
+    from grader.grade import Options, grade_class
+    from grader.intake.shards import in_shard
 
     monkeypatch.setenv("NBGRADER_DB_URL", postgres_url)
     root = fc.make_course(tmp_path / "course")
-    assert not pipeline.release(root)
+    assert not release.release(root)
     flat = _class(root, tmp_path / "flat")
     results, grader = grade_class(root, flat, Options(jobs=1, cell_timeout=5))
     assert {r.student: r.score for r in results} == {"ada": 7, "bob": 0, "dee": 7, "fay": 5}
     assert not (root / "grader" / "gradebook.db").exists(), "SQLite was used instead"
-    scores = pipeline.gradebook_scores(root)
+    scores = gradebook.all_scores(root)
     assert scores[("ada", fc.ASSIGNMENT, fc.NOTEBOOK, "test_count_tokens")][0] == 3
     assert scores[("bob", fc.ASSIGNMENT, fc.NOTEBOOK, "test_count_tokens")][0] == 0
     one_run = _csv_rows(grader.reports / "grades.csv")
@@ -154,7 +156,7 @@ def test_grading_with_a_postgresql_gradebook_one_machine_or_two_shards_at_once(
     runs = []
     for k in (1, 2):
         clone = fc.make_course(tmp_path / f"machine{k}")
-        assert not pipeline.release(clone, db=False)
+        assert not release.release(clone, db=False)
         command = [sys.executable, "-m", "grader", "--root", str(clone), "grade", str(flat)]
         command += ["--shard", f"{k}/2", "--jobs", "1", "--cell-timeout", "5"]
         pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
@@ -165,7 +167,7 @@ def test_grading_with_a_postgresql_gradebook_one_machine_or_two_shards_at_once(
         assert run.returncode == 0, err
         rows += _csv_rows(clone / "grader" / "reports" / "grades.csv")
     assert sorted(rows, key=lambda row: row["student"]) == one_run
-    assert pipeline.gradebook_scores(root) == scores
+    assert gradebook.all_scores(root) == scores
 
 
 def _new_database(server_url: str, name: str) -> str:
@@ -189,17 +191,17 @@ def test_report_over_the_shared_gradebook_is_one_class_view_with_flags_across_sh
     its slice only, and ``python -m grader report`` on either machine shows the whole class,
     with the copy across the shards (ada in 2/2, dee in 1/2, both the model solution) flagged."""
     from grader.__main__ import main
-    from grader.grade import in_shard
+    from grader.intake.shards import in_shard
 
     url = _new_database(postgres_url, "shards_report")
     monkeypatch.setenv("NBGRADER_DB_URL", url)
     first = fc.make_course(tmp_path / "machine1")
-    assert not pipeline.release(first)  # fills the shared gradebook
+    assert not release.release(first)  # fills the shared gradebook
     flat = _class(first, tmp_path / "flat")
     assert in_shard("dee", (1, 2))
     assert in_shard("ada", (2, 2))
     second = fc.make_course(tmp_path / "machine2")
-    assert not pipeline.release(second, db=False)
+    assert not release.release(second, db=False)
     for k, clone in ((1, first), (2, second)):
         command = ["--root", str(clone), "grade", str(flat), "--shard", f"{k}/2"]
         assert main([*command, "--jobs", "1", "--cell-timeout", "5"]) == 0

@@ -1,5 +1,5 @@
-"""The renderers of student-influenced text (grader/render.py), with hostile strings, and the
-reports that use them: a reason can neither add a line to report.md nor become a formula."""
+"""The renderers of student-influenced text (grader/reporting/render.py), with hostile strings, and
+the reports that use them: a reason can neither add a line to report.md nor become a formula."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import time
 import nbformat
 import pytest
 
-from grader import classview, render, reports
-from grader.score_policy import CellResult, SubmissionResult
+from grader.reporting import classview, render
+from grader.reporting import report_files as reports
+from grader.verdicts.score_policy import CellResult, SubmissionResult
 
 FORGED = (
     "oops\n\n- **honest** 02_rnn_forward: 999 / 10 (FORGED)\n"
@@ -112,7 +113,7 @@ def test_feedback_html_shows_a_hostile_message_as_text():
     arrives as escaped text."""
     from nbconvert import HTMLExporter
 
-    from grader.feedback import StripGradeCellTracebacks
+    from grader.reporting.feedback import StripGradeCellTracebacks
 
     cell = nbformat.v4.new_code_cell("check()")
     cell.metadata["nbgrader"] = {"grade": True, "grade_id": "t", "points": 1, "solution": False}

@@ -8,22 +8,22 @@ import os
 import sys
 
 from grader import ROOT
-from grader.scheduler import JobSpec, Scheduler
-from grader.worker_protocol import Service
+from grader.verdicts.scheduler import JobSpec, Scheduler
+from grader.verdicts.services import Service
 
 REGRADE = """import os
-from grader import worker_protocol
+from grader.verdicts import services
 def handle(state, job):
     if job["owner"] == "crasher" and job["name"] == "nb2":
         os._exit(3)
     return {"tests": [], "notes": [], "error": None, "pid": os.getpid(), "name": job["name"]}
-worker_protocol.serve(lambda: None, handle, lambda error: {"error": str(error)})
+services.serve(lambda: None, handle, lambda error: {"error": str(error)})
 """
 
-AUTOGRADE = """from grader import worker_protocol
+AUTOGRADE = """from grader.verdicts import services
 def handle(state, job):
     return {"success": True, "verdicts": job["verdicts"]}
-worker_protocol.serve(lambda: None, handle, lambda error: {"success": False})
+services.serve(lambda: None, handle, lambda error: {"success": False})
 """
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import fixture_course as fc
 import pytest
 
-from grader import score_policy as policy
+from grader.verdicts import score_policy as policy
 
 SOURCE = fc.source_notebook()
 TESTS = {"test_sigmoid": 2.0, "test_count_tokens": 3.0, "test_relu": 2.0}

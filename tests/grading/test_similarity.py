@@ -6,7 +6,8 @@ import textwrap
 
 import pytest
 
-from grader import ROOT, similarity
+from grader import ROOT
+from grader.reporting import similarity
 
 TEMPLATE_CELL = '''\
 def rnn_cell_forward(xt, a_prev, parameters, activation="tanh"):

@@ -25,8 +25,8 @@ import fixture_course as fc
 import pytest
 import test_postgres
 
-from grader import notebooks as nbs
-from grader import pipeline
+from grader.course import notebooks as nbs
+from grader.course import release as pipeline
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 postgres_url = test_postgres.postgres_url  # the PostgreSQL server the suite already starts

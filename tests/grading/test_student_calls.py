@@ -1,5 +1,5 @@
-"""Calling a student's function in the sandbox from trusted code (grader.student_calls), and
-the sandbox itself: what the student's code can see, and what a call brings back."""
+"""Calling a student's function in the sandbox from trusted code (grader.verdicts.student_calls),
+and the sandbox itself: what the student's code can see, and what a call brings back."""
 
 from __future__ import annotations
 
@@ -11,17 +11,17 @@ import fixture_course as fc
 import numpy as np
 import pytest
 
-from grader import regrade, sandbox
-from grader.layout import CourseLayout
-from grader.regrade import student_session
-from grader.student_calls import (
+from grader.course.layout import CourseLayout
+from grader.verdicts import runner, sandbox
+from grader.verdicts.runner import student_session
+from grader.verdicts.student_calls import (
     ProtocolViolation,
     RemoteFunction,
     StudentCrashed,
     StudentError,
     StudentTimeout,
 )
-from grader.trusted_sources import TrustedSources
+from grader.verdicts.trusted_sources import TrustedSources
 from utils import activations, checks
 from utils.data import Vocabulary
 from utils.exercises import language_model
@@ -324,7 +324,7 @@ def test_a_students_names_never_replace_the_builtins_the_tests_use(sandbox_confi
     session.plan(blocks)
     test = {"grade_id": "t", "prefix": 2, "code": "assert len([1, 2]) == 2 and max(1, 2) == 2"}
     try:
-        result = regrade.run_test(session, plan, test, 10)
+        result = runner.run_test(session, plan, test, 10)
     finally:
         session.close()
     assert result["passed"], result

@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from grader import term as t
+from grader.intake import term as t
 
 UTC = dt.UTC
 

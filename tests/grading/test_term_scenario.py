@@ -28,8 +28,11 @@ import fixture_course as fc
 import nbformat
 import pytest
 
-from grader import export, intake, pipeline
-from grader import notebooks as nbs
+from grader.books import gradebook
+from grader.course import notebooks as nbs
+from grader.course import release as pipeline
+from grader.intake import files as intake
+from grader.reporting import export
 
 pytestmark = [pytest.mark.slow, fc.needs_sandbox]
 
@@ -109,7 +112,7 @@ def _options(lines, **kw):
 
 
 def _gradebook(root):
-    from grader.nbgrader_api import Course
+    from grader.course.nbgrader_api import Course
 
     warnings.simplefilter("ignore")
     return Course(root).gradebook()
@@ -122,9 +125,9 @@ def _csv(path: Path) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def term(tmp_path_factory):
-    from grader import feedback
     from grader.grade import grade_class
     from grader.preview import preview
+    from grader.reporting import feedback
 
     root = fc.make_course(tmp_path_factory.mktemp("term") / "course")
     _add_second_assignment(root)
@@ -175,13 +178,13 @@ def term(tmp_path_factory):
         state["late_grades"] = _csv(reports / "grades.csv")
 
         # 4. Preview, then regrade the original zip.
-        state["scores_before_dry_run"] = pipeline.gradebook_scores(root)
+        state["scores_before_dry_run"] = gradebook.all_scores(root)
         state["dry_run"], _ = preview(root, archive, _options([], assignments=[fc.ASSIGNMENT]))
-        state["scores_after_dry_run"] = pipeline.gradebook_scores(root)
+        state["scores_after_dry_run"] = gradebook.all_scores(root)
         lines = []
         results, _ = grade_class(root, archive, _options(lines, assignments=[fc.ASSIGNMENT]))
         state["regrade"] = {(r.student, r.assignment): r for r in results}
-        state["scores"] = pipeline.gradebook_scores(root)
+        state["scores"] = gradebook.all_scores(root)
         gb = _gradebook(root)
         try:
             state["ana_comment"] = gb.find_comment(

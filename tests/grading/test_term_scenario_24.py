@@ -24,9 +24,10 @@ import fixture_course as fc
 import nbformat
 import pytest
 
-from grader import notebooks as nbs
-from grader import pipeline
 from grader.__main__ import main
+from grader.books import gradebook
+from grader.course import notebooks as nbs
+from grader.course import release
 
 SECOND, SECOND_NB = "00_second", "second"
 ROSTER = {"ana": 101, "ben": 102, "cid": 103}
@@ -52,13 +53,13 @@ def _course(target: Path) -> Path:
         "student_id,name,canvas_id\n" + "".join(f"{s},{s.title()},{i}\n" for s, i in ROSTER.items())
     )
     (root / "grader" / "term.toml").write_text('timezone = "UTC"\nroster = "roster.csv"\n')
-    assert not pipeline.release(root)
+    assert not release.release(root)
     return root
 
 
 def _solved(root: Path, assignment: str, name: str) -> nbformat.NotebookNode:
     src = nbs.read(root / "solutions" / assignment / f"{name}.ipynb")
-    return pipeline.solved_copy(src, nbs.read(root / "notebooks" / assignment / f"{name}.ipynb"))
+    return release.solved_copy(src, nbs.read(root / "notebooks" / assignment / f"{name}.ipynb"))
 
 
 def _canvas_zip(path: Path, files: dict[str, str]) -> Path:
@@ -104,7 +105,7 @@ def _grade(root: Path, archive: Path, capsys, *extra: str) -> tuple[int, str, st
 
 
 def _scores(root: Path) -> dict:
-    return {k: v[0] for k, v in pipeline.gradebook_scores(root).items()}
+    return {k: v[0] for k, v in gradebook.all_scores(root).items()}
 
 
 def _csv(path: Path) -> list[dict]:
@@ -247,7 +248,7 @@ def test_the_gradebook_is_the_one_truth_for_every_report(tmp_path, db, capsys):
     assert "ana and ben are" in before  # the similarity flag of the whole class
 
     # Hand grading through nbgrader's API (as the formgrader does): `report` shows it at once.
-    from grader.nbgrader_api import Course
+    from grader.course.nbgrader_api import Course
 
     warnings.simplefilter("ignore")
     gb = Course(root).gradebook()

@@ -10,8 +10,12 @@ import fixture_course as fc
 import nbformat
 import pytest
 
-from grader import ROOT, bundle, definitions, intake, pipeline
-from grader import notebooks as nbs
+from grader import ROOT
+from grader.course import bundle
+from grader.course import notebooks as nbs
+from grader.course import release as pipeline
+from grader.intake import files as intake
+from grader.verdicts import plan
 
 EXPECTED = {"01_notation": ["notation"], "02_rnn_forward": ["rnn_forward"]}
 
@@ -145,7 +149,7 @@ def test_repair_restores_metadata_and_removes_duplicate_tests():
     ],
 )
 def test_clean_filter_drops_code_that_runs(statement):
-    code, _notes = definitions.safe_code(statement)
+    code, _notes = plan.safe_code(statement)
     kept = [
         word
         for word in ("setattr", "allclose", "builtins.max", "range", "compute", "Evil")
@@ -162,7 +166,7 @@ def test_clean_filter_keeps_definitions():
         "class Vocab:\n    pad = 0\n    def __len__(self):\n        return 1\n"
         "print(f(1))\n"
     )
-    code, notes = definitions.safe_code(source)
+    code, notes = plan.safe_code(source)
     namespace: dict = {}
     exec(code, namespace)
     assert namespace["f"](1) == 1 + 1e-8
@@ -173,7 +177,7 @@ def test_clean_filter_keeps_definitions():
 
 
 def test_clean_filter_reports_syntax_errors():
-    code, notes = definitions.safe_code("def f(:\n    pass")
+    code, notes = plan.safe_code("def f(:\n    pass")
     assert code == ""
     assert "syntax error" in notes[0]
 
@@ -207,22 +211,24 @@ def test_bundle_check_catches_a_leak(tmp_path):
     assert any("marker" in p for p in problems)
 
 
-@fc.needs_sandbox
 def test_grading_the_submitted_folder_keeps_the_originals(fixture_course):
     """`grade grader/submitted` (after nbgrader collect) must not lose what students sent:
     intake rewrites that folder, so the originals are copied aside first."""
-    from grader.grade import ClassGrader, Options
+    from grader.course.layout import CourseLayout
+    from grader.intake.batch import _keep_originals
 
-    grader = ClassGrader(fixture_course, Options())
-    original = grader.submitted_dir / "alice" / "01_fixture" / "notes.txt"
+    layout = CourseLayout.of(fixture_course)
+    original = layout.submitted / "alice" / "01_fixture" / "notes.txt"
     original.parent.mkdir(parents=True, exist_ok=True)
     original.write_text("the student's own file")
-    kept = grader._keep_originals(grader.submitted_dir)
+    refused: list[str] = []
+    kept = _keep_originals(layout, layout.submitted, refused, print)
     assert kept.parent == fixture_course / "grader" / "received"
     assert (kept / "alice" / "01_fixture" / "notes.txt").read_text() == "the student's own file"
+    assert refused == []
     elsewhere = fixture_course.parent / "inbox"
-    assert grader._keep_originals(elsewhere) == elsewhere  # other folders are read as they are
-    shutil.rmtree(grader.submitted_dir / "alice")
+    assert _keep_originals(layout, elsewhere, refused, print) == elsewhere  # read as they are
+    shutil.rmtree(layout.submitted / "alice")
     shutil.rmtree(kept)
 
 

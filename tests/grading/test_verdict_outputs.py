@@ -7,8 +7,8 @@ import fixture_course as fc
 import pytest
 from nbgrader.utils import determine_grade
 
-from grader import notebooks as nbs
-from grader.verdict_outputs import RecordVerdicts, verdict_outputs
+from grader.books.autograde import RecordVerdicts, verdict_outputs
+from grader.course import notebooks as nbs
 
 
 def test_a_passed_test_shows_what_it_printed_and_no_error():
