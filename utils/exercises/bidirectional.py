@@ -36,11 +36,8 @@ from utils.exercises.harness import (
 )
 
 __all__ = [
-    "EXERCISES",
     "LETTERS",
     "boundary_batch",
-    "check_brnn_backward",
-    "check_brnn_forward",
     "random_cell_parameters",
     "word_boundary_lines",
 ]
@@ -449,8 +446,6 @@ BRNN_FORWARD = Exercise(
     explain=lambda case, error: explain_or_wrap(BRNN_FORWARD, case, error),
 )
 
-check_brnn_forward = BRNN_FORWARD.checker()
-
 
 # --------------------------------------------------------------------------------------------
 # Exercise 2 — brnn_backward
@@ -663,7 +658,3 @@ BRNN_BACKWARD = Exercise(
     doc="``brnn_backward(da, cache)`` -> {'forward': grads, 'backward': grads, 'dx'}.",
     explain=lambda case, error: explain_or_wrap(BRNN_BACKWARD, case, error),
 )
-
-check_brnn_backward = BRNN_BACKWARD.checker()
-
-EXERCISES = (BRNN_FORWARD, BRNN_BACKWARD)

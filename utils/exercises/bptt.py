@@ -30,13 +30,6 @@ from utils.exercises._common import random_parameters, sizes
 from utils.exercises.harness import Case, Exercise, Mistake, Output, asserted_gradcheck
 
 __all__ = [
-    "EXERCISES",
-    "check_bptt",
-    "check_loss_and_gradients",
-    "check_rnn_cell_backward",
-    "check_sequence_loss",
-    "check_train_step",
-    "check_truncated_bptt",
     "make_delay_task",
     "random_parameters",
 ]
@@ -817,19 +810,3 @@ TRUNCATED_BPTT = Exercise(
     "a_last): the hidden state is carried across chunks (so loss and a_last equal the full "
     "forward's), while the gradients of each chunk stop at its first step.",
 )
-
-
-EXERCISES = (
-    SEQUENCE_LOSS,
-    RNN_CELL_BACKWARD,
-    BPTT,
-    LOSS_AND_GRADIENTS,
-    TRAIN_STEP,
-    TRUNCATED_BPTT,
-)
-check_sequence_loss = SEQUENCE_LOSS.checker()
-check_rnn_cell_backward = RNN_CELL_BACKWARD.checker()
-check_bptt = BPTT.checker()
-check_loss_and_gradients = LOSS_AND_GRADIENTS.checker()
-check_train_step = TRAIN_STEP.checker()
-check_truncated_bptt = TRUNCATED_BPTT.checker()

@@ -41,11 +41,6 @@ from utils.exercises.harness import (
 from utils.exercises.hints import SOFTMAX_AXIS, columns_sum_to_one, scan_left_to_right
 
 __all__ = [
-    "EXERCISES",
-    "check_deep_head_forward",
-    "check_deep_rnn_backward",
-    "check_deep_rnn_forward",
-    "check_head_backward",
     "random_deep_parameters",
     "random_head",
 ]
@@ -506,8 +501,6 @@ DEEP_RNN_FORWARD = Exercise(
     explain=_explain_forward,
 )
 
-check_deep_rnn_forward = DEEP_RNN_FORWARD.checker()
-
 
 # --------------------------------------------------------------------------------------------
 # Exercise 2 — deep_rnn_backward
@@ -704,8 +697,6 @@ DEEP_RNN_BACKWARD = Exercise(
     explain=_explain_backward,
 )
 
-check_deep_rnn_backward = DEEP_RNN_BACKWARD.checker()
-
 
 # --------------------------------------------------------------------------------------------
 # Exercise 3 — deep_head_forward
@@ -844,8 +835,6 @@ DEEP_HEAD_FORWARD = Exercise(
     doc="``deep_head_forward(a, head)`` -> (y_hat (n_y, m, T_x), (a[-1], h, head)).",
 )
 
-check_deep_head_forward = DEEP_HEAD_FORWARD.checker()
-
 
 # --------------------------------------------------------------------------------------------
 # Exercise 4 — head_backward
@@ -937,7 +926,3 @@ HEAD_BACKWARD = Exercise(
     proofs=(_head_proof,),
     doc="``head_backward(dz, cache)`` -> {'da', 'dW1', 'db1', 'dW2', 'db2'}.",
 )
-
-check_head_backward = HEAD_BACKWARD.checker()
-
-EXERCISES = (DEEP_RNN_FORWARD, DEEP_RNN_BACKWARD, DEEP_HEAD_FORWARD, HEAD_BACKWARD)

@@ -50,10 +50,6 @@ from utils.exercises.harness import Case, Exercise, Mistake, Output
 from utils.exercises.hints import SCAN_LEFT_TO_RIGHT
 
 __all__ = [
-    "check_gru_backward",
-    "check_gru_cell_backward",
-    "check_gru_cell_forward",
-    "check_gru_forward",
     "random_parameters",
 ]
 
@@ -839,40 +835,3 @@ def _backward_exercise(variant, number):
 
 GRU_BACKWARD = _backward_exercise("full", 4)
 GRU_BACKWARD_SIMPLIFIED = _backward_exercise("simplified", 14)
-
-
-# --------------------------------------------------------------------------------------------
-# The checks the notebook calls
-# --------------------------------------------------------------------------------------------
-
-EXERCISES = (
-    GRU_CELL_FORWARD,
-    GRU_FORWARD,
-    GRU_CELL_BACKWARD,
-    GRU_CELL_BACKWARD_SIMPLIFIED,
-    GRU_BACKWARD,
-    GRU_BACKWARD_SIMPLIFIED,
-)
-
-check_gru_cell_forward = GRU_CELL_FORWARD.checker()
-check_gru_forward = GRU_FORWARD.checker()
-_check_cell_backward_full = GRU_CELL_BACKWARD.checker()
-_check_cell_backward_simplified = GRU_CELL_BACKWARD_SIMPLIFIED.checker()
-_check_backward_full = GRU_BACKWARD.checker()
-_check_backward_simplified = GRU_BACKWARD_SIMPLIFIED.checker()
-
-
-def check_gru_cell_backward(gru_cell_backward, seed: int = 0) -> None:
-    """``gru_cell_backward(da_next, cache)`` for the full and the simplified GRU, each with an
-    asserted gradient check."""
-    __tracebackhide__ = True
-    _check_cell_backward_full(gru_cell_backward, seed)
-    _check_cell_backward_simplified(gru_cell_backward, seed)
-
-
-def check_gru_backward(gru_backward, seed: int = 0) -> None:
-    """``gru_backward(da, caches)`` for the full and the simplified GRU, each with an asserted
-    gradient check through the unrolled network."""
-    __tracebackhide__ = True
-    _check_backward_full(gru_backward, seed)
-    _check_backward_simplified(gru_backward, seed)

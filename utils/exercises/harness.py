@@ -5,8 +5,10 @@ argument names, what it returns (:class:`Output`), the one ``utils`` reference t
 right answer, the cases (:class:`Case`, each labelled with what it isolates), the known mistakes
 (:class:`Mistake`: a hint and how the mistaken result is derived *from the reference*, e.g. the
 reference run with ``ba = 0``) and the forbidden references (``"module.function"`` names the
-student must not call). ``exercise.checker()`` makes the ``check_<name>(func, seed=0)`` that the
-notebook's test cell calls; the hidden tests call it again with other seeds.
+student must not call). Declaring an exercise registers it (:func:`register`): its module gets
+``EXERCISES`` (its exercises, in declaration order), ``check_<name>(func, seed=0)`` (which the
+notebook's test cell calls; the hidden tests call it again with other seeds) and both names in
+``__all__``; a seed pair ``(assignment, number)`` that another exercise has taken is an error.
 
 The runner (:func:`run`) is the only place a student's function is called, always through
 :func:`call_student`. It then checks, on plain data in this process: the type of the result,
@@ -29,6 +31,7 @@ import dataclasses
 import importlib
 import math
 import re
+import sys
 import types
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -56,6 +59,8 @@ __all__ = [
     "Output",
     "call_student",
     "forbidden_objects",
+    "make_check",
+    "register",
     "rng_for",
     "run",
 ]
@@ -155,6 +160,11 @@ class Exercise:
       student's code (plain data only: the type, the text, ``student_trace`` /
       ``student_locals``; :func:`error_place` spells where), tried before the generic
       :func:`explain_error`; None: fall back to it.
+    - ``check_name``: the name of the check the notebook calls, ``check_<name>`` by default;
+      exercises of one module with the same check name make one check that runs them in
+      declaration order (e.g. a full and a simplified variant).
+    - ``module``: set by the declaration (:func:`register`), the module that declared it; a
+      copy made with ``dataclasses.replace`` keeps it and takes the original's place.
     """
 
     name: str
@@ -175,31 +185,115 @@ class Exercise:
     doc: str = ""
     in_place_hints: dict[str, str] = dataclasses.field(default_factory=dict)
     explain: Callable[[Case, BaseException], str | None] | None = None
+    check_name: str = ""
+    module: str = dataclasses.field(default="", repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.check_name:
+            object.__setattr__(self, "check_name", f"check_{self.name}")
+        register(self)
 
     def checker(self) -> Callable[..., None]:
-        """The ``check_<name>(func, seed=0)`` function a notebook's test cell calls."""
-        exercise = self
+        """A ``check_<name>(func, seed=0)`` function running this exercise alone."""
+        return make_check(f"check_{self.name}", (self,))
 
-        def check(func: Callable, seed: int = 0) -> None:
-            __tracebackhide__ = True  # pytest: show the message, not this frame
-            try:
-                run(exercise, func, seed)
-            except AssertionError as failure:
-                # The message says everything; the checker's own frames would only distract.
-                raise failure.with_traceback(None) from None
-            except Exception as error:
-                if not getattr(error, "from_student", False):
-                    raise  # a bug in the check itself: keep the whole traceback
-                raise error.with_traceback(_student_frames(error.__traceback__)) from None
 
-        name = f"check_{self.name}"
-        # The one frame of ours a failure shows is then named after the check itself.
-        check.__code__ = check.__code__.replace(co_name=name, co_qualname=name)
-        check.__name__ = check.__qualname__ = name
-        check.__doc__ = (
-            self.doc or f"Check ``{self.name}`` (raises AssertionError naming the problem)."
+# --------------------------------------------------------------------------------------------
+# Declaring is registering
+# --------------------------------------------------------------------------------------------
+
+_SEED_PAIRS: dict[tuple[int, int], Exercise] = {}  # (assignment, number) -> its exercise
+_NAMESPACES: dict[str, dict[str, Any]] = {}  # module name -> the module's globals
+
+
+def register(exercise: Exercise) -> None:
+    """Record ``exercise`` (called by its declaration) and derive its module's registrations.
+
+    The module is the one whose code declared it (a fresh declaration), or ``exercise.module``
+    (a copy made with ``dataclasses.replace``, which takes the original's place). Its seed pair
+    ``(assignment, number)`` must be its own: a pair declared before by another exercise, or a
+    second time by a fresh declaration, raises ValueError naming both. The module then gets
+    ``EXERCISES`` (a tuple, in declaration order), ``check_<name>`` (:func:`make_check` over the
+    module's exercises of that check name) and both names in ``__all__``.
+    """
+    copied = bool(exercise.module)
+    if copied:
+        namespace = _NAMESPACES.get(exercise.module) or vars(sys.modules[exercise.module])
+    else:
+        namespace = _declaring_namespace()
+        object.__setattr__(exercise, "module", namespace["__name__"])
+    if not exercise.check_name.startswith("check_"):
+        raise ValueError(f"{_spell_exercise(exercise)}: check_name must start with 'check_'")
+    pair = (exercise.assignment, exercise.number)
+    taken = _SEED_PAIRS.get(pair)
+    replaces = copied and taken is not None and _same_exercise(taken, exercise)
+    if taken is not None and not replaces:
+        raise ValueError(
+            f"{_spell_exercise(exercise)} takes the seed pair (assignment {pair[0]}, number "
+            f"{pair[1]}) of {_spell_exercise(taken)}: every exercise needs a pair of its own "
+            "(seed policy np.random.default_rng([assignment, number, seed])); give it another "
+            "number"
         )
-        return check
+    _SEED_PAIRS[pair] = exercise
+    _NAMESPACES.setdefault(exercise.module, namespace)
+    declared = tuple(namespace.get("EXERCISES", ()))
+    if replaces:
+        declared = tuple(exercise if e is taken else e for e in declared)
+    else:
+        declared += (exercise,)
+    namespace["EXERCISES"] = declared
+    name = exercise.check_name
+    namespace[name] = make_check(name, tuple(e for e in declared if e.check_name == name))
+    namespace["__all__"] = sorted({*namespace.get("__all__", ()), "EXERCISES", name})
+
+
+def _declaring_namespace() -> dict[str, Any]:
+    """The globals of the code that called ``Exercise(...)`` (past this module's frames, e.g.
+    the dataclass's ``__init__``, and those of :mod:`dataclasses`)."""
+    frame = sys._getframe(1)
+    while frame.f_globals.get("__name__") in (__name__, "dataclasses"):
+        frame = frame.f_back
+    return frame.f_globals
+
+
+def _same_exercise(a: Exercise, b: Exercise) -> bool:
+    return (a.module, a.name, a.check_name) == (b.module, b.name, b.check_name)
+
+
+def _spell_exercise(exercise: Exercise) -> str:
+    return f"exercise {exercise.module}.{exercise.name} (check {exercise.check_name})"
+
+
+def make_check(name: str, exercises: Sequence[Exercise]) -> Callable[..., None]:
+    """The ``check_<name>(func, seed=0)`` function a notebook's test cell calls: it runs each
+    of ``exercises`` in turn on ``func`` and raises the first problem (an AssertionError
+    naming it, or the student's own error with only the student's frames)."""
+    exercises = tuple(exercises)
+
+    def check(func: Callable, seed: int = 0) -> None:
+        __tracebackhide__ = True  # pytest: show the message, not this frame
+        try:
+            for exercise in exercises:
+                run(exercise, func, seed)
+        except AssertionError as failure:
+            # The message says everything; the checker's own frames would only distract.
+            raise failure.with_traceback(None) from None
+        except Exception as error:
+            if not getattr(error, "from_student", False):
+                raise  # a bug in the check itself: keep the whole traceback
+            raise error.with_traceback(_student_frames(error.__traceback__)) from None
+
+    # The one frame of ours a failure shows is then named after the check itself.
+    check.__code__ = check.__code__.replace(co_name=name, co_qualname=name)
+    check.__name__ = check.__qualname__ = name
+    docs = dict.fromkeys(
+        e.doc or f"Check ``{e.name}`` (raises AssertionError naming the problem)."
+        for e in exercises
+    )
+    check.__doc__ = " ".join(docs) + (
+        f" Runs {len(exercises)} variants in turn." if len(exercises) > 1 else ""
+    )
+    return check
 
 
 @dataclasses.dataclass(frozen=True)

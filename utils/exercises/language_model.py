@@ -41,12 +41,6 @@ from utils.exercises.harness import (
 )
 
 __all__ = [
-    "check_greedy_decode",
-    "check_make_lm_batch",
-    "check_nats_and_perplexity",
-    "check_sample",
-    "check_sequence_log_prob",
-    "check_train_step",
     "random_lm_parameters",
 ]
 
@@ -234,7 +228,6 @@ MAKE_LM_BATCH = Exercise(
     doc="``make_lm_batch(sequences, n_x) -> (x, y, mask)`` with x<1> = 0, x<t> = y<t-1>.",
     explain=lambda case, error: explain_or_wrap(MAKE_LM_BATCH, case, error),
 )
-check_make_lm_batch = MAKE_LM_BATCH.checker()
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,7 +359,6 @@ SEQUENCE_LOG_PROB = Exercise(
     doc="``sequence_log_prob(parameters, ids)``: the sum over steps of log y_hat<t>[ids[t]].",
     explain=lambda case, error: explain_or_wrap(SEQUENCE_LOG_PROB, case, error),
 )
-check_sequence_log_prob = SEQUENCE_LOG_PROB.checker()
 
 
 def _nats_cases(rng, seed):
@@ -445,7 +437,6 @@ NATS_AND_PERPLEXITY = Exercise(
     doc="``nats_and_perplexity(parameters, sequences)``: -sum log P / number of tokens, exp.",
     explain=lambda case, error: explain_or_wrap(NATS_AND_PERPLEXITY, case, error),
 )
-check_nats_and_perplexity = NATS_AND_PERPLEXITY.checker()
 
 
 # --------------------------------------------------------------------------------------------
@@ -743,7 +734,6 @@ SAMPLE = Exercise(
     doc="``sample(parameters, vocab, rng, temperature, max_len)``: draws until <EOS>/max_len.",
     explain=_explain_sample,
 )
-check_sample = SAMPLE.checker()
 
 
 def _greedy_cases(rng, seed):
@@ -829,7 +819,6 @@ GREEDY_DECODE = Exercise(
     doc="``greedy_decode(parameters, vocab, max_len)``: argmax at every step, fed back.",
     explain=lambda case, error: explain_or_wrap(GREEDY_DECODE, case, error),
 )
-check_greedy_decode = GREEDY_DECODE.checker()
 
 
 # --------------------------------------------------------------------------------------------
@@ -1054,14 +1043,4 @@ TRAIN_STEP = Exercise(
     "the gradients are keyed 'dWaa', ...",
     doc="``train_step(...) -> (loss, new_parameters, new_adam_state)``: clipped Adam step.",
     explain=lambda case, error: explain_or_wrap(TRAIN_STEP, case, error),
-)
-check_train_step = TRAIN_STEP.checker()
-
-EXERCISES = (
-    MAKE_LM_BATCH,
-    SEQUENCE_LOG_PROB,
-    NATS_AND_PERPLEXITY,
-    SAMPLE,
-    GREEDY_DECODE,
-    TRAIN_STEP,
 )

@@ -57,14 +57,6 @@ from utils.exercises.harness import Case, Exercise, Mistake, Output
 from utils.exercises.hints import SCAN_LEFT_TO_RIGHT
 
 __all__ = [
-    "check_lstm_backward",
-    "check_lstm_backward_peephole",
-    "check_lstm_cell_backward",
-    "check_lstm_cell_backward_peephole",
-    "check_lstm_cell_forward",
-    "check_lstm_cell_forward_peephole",
-    "check_lstm_forward",
-    "check_lstm_forward_peephole",
     "random_parameters",
 ]
 
@@ -421,6 +413,7 @@ def _cell_forward_exercise(peephole, number):
         name="lstm_cell_forward",
         assignment=ASSIGNMENT,
         number=number,
+        check_name=f"check_lstm_cell_forward{'_peephole' if peephole else ''}",
         arguments=("xt", "a_prev", "c_prev", "parameters", "peephole"),
         returns=(
             Output("a_next", shape="(n_a, m)"),
@@ -543,6 +536,7 @@ def _forward_exercise(peephole, number):
         name="lstm_forward",
         assignment=ASSIGNMENT,
         number=number,
+        check_name=f"check_lstm_forward{'_peephole' if peephole else ''}",
         arguments=("x", "a0", "c0", "parameters", "peephole"),
         returns=(
             Output("a", shape="(n_a, m, T_x)"),
@@ -914,6 +908,7 @@ def _cell_backward_exercise(peephole, number):
         name="lstm_cell_backward",
         assignment=ASSIGNMENT,
         number=number,
+        check_name=f"check_lstm_cell_backward{'_peephole' if peephole else ''}",
         arguments=("da_next", "dc_next", "cache"),
         returns=_gradient_outputs(("dxt", "da_prev", "dc_prev"), peephole),
         packing="dict",
@@ -1049,6 +1044,7 @@ def _backward_exercise(peephole, number):
         name="lstm_backward",
         assignment=ASSIGNMENT,
         number=number,
+        check_name=f"check_lstm_backward{'_peephole' if peephole else ''}",
         arguments=("da", "dc", "caches"),
         returns=_gradient_outputs(("dx", "da0", "dc0"), peephole),
         packing="dict",
@@ -1126,28 +1122,3 @@ def _swapped_initial(case):
 
 LSTM_BACKWARD = _backward_exercise(False, 4)
 LSTM_BACKWARD_PEEPHOLE = _backward_exercise(True, 14)
-
-
-# --------------------------------------------------------------------------------------------
-# The checks the notebook calls
-# --------------------------------------------------------------------------------------------
-
-EXERCISES = (
-    LSTM_CELL_FORWARD,
-    LSTM_CELL_FORWARD_PEEPHOLE,
-    LSTM_FORWARD,
-    LSTM_FORWARD_PEEPHOLE,
-    LSTM_CELL_BACKWARD,
-    LSTM_CELL_BACKWARD_PEEPHOLE,
-    LSTM_BACKWARD,
-    LSTM_BACKWARD_PEEPHOLE,
-)
-
-check_lstm_cell_forward = LSTM_CELL_FORWARD.checker()
-check_lstm_cell_forward_peephole = LSTM_CELL_FORWARD_PEEPHOLE.checker()
-check_lstm_forward = LSTM_FORWARD.checker()
-check_lstm_forward_peephole = LSTM_FORWARD_PEEPHOLE.checker()
-check_lstm_cell_backward = LSTM_CELL_BACKWARD.checker()
-check_lstm_cell_backward_peephole = LSTM_CELL_BACKWARD_PEEPHOLE.checker()
-check_lstm_backward = LSTM_BACKWARD.checker()
-check_lstm_backward_peephole = LSTM_BACKWARD_PEEPHOLE.checker()

@@ -12,15 +12,6 @@ import numpy as np
 from utils import data
 from utils.exercises.harness import Case, Exercise, Mistake, Output
 
-__all__ = [
-    "EXERCISES",
-    "check_build_vocabulary",
-    "check_char_tokenize",
-    "check_encode",
-    "check_one_hot",
-    "check_one_hot_batch",
-]
-
 _SYLLABLES = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "ze", "po", "da", "fu"]
 
 
@@ -377,11 +368,3 @@ ONE_HOT_BATCH = Exercise(
     doc="``one_hot_batch(sequences, n_x)`` returns ``(x, mask)``: x (n_x, m, T_x) with all-zero "
     "columns past each sequence's end, mask a bool (m, T_x) array, True at real positions.",
 )
-
-
-EXERCISES = (CHAR_TOKENIZE, BUILD_VOCABULARY, ENCODE, ONE_HOT, ONE_HOT_BATCH)
-check_char_tokenize = CHAR_TOKENIZE.checker()
-check_build_vocabulary = BUILD_VOCABULARY.checker()
-check_encode = ENCODE.checker()
-check_one_hot = ONE_HOT.checker()
-check_one_hot_batch = ONE_HOT_BATCH.checker()

@@ -18,12 +18,6 @@ from utils.exercises.harness import Case, Exercise, Mistake, Output, default_tol
 from utils.exercises.hints import SOFTMAX_AXIS, columns_sum_to_one
 
 __all__ = [
-    "EXERCISES",
-    "check_encoder_decoder_forward",
-    "check_many_to_one_forward",
-    "check_one_to_many_forward",
-    "check_rnn_cell_forward",
-    "check_rnn_forward",
     "random_parameters",
 ]
 
@@ -626,17 +620,3 @@ ENCODER_DECODER_FORWARD = Exercise(
     "its last state starts the decoder (first input zeros (n_y, m)), run as one_to_many_forward "
     "for T_y steps. Returns y_hat (n_y, m, T_y).",
 )
-
-
-EXERCISES = (
-    RNN_CELL_FORWARD,
-    RNN_FORWARD,
-    MANY_TO_ONE_FORWARD,
-    ONE_TO_MANY_FORWARD,
-    ENCODER_DECODER_FORWARD,
-)
-check_rnn_cell_forward = RNN_CELL_FORWARD.checker()
-check_rnn_forward = RNN_FORWARD.checker()
-check_many_to_one_forward = MANY_TO_ONE_FORWARD.checker()
-check_one_to_many_forward = ONE_TO_MANY_FORWARD.checker()
-check_encoder_decoder_forward = ENCODER_DECODER_FORWARD.checker()

@@ -12,7 +12,9 @@ The pattern, one block per exercise:
 3. ``Mistake``\\ s: a hint and the mistaken result, derived from that reference with one thing
    switched (here: ``b`` zeroed, ``W`` transposed, softmax over the wrong axis).
 4. An ``Exercise`` with the forbidden references (importable ``"module.function"`` names; the
-   notebook's grading note must list exactly these), and ``check_<name> = EXERCISE.checker()``.
+   notebook's grading note must list exactly these). Declaring it is its whole registration: the
+   module gets ``check_<name>``, ``EXERCISES`` and both in ``__all__`` (here:
+   ``check_dense_softmax``); its seed pair ``(assignment, number)`` must be its own.
 """
 
 from __future__ import annotations
@@ -21,8 +23,6 @@ import numpy as np
 
 from utils import activations, rnn
 from utils.exercises.harness import Case, Exercise, Mistake, Output
-
-__all__ = ["check_dense_softmax"]
 
 
 def _cases(rng: np.random.Generator, seed: int) -> list[Case]:
@@ -89,5 +89,3 @@ DENSE_SOFTMAX = Exercise(
     shapes={"W": "(n_out, n_in)", "a": "(n_in, m)", "b": "(n_out, 1)", "z": "(n_out, m)"},
     doc="``dense_softmax(W, a, b)`` must return ``softmax(W a + b)`` over axis 0, (n_out, m).",
 )
-
-check_dense_softmax = DENSE_SOFTMAX.checker()

@@ -23,8 +23,6 @@ from utils import gradient_flow, optim, rnn
 from utils.exercises.harness import Case, Exercise, Mistake, Output, explain_or_wrap
 from utils.exercises.hints import SCAN_LEFT_TO_RIGHT
 
-__all__ = ["check_clip_by_global_norm", "check_clip_by_value", "check_hidden_state_gradient_norms"]
-
 ASSIGNMENT = 5
 FORBIDDEN_CLIPPING = (
     "utils.optim.clip_by_value",
@@ -217,7 +215,6 @@ CLIP_BY_VALUE = Exercise(
     doc="``clip_by_value(grads, max_value) -> (clipped, norm)``: entries into [-v, v].",
     explain=lambda case, error: explain_or_wrap(CLIP_BY_VALUE, case, error),
 )
-check_clip_by_value = CLIP_BY_VALUE.checker()
 
 
 # --------------------------------------------------------------------------------------------
@@ -336,7 +333,6 @@ CLIP_BY_GLOBAL_NORM = Exercise(
     doc="``clip_by_global_norm(grads, max_norm) -> (clipped, norm)``.",
     explain=lambda case, error: explain_or_wrap(CLIP_BY_GLOBAL_NORM, case, error),
 )
-check_clip_by_global_norm = CLIP_BY_GLOBAL_NORM.checker()
 
 
 # --------------------------------------------------------------------------------------------
@@ -524,6 +520,3 @@ HIDDEN_STATE_GRADIENT_NORMS = Exercise(
     doc="``hidden_state_gradient_norms(da, caches)``: ||dL/da<t>|| for every t, by BPTT.",
     explain=lambda case, error: explain_or_wrap(HIDDEN_STATE_GRADIENT_NORMS, case, error),
 )
-check_hidden_state_gradient_norms = HIDDEN_STATE_GRADIENT_NORMS.checker()
-
-EXERCISES = (HIDDEN_STATE_GRADIENT_NORMS, CLIP_BY_VALUE, CLIP_BY_GLOBAL_NORM)
