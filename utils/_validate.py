@@ -179,9 +179,9 @@ def gate_parameters(parameters: Mapping, n_x: int, gates, extras=(), where: str 
 class Steps:
     """A sequence that the outermost call has already checked, in step layout (n, T_x, m).
 
-    ``utils.deep``, ``utils.bidirectional`` and ``utils.layer`` pass their inputs and upstream
-    gradients to each other, and to the kernels, wrapped in ``Steps``, so that a stack of
-    layers checks ``x`` (and ``da``) and converts it to the kernels' layout once, at the
+    ``utils.kernels.deep``, ``utils.bidirectional`` and ``utils.layer`` pass their inputs and
+    upstream gradients to each other, and to the kernels, wrapped in ``Steps``, so that a stack
+    of layers checks ``x`` (and ``da``) and converts it to the kernels' layout once, at the
     outer call, instead of again at every level. A layer function given a ``Steps`` skips
     those checks and returns its sequence outputs (states, dx) as ``Steps`` too. The array
     may be any view with that shape (e.g. time reversed); it is never written to.
