@@ -43,27 +43,17 @@ from __future__ import annotations
 import numpy as np
 
 from utils._validate import (
+    VARIANTS,
     as_float_array,
-    check_option,
+    check_argument_shape,
     check_sequence,
-    check_shape,
     check_step_input,
     common_dtype,
-    gate_parameters,
+    gru_parameters,
 )
 from utils.activations import sigmoid
 
 __all__ = ["VARIANTS", "gru_backward", "gru_cell_backward", "gru_cell_forward", "gru_forward"]
-
-VARIANTS = ("full", "simplified", "reset_after")
-
-
-def gru_parameters(parameters, n_x, variant, where):
-    """Fetch and shape-check the parameters of ``variant``; return (dict, n_a)."""
-    check_option("variant", variant, VARIANTS)
-    gates = "uc" if variant == "simplified" else "urc"
-    extras = ("bcr",) if variant == "reset_after" else ()
-    return gate_parameters(parameters, n_x, gates, extras, where)
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,7 +78,7 @@ def gru_cell_forward(xt, a_prev, parameters, variant="full"):
     n_x, m = xt.shape
     p, n_a = gru_parameters(parameters, n_x, variant, "gru_cell_forward")
     a_prev = as_float_array("a_prev", a_prev)
-    check_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
 
     c_prev = a_prev  # in a GRU the memory cell is the hidden state
     concat = np.concatenate([c_prev, xt])  # [c<t-1>; x<t>]
@@ -120,7 +110,7 @@ def gru_cell_backward(da_next, cache):
     n_a, m = a_next.shape
     p, _ = gru_parameters(parameters, xt.shape[0], variant, "gru_cell_backward")
     da_next = as_float_array("da_next", da_next)
-    check_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
     c_prev, dc_next = a_prev, da_next
     concat = np.concatenate([c_prev, xt])
 
@@ -182,7 +172,7 @@ def gru_forward(x, a0, parameters, variant="full"):
     n_x, m, T_x = x.shape
     p, n_a = gru_parameters(parameters, n_x, variant, "gru_forward")
     a0 = as_float_array("a0", a0)
-    check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
     if T_x == 0:
         raise ValueError("x has no time steps (T_x = 0)")
 
@@ -211,7 +201,7 @@ def gru_backward(da, caches):
     a_last = cell_caches[-1][0]
     n_a, dtype = a_last.shape[0], a_last.dtype
     da = as_float_array("da", da)
-    check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T_x})
+    check_argument_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T_x})
 
     dx = np.zeros((n_x, m, T_x), dtype=dtype)
     weights = {}  # d + parameter, summed over the steps

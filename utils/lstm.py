@@ -38,22 +38,15 @@ import numpy as np
 
 from utils._validate import (
     as_float_array,
+    check_argument_shape,
     check_sequence,
-    check_shape,
     check_step_input,
     common_dtype,
-    gate_parameters,
+    lstm_parameters,
 )
 from utils.activations import sigmoid
 
 __all__ = ["lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward"]
-
-PEEPHOLES = ("pf", "pu", "po")
-
-
-def lstm_parameters(parameters, n_x, peephole, where):
-    """Fetch and shape-check the LSTM parameters; return (dict of float arrays, n_a)."""
-    return gate_parameters(parameters, n_x, "fuoc", PEEPHOLES if peephole else (), where)
 
 
 # --------------------------------------------------------------------------------------------
@@ -78,8 +71,8 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters, peephole=False):
     n_x, m = xt.shape
     p, n_a = lstm_parameters(parameters, n_x, peephole, "lstm_cell_forward")
     a_prev, c_prev = as_float_array("a_prev", a_prev), as_float_array("c_prev", c_prev)
-    check_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
-    check_shape("c_prev", c_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("c_prev", c_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
 
     concat = np.concatenate([a_prev, xt])  # [a<t-1>; x<t>]
     z_f = p["Wf"] @ concat + p["bf"]
@@ -118,11 +111,11 @@ def lstm_cell_backward(da_next, dc_next, cache):
     n_a, m = a_next.shape
     p, _ = lstm_parameters(parameters, xt.shape[0], peephole, "lstm_cell_backward")
     da_next = as_float_array("da_next", da_next)
-    check_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
     if dc_next is None:
         dc_next = np.zeros_like(c_next)
     dc_next = as_float_array("dc_next", dc_next)
-    check_shape("dc_next", dc_next, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("dc_next", dc_next, ("n_a", "m"), {"n_a": n_a, "m": m})
     concat = np.concatenate([a_prev, xt])
     tanh_c = np.tanh(c_next)
 
@@ -175,9 +168,9 @@ def lstm_forward(x, a0, c0, parameters, peephole=False):
     n_x, m, T_x = x.shape
     p, n_a = lstm_parameters(parameters, n_x, peephole, "lstm_forward")
     a0 = as_float_array("a0", a0)
-    check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
     c0 = np.zeros_like(a0) if c0 is None else as_float_array("c0", c0)
-    check_shape("c0", c0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("c0", c0, ("n_a", "m"), {"n_a": n_a, "m": m})
     if T_x == 0:
         raise ValueError("x has no time steps (T_x = 0)")
 
@@ -211,10 +204,10 @@ def lstm_backward(da, dc, caches):
     n_a, dtype = a_last.shape[0], a_last.dtype
     sizes = {"n_a": n_a, "m": m, "T_x": T_x}
     da = as_float_array("da", da)
-    check_shape("da", da, ("n_a", "m", "T_x"), sizes)
+    check_argument_shape("da", da, ("n_a", "m", "T_x"), sizes)
     if dc is not None:
         dc = as_float_array("dc", dc)
-        check_shape("dc", dc, ("n_a", "m", "T_x"), sizes)
+        check_argument_shape("dc", dc, ("n_a", "m", "T_x"), sizes)
 
     dx = np.zeros((n_x, m, T_x), dtype=dtype)
     weights = {}  # d + parameter, summed over the steps
