@@ -36,6 +36,8 @@ Functions:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from utils import gru, rnn
@@ -43,6 +45,7 @@ from utils.activations import relu, relu_backward, softmax
 
 __all__ = [
     "CELLS",
+    "StepCache",
     "head_backward",
     "head_forward",
     "layer_names",
@@ -69,6 +72,18 @@ def layer_names(parameters) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+class StepCache(NamedTuple):
+    """The cache of one step of one hidden layer (``step_forward``), for ``step_backward``: a
+    tuple ``(cell, cache)``."""
+
+    cell: str  # "rnn" or "gru"
+    cache: tuple  # the cell's own step cache: utils.rnn.RNNCache or utils.gru.GRUCache
+
+    # copy.deepcopy (the checks copy their arguments) would add this on first use, and
+    # utils.checks takes a utils class changed after import for tampering: set it now.
+    __slotnames__ = []  # noqa: RUF012
+
+
 def step_forward(cell, xt, a_prev, parameters):
     """One step of a hidden layer: a_next = cell(xt, a_prev); returns (a_next, cache).
 
@@ -86,7 +101,7 @@ def step_forward(cell, xt, a_prev, parameters):
         a_next, cache = gru.gru_cell_forward(xt, a_prev, parameters)
     else:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-    return a_next, (cell, cache)
+    return a_next, StepCache(cell, cache)
 
 
 def step_backward(da_next, cache):

@@ -25,7 +25,7 @@ bu, br, bc, bcr (n_a, 1).
 Functions:
 
 - ``gru_cell_forward(xt, a_prev, parameters, variant)`` -> ``(a_next, cache)``,
-  ``cache = (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)``
+  ``cache = GRUCache(a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)``
   (``gamma_r`` is None for "simplified"); ``gru_cell_backward(da_next, cache)`` ->
   ``{"dxt", "da_prev", "dWu", "dbu", "dWc", "dbc"}`` + ``"dWr", "dbr"`` (unless simplified)
   + ``"dbcr"`` (reset_after).
@@ -40,6 +40,8 @@ its docstring.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from utils._validate import (
@@ -53,7 +55,35 @@ from utils._validate import (
 )
 from utils.activations import sigmoid
 
-__all__ = ["VARIANTS", "gru_backward", "gru_cell_backward", "gru_cell_forward", "gru_forward"]
+__all__ = [
+    "VARIANTS",
+    "GRUCache",
+    "gru_backward",
+    "gru_cell_backward",
+    "gru_cell_forward",
+    "gru_forward",
+]
+
+
+class GRUCache(NamedTuple):
+    """The cache of one GRU step (``gru_cell_forward``), what ``gru_cell_backward`` needs.
+
+    A tuple: a cache a student builds as the plain tuple ``(a_next, a_prev, xt, gamma_u,
+    gamma_r, c_tilde, parameters, variant)`` is the same thing (``GRUCache._make(cache)`` names
+    its fields)."""
+
+    a_next: np.ndarray  # a<t> = c<t> (n_a, m)
+    a_prev: np.ndarray  # a<t-1> = c<t-1> (n_a, m)
+    xt: np.ndarray  # x<t> (n_x, m)
+    gamma_u: np.ndarray  # Γu<t> (n_a, m)
+    gamma_r: np.ndarray | None  # Γr<t> (n_a, m); None for variant="simplified"
+    c_tilde: np.ndarray  # c~<t> (n_a, m)
+    parameters: dict  # the caller's dict, by reference
+    variant: str  # "full", "simplified" or "reset_after"
+
+    # copy.deepcopy (the checks copy their arguments) would add this on first use, and
+    # utils.checks takes a utils class changed after import for tampering: set it now.
+    __slotnames__ = []  # noqa: RUF012
 
 
 # --------------------------------------------------------------------------------------------
@@ -72,7 +102,8 @@ def gru_cell_forward(xt, a_prev, parameters, variant="full"):
 
     Returns:
     - a_next = c<t> (n_a, m).
-    - cache: (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant).
+    - cache: ``GRUCache(a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters,
+      variant)``.
     """
     xt = check_step_input("xt", xt)
     n_x, m = xt.shape
@@ -96,7 +127,7 @@ def gru_cell_forward(xt, a_prev, parameters, variant="full"):
     c_next = gamma_u * c_tilde + (1 - gamma_u) * c_prev  # update some, keep the rest
 
     a_next = c_next
-    cache = (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)
+    cache = GRUCache(a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)
     return a_next, cache
 
 
@@ -198,7 +229,7 @@ def gru_backward(da, caches):
     """
     cell_caches, x = caches
     n_x, m, T_x = x.shape
-    a_last = cell_caches[-1][0]
+    a_last, *_ = cell_caches[-1]  # a_next of the last step
     n_a, dtype = a_last.shape[0], a_last.dtype
     da = as_float_array("da", da)
     check_argument_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T_x})

@@ -19,9 +19,10 @@ Wf, Wu, Wo, Wc (n_a, n_a + n_x) acting on [a<t-1>; x<t>]; bf, bu, bo, bc, pf, pu
 Functions:
 
 - ``lstm_cell_forward(xt, a_prev, c_prev, parameters, peephole)`` ->
-  ``(a_next, c_next, cache)``, ``cache = (a_next, c_next, a_prev, c_prev, xt, gamma_f,
-  gamma_u, c_tilde, gamma_o, parameters, peephole)``; ``lstm_cell_backward(da_next, dc_next,
-  cache)`` -> ``{"dxt", "da_prev", "dc_prev"}`` + d every parameter.
+  ``(a_next, c_next, cache)``, ``cache = LSTMCache(a_next, c_next, a_prev, c_prev, xt,
+  gamma_f, gamma_u, c_tilde, gamma_o, parameters, peephole)``;
+  ``lstm_cell_backward(da_next, dc_next, cache)`` -> ``{"dxt", "da_prev", "dc_prev"}`` + d
+  every parameter.
 - ``lstm_forward(x, a0, c0, parameters, peephole)`` -> ``(a, c, caches)``, ``caches =
   (cell_caches, x)``; ``lstm_backward(da, dc, caches)`` -> ``{"dx", "da0", "dc0"}`` + d every
   parameter (``dc`` = dL/dc<t> from outside the recurrence, or None): a loop over the cell,
@@ -33,6 +34,8 @@ functions, fused for speed (tests hold them equal); the PyTorch weight map is in
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,7 +49,31 @@ from utils._validate import (
 )
 from utils.activations import sigmoid
 
-__all__ = ["lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward"]
+__all__ = ["LSTMCache", "lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward"]
+
+
+class LSTMCache(NamedTuple):
+    """The cache of one LSTM step (``lstm_cell_forward``), what ``lstm_cell_backward`` needs.
+
+    A tuple: a cache a student builds as the plain tuple ``(a_next, c_next, a_prev, c_prev,
+    xt, gamma_f, gamma_u, c_tilde, gamma_o, parameters, peephole)`` is the same thing
+    (``LSTMCache._make(cache)`` names its fields)."""
+
+    a_next: np.ndarray  # a<t> (n_a, m)
+    c_next: np.ndarray  # c<t> (n_a, m)
+    a_prev: np.ndarray  # a<t-1> (n_a, m)
+    c_prev: np.ndarray  # c<t-1> (n_a, m)
+    xt: np.ndarray  # x<t> (n_x, m)
+    gamma_f: np.ndarray  # Γf<t> (n_a, m)
+    gamma_u: np.ndarray  # Γu<t> (n_a, m)
+    c_tilde: np.ndarray  # c~<t> (n_a, m)
+    gamma_o: np.ndarray  # Γo<t> (n_a, m)
+    parameters: dict  # the caller's dict, by reference
+    peephole: bool
+
+    # copy.deepcopy (the checks copy their arguments) would add this on first use, and
+    # utils.checks takes a utils class changed after import for tampering: set it now.
+    __slotnames__ = []  # noqa: RUF012
 
 
 # --------------------------------------------------------------------------------------------
@@ -64,8 +91,8 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters, peephole=False):
 
     Returns:
     - a_next (n_a, m), c_next (n_a, m).
-    - cache: (a_next, c_next, a_prev, c_prev, xt, gamma_f, gamma_u, c_tilde, gamma_o,
-      parameters, peephole).
+    - cache: ``LSTMCache(a_next, c_next, a_prev, c_prev, xt, gamma_f, gamma_u, c_tilde,
+      gamma_o, parameters, peephole)``.
     """
     xt = check_step_input("xt", xt)
     n_x, m = xt.shape
@@ -90,8 +117,10 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters, peephole=False):
     gamma_o = sigmoid(z_o)  # Γo: how much of the memory to show
     a_next = gamma_o * np.tanh(c_next)
 
-    cache = (a_next, c_next, a_prev, c_prev, xt, gamma_f, gamma_u, c_tilde, gamma_o)
-    return a_next, c_next, (*cache, parameters, peephole)
+    cache = LSTMCache(
+        a_next, c_next, a_prev, c_prev, xt, gamma_f, gamma_u, c_tilde, gamma_o, parameters, peephole
+    )
+    return a_next, c_next, cache
 
 
 def lstm_cell_backward(da_next, dc_next, cache):
@@ -200,7 +229,7 @@ def lstm_backward(da, dc, caches):
     """
     cell_caches, x = caches
     n_x, m, T_x = x.shape
-    a_last = cell_caches[-1][0]
+    a_last, *_ = cell_caches[-1]  # a_next of the last step
     n_a, dtype = a_last.shape[0], a_last.dtype
     sizes = {"n_a": n_a, "m": m, "T_x": T_x}
     da = as_float_array("da", da)

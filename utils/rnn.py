@@ -13,7 +13,7 @@ Shapes (column vectors, batch in axis 1, time last)::
 Functions (the contracts notebooks 02 and 03 ask students to meet):
 
 - ``rnn_cell_forward(xt, a_prev, parameters, activation)`` -> ``(a_next, yt_pred, cache)``,
-  ``cache = (a_next, a_prev, xt, parameters, activation)``; ``rnn_cell_backward(da_next,
+  ``cache = RNNCache(a_next, a_prev, xt, parameters, activation)``; ``rnn_cell_backward(da_next,
   cache)`` -> ``{"dxt", "da_prev", "dWax", "dWaa", "dba"}``.
 - ``rnn_forward(x, a0, parameters, activation)`` -> ``(a, y_hat, caches)``: a loop over the
   cell, ``caches = (cell_caches, x)`` with ``cell_caches[t]`` the cache of step t.
@@ -38,6 +38,8 @@ bidirectional and deep layers and the benchmarks use it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from utils._validate import (
@@ -56,6 +58,7 @@ from utils.losses import softmax_cross_entropy
 
 __all__ = [
     "ACTIVATIONS",
+    "RNNCache",
     "bptt",
     "dense_backward",
     "dense_forward",
@@ -67,6 +70,23 @@ __all__ = [
     "rnn_model_backward",
     "rnn_model_forward",
 ]
+
+
+class RNNCache(NamedTuple):
+    """The cache of one RNN step (``rnn_cell_forward``), what ``rnn_cell_backward`` needs.
+
+    A tuple: a cache a student builds as the plain tuple ``(a_next, a_prev, xt, parameters,
+    activation)`` is the same thing (``RNNCache._make(cache)`` names its fields)."""
+
+    a_next: np.ndarray  # a<t> (n_a, m)
+    a_prev: np.ndarray  # a<t-1> (n_a, m)
+    xt: np.ndarray  # x<t> (n_x, m)
+    parameters: dict  # the caller's dict, by reference
+    activation: str  # "tanh" or "relu"
+
+    # copy.deepcopy (the checks copy their arguments) would add this on first use, and
+    # utils.checks takes a utils class changed after import for tampering: set it now.
+    __slotnames__ = []  # noqa: RUF012
 
 
 def _g(z, activation):
@@ -92,7 +112,8 @@ def rnn_cell_forward(xt, a_prev, parameters, activation="tanh"):
     Returns:
     - a_next: a<t>, (n_a, m).
     - yt_pred: y_hat<t>, (n_y, m), each column sums to 1.
-    - cache: (a_next, a_prev, xt, parameters, activation) for ``rnn_cell_backward``.
+    - cache: ``RNNCache(a_next, a_prev, xt, parameters, activation)`` for
+      ``rnn_cell_backward``.
     """
     check_option("activation", activation, ACTIVATIONS)
     xt = check_step_input("xt", xt)
@@ -104,7 +125,7 @@ def rnn_cell_forward(xt, a_prev, parameters, activation="tanh"):
 
     a_next = _g(Waa @ a_prev + Wax @ xt + ba, activation)  # the new hidden state
     yt_pred = softmax(Wya @ a_next + by)  # the prediction read from it
-    cache = (a_next, a_prev, xt, parameters, activation)
+    cache = RNNCache(a_next, a_prev, xt, parameters, activation)
     return a_next, yt_pred, cache
 
 
@@ -198,7 +219,7 @@ def rnn_layer_forward(x, a0, parameters, activation="tanh"):
     for t in range(T_x):
         xt = x[:, :, t]
         a_next = _g(Waa @ a_prev + Wax @ xt + ba, activation)  # as rnn_cell_forward
-        cell_caches.append((a_next, a_prev, xt, parameters, activation))
+        cell_caches.append(RNNCache(a_next, a_prev, xt, parameters, activation))
         a[:, :, t] = a_prev = a_next
     return a, (cell_caches, x)
 
@@ -216,7 +237,7 @@ def rnn_backward(da, caches):
     """
     cell_caches, x = caches
     n_x, m, T_x = x.shape
-    a_last = cell_caches[-1][0]  # a<T_x>: its shape and dtype are every state's
+    a_last, *_ = cell_caches[-1]  # a_next of the last step, a<T_x>: every state's shape, dtype
     n_a, dtype = a_last.shape[0], a_last.dtype
     da = as_float_array("da", da)
     check_argument_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T_x})
@@ -246,8 +267,9 @@ def bptt(dz, caches):
     Returns a dict: dx, da0, dWax, dWaa, dba (as ``rnn_backward``), dWya (n_y, n_a), dby (n_y, 1).
     """
     cell_caches, _ = caches
-    Wya = as_float_array("Wya", cell_caches[0][3]["Wya"])  # parameters, from the caches
-    a = np.stack([cache[0] for cache in cell_caches], axis=2)  # a<t> = each step's a_next
+    first = RNNCache._make(cell_caches[0])
+    Wya = as_float_array("Wya", first.parameters["Wya"])  # parameters, from the caches
+    a = np.stack([RNNCache._make(c).a_next for c in cell_caches], axis=2)  # a<t>, every step
     dz = as_float_array("dz", dz)
     sizes = {"n_y": Wya.shape[0], "m": a.shape[1], "T_x": a.shape[2]}
     check_argument_shape("dz", dz, ("n_y", "m", "T_x"), sizes)
