@@ -188,7 +188,7 @@ def test_gates_saturate_without_warnings(rng, gru_params, lstm_params):
 def test_pool_never_hands_out_a_buffer_in_use(monkeypatch):
     from utils.kernels import _fast
 
-    monkeypatch.setattr(_fast, "_pool", {})
+    monkeypatch.setattr(_fast, "_pool", _fast._BufferPool())
     shape = (64, 32, 16)  # 128 KiB of float32: pooled
 
     def address(a):
@@ -207,6 +207,32 @@ def test_pool_never_hands_out_a_buffer_in_use(monkeypatch):
     kept = [_fast.empty(shape, np.float32) for _ in range(3)]
     assert len({address(a) for a in kept + [second]}) == 4
     assert _fast.pooled_bytes() <= _fast.POOL_BYTES
+
+
+def test_pool_reuse_follows_the_arrays_not_reference_counts(monkeypatch):
+    """A pooled buffer stays in use while any array over its memory lives, however that array
+    was made from the one ``empty`` returned (views of views, transposes, reshapes) and however
+    many references to it exist; it comes back once the last one is gone."""
+    from utils.kernels import _fast
+
+    monkeypatch.setattr(_fast, "_pool", _fast._BufferPool())
+    shape = (32, 64, 16)
+
+    def address(a):
+        return a.__array_interface__["data"][0]
+
+    first = _fast.empty(shape, np.float64)
+    at = address(first)
+    holders = [first, first, {"cache": first}]  # more references than the pool's own
+    deep_view = first.transpose(2, 0, 1)[::2].reshape(8, 32, 64)[1:]  # a view of views
+    assert np.shares_memory(deep_view, first)
+    del first, holders
+    other = _fast.empty(shape, np.float64)
+    assert address(other) != at
+    assert not np.shares_memory(other, deep_view)
+    del deep_view
+    assert address(_fast.empty(shape, np.float64)) == at
+    assert _fast.pooled_bytes() == 2 * 32 * 64 * 16 * 8  # two buffers, both the pool's
 
 
 def _run_kernel(module, x, a0, params, da):

@@ -1,4 +1,4 @@
-"""utils.layer, utils.bidirectional, utils.deep: inputs are checked and converted once.
+"""utils.layer, utils.bidirectional, utils.kernels.deep: inputs are checked and converted once.
 
 A stack of layers checks ``x`` (forward) and ``da`` (backward) at the outer call and passes
 them down in the kernels' step layout; these tests count the checks and the conversions, and
@@ -13,8 +13,8 @@ import pytest
 
 from utils import _validate
 from utils.bidirectional import bidirectional_backward, bidirectional_forward
-from utils.deep import deep_backward, deep_forward
 from utils.kernels import _fast
+from utils.kernels.deep import deep_backward, deep_forward
 from utils.layer import layer_backward, layer_forward
 
 N_X, N_A, M, T = 3, 4, 2, 5

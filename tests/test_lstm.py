@@ -188,3 +188,23 @@ def test_float32_runs_in_float32(impl, rng, make_params, data):
     assert all(v.dtype == np.float32 for v in g.values())
     a64, _, _ = impl.lstm_forward(x.astype(np.float64), a0, c0, p, True)
     np.testing.assert_allclose(a, a64, rtol=1e-4, atol=1e-5)
+
+
+def test_cell_caches_name_their_fields_in_the_lecture_notation(rng, make_params):
+    """The cell cache is an ``LSTMCache``: still the 11-tuple students build, with named
+    fields; ``lstm_cell_backward`` takes a plain tuple of the same entries alike."""
+    p = make_params(rng)
+    xt = rng.normal(size=(N_X, 2))
+    a_prev, c_prev = rng.normal(size=(N_A, 2)), rng.normal(size=(N_A, 2))
+    a_next, c_next, cache = lstm.lstm_cell_forward(xt, a_prev, c_prev, p, True)
+    assert isinstance(cache, tuple)
+    assert len(cache) == 11
+    assert cache.a_next is a_next
+    assert cache.c_next is c_next
+    assert cache.parameters is p
+    assert cache.peephole is True
+    np.testing.assert_allclose(cache.c_next, cache.gamma_f * c_prev + cache.gamma_u * cache.c_tilde)
+    da = rng.normal(size=(N_A, 2))
+    named, plain = (lstm.lstm_cell_backward(da, None, c) for c in (cache, tuple(cache)))
+    for key, value in named.items():
+        np.testing.assert_array_equal(plain[key], value)

@@ -63,8 +63,9 @@ def test_reference_caches_are_the_cells(rng, make_params):
     a_prev = a0
     for t, cache in enumerate(cell_caches):
         a_next, _, want = rnn.rnn_cell_forward(x[:, :, t], a_prev, p, "relu")
-        assert cache[3] is p  # parameters by reference, not copied
-        assert cache[4] == "relu"
+        assert isinstance(cache, rnn.RNNCache)
+        assert cache.parameters is p  # by reference, not copied
+        assert cache.activation == "relu"
         for got_field, want_field in zip(cache[:3], want[:3], strict=True):
             np.testing.assert_array_equal(got_field, want_field)
         a_prev = a_next

@@ -25,7 +25,8 @@ import os
 import numpy as np
 import pytest
 
-from utils import deep, gru, lstm, rnn
+from utils import gru, lstm, rnn
+from utils.kernels import deep
 from utils.kernels import gru as gru_kernel
 from utils.kernels import lstm as lstm_kernel
 from utils.kernels import rnn as rnn_kernel

@@ -12,9 +12,11 @@ One module per concept, growing notebook by notebook:
 - ``utils.checks``: helpers used by the notebooks' test cells (messages that name the problem)
 - ``utils.rnn``, ``utils.gru``, ``utils.lstm``: the reference layers, written to be read (a
   sequence function is a loop over the cell, its backward a loop back over the cell's)
-- ``utils.kernels``: the same sequence functions fused for speed, held equal to the reference
-  by tests; ``utils.layer`` (one layer of any cell), ``utils.bidirectional`` and
-  ``utils.deep`` run on them
+- ``utils.deep``: the deep (stacked) RNN step by step and the deep head on every step
+- ``utils.kernels``: the fast path, one module per reference module of the same name
+  (``utils.kernels.rnn`` for ``utils.rnn``, ... ``utils.kernels.deep`` for ``utils.deep``),
+  held equal to the reference by tests; ``utils.layer`` (one layer of any cell) and
+  ``utils.bidirectional`` run on the kernels too
 - ``utils.losses``, ``utils.optim``, ``utils.init``, ``utils.train``: training pieces
 - ``utils.exercises``: the checks behind each assignment's graded test cells
 

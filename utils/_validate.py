@@ -1,8 +1,11 @@
-"""Internal helpers shared by the layer modules: shape checks and parameter-tree walking.
+"""Internal helpers shared by the layer modules: argument checks, the layers' contracts and
+parameter-tree walking.
 
-Not part of the student-facing API. Every layer function checks its arguments with
-:func:`check_shape`, so a wrong shape fails early with a message that names the argument, the
-expected shape in the lecture's symbols and in numbers, and what was received::
+Not part of the student-facing API (the notebooks' checks are ``utils.checks``, which raise
+``AssertionError``; these raise ``ValueError`` / ``KeyError`` / ``TypeError`` at a caller that
+passed a wrong argument). Every layer function checks its arguments with
+:func:`check_argument_shape`, so a wrong shape fails early with a message that names the
+argument, the expected shape in the lecture's symbols and in numbers, and what was received::
 
     ValueError: Wax must have shape (n_a, n_x) = (5, 3), got (3, 5)
 
@@ -10,6 +13,13 @@ Parameters travel as dicts of arrays. Wrappers (bidirectional, deep) nest them, 
 ``{"forward": {...}, "backward": {...}}``; :func:`iter_arrays` walks such trees leaf by leaf,
 and :func:`gradient_for` finds a leaf's gradient under the same path, with ``"d" + name`` for
 the leaf name.
+
+The contracts that a readable reference module (``utils.rnn``, ``utils.gru``, ``utils.lstm``)
+and its fast kernel (``utils.kernels.*``) must both meet live here, not in either of them, so
+that editing a lesson module cannot change the training path: the options each cell accepts
+(:data:`ACTIVATIONS`, :data:`VARIANTS`, :data:`PEEPHOLES`) and the parameter validators
+(:func:`rnn_parameters`, :func:`output_parameters`, :func:`gru_parameters`,
+:func:`lstm_parameters`).
 """
 
 from __future__ import annotations
@@ -33,7 +43,9 @@ def as_float_array(name: str, value) -> np.ndarray:
     raise TypeError(f"{name} must be a numeric array, got dtype {array.dtype}")
 
 
-def check_shape(name: str, array: np.ndarray, expected: tuple, sizes: Mapping[str, int]) -> None:
+def check_argument_shape(
+    name: str, array: np.ndarray, expected: tuple, sizes: Mapping[str, int]
+) -> None:
     """Raise ``ValueError`` unless ``array.shape`` matches ``expected``.
 
     Arguments:
@@ -138,11 +150,11 @@ def rnn_parameters(parameters: Mapping, n_x: int, where: str):
     Waa = get_param(parameters, "Waa", where)
     n_a = Waa.shape[0] if Waa.ndim == 2 else -1
     sizes = {"n_a": n_a, "n_x": n_x}
-    check_shape("Waa", Waa, ("n_a", "n_a"), sizes)
+    check_argument_shape("Waa", Waa, ("n_a", "n_a"), sizes)
     Wax = get_param(parameters, "Wax", where)
-    check_shape("Wax", Wax, ("n_a", "n_x"), sizes)
+    check_argument_shape("Wax", Wax, ("n_a", "n_x"), sizes)
     ba = get_param(parameters, "ba", where)
-    check_shape("ba", ba, ("n_a", 1), sizes)
+    check_argument_shape("ba", ba, ("n_a", 1), sizes)
     return Waa, Wax, ba, n_a
 
 
@@ -150,9 +162,9 @@ def output_parameters(parameters: Mapping, n_a: int, where: str):
     """Fetch and shape-check the output layer's Wya, by."""
     Wya = get_param(parameters, "Wya", where)
     n_y = Wya.shape[0] if Wya.ndim == 2 else -1
-    check_shape("Wya", Wya, ("n_y", "n_a"), {"n_y": n_y, "n_a": n_a})
+    check_argument_shape("Wya", Wya, ("n_y", "n_a"), {"n_y": n_y, "n_a": n_a})
     by = get_param(parameters, "by", where)
-    check_shape("by", by, ("n_y", 1), {"n_y": n_y})
+    check_argument_shape("by", by, ("n_y", 1), {"n_y": n_y})
     return Wya, by
 
 
@@ -167,21 +179,39 @@ def gate_parameters(parameters: Mapping, n_x: int, gates, extras=(), where: str 
     p = {}
     for g in gates:
         p["W" + g] = get_param(parameters, "W" + g, where)
-        check_shape("W" + g, p["W" + g], ("n_a", "n_a + n_x"), sizes)
+        check_argument_shape("W" + g, p["W" + g], ("n_a", "n_a + n_x"), sizes)
         p["b" + g] = get_param(parameters, "b" + g, where)
-        check_shape("b" + g, p["b" + g], ("n_a", 1), sizes)
+        check_argument_shape("b" + g, p["b" + g], ("n_a", 1), sizes)
     for name in extras:
         p[name] = get_param(parameters, name, where)
-        check_shape(name, p[name], ("n_a", 1), sizes)
+        check_argument_shape(name, p[name], ("n_a", 1), sizes)
     return p, n_a
+
+
+ACTIVATIONS = ("tanh", "relu")  # the vanilla RNN's g (utils.rnn)
+VARIANTS = ("full", "simplified", "reset_after")  # the GRU's (utils.gru)
+PEEPHOLES = ("pf", "pu", "po")  # the LSTM's optional peephole vectors (utils.lstm)
+
+
+def gru_parameters(parameters: Mapping, n_x: int, variant: str, where: str):
+    """Fetch and shape-check the GRU parameters of ``variant``; return (dict, n_a)."""
+    check_option("variant", variant, VARIANTS)
+    gates = "uc" if variant == "simplified" else "urc"
+    extras = ("bcr",) if variant == "reset_after" else ()
+    return gate_parameters(parameters, n_x, gates, extras, where)
+
+
+def lstm_parameters(parameters: Mapping, n_x: int, peephole: bool, where: str):
+    """Fetch and shape-check the LSTM parameters; return (dict of float arrays, n_a)."""
+    return gate_parameters(parameters, n_x, "fuoc", PEEPHOLES if peephole else (), where)
 
 
 class Steps:
     """A sequence that the outermost call has already checked, in step layout (n, T_x, m).
 
-    ``utils.deep``, ``utils.bidirectional`` and ``utils.layer`` pass their inputs and upstream
-    gradients to each other, and to the kernels, wrapped in ``Steps``, so that a stack of
-    layers checks ``x`` (and ``da``) and converts it to the kernels' layout once, at the
+    ``utils.kernels.deep``, ``utils.bidirectional`` and ``utils.layer`` pass their inputs and
+    upstream gradients to each other, and to the kernels, wrapped in ``Steps``, so that a stack
+    of layers checks ``x`` (and ``da``) and converts it to the kernels' layout once, at the
     outer call, instead of again at every level. A layer function given a ``Steps`` skips
     those checks and returns its sequence outputs (states, dx) as ``Steps`` too. The array
     may be any view with that shape (e.g. time reversed); it is never written to.
@@ -208,9 +238,10 @@ def sequence_in(name: str, x) -> tuple[np.ndarray, bool]:
 def gradient_in(name: str, d, expected: tuple, sizes: Mapping[str, int]):
     """``(d in step layout, given as Steps)`` for an upstream gradient of lecture shape
     ``expected`` (e.g. ``("n_a", "m", "T_x")``): a ``Steps`` is unwrapped as it is; anything
-    else is converted and shape-checked (:func:`check_shape`), then viewed as (n, T_x, m)."""
+    else is converted and shape-checked (:func:`check_argument_shape`), then viewed as
+    (n, T_x, m)."""
     if isinstance(d, Steps):
         return d.array, True
     d = as_float_array(name, d)
-    check_shape(name, d, expected, sizes)
+    check_argument_shape(name, d, expected, sizes)
     return d.transpose(0, 2, 1), False

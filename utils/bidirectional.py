@@ -17,7 +17,7 @@ Gradients mirror that: ``{"forward": {"dWaa": ..., "da0": ...}, "backward": {...
 Each direction is one ``utils.layer`` layer (any cell, the fast kernels); ``cell`` and the
 cell's ``options`` (activation / variant / peephole) are passed on to it. ``x`` and ``da``
 are checked here, once, and passed to the layers as ``utils._validate.Steps`` (a
-``utils.deep`` stack passes them in as ``Steps`` already, and gets ``Steps`` back).
+``utils.kernels.deep`` stack passes them in as ``Steps`` already, and gets ``Steps`` back).
 
 PyTorch: ``bidirectional=True`` layers concatenate [forward; backward] features in the same
 order; the ``*_reverse`` weights are our ``"backward"`` parameters (same per-cell weight map).

@@ -25,7 +25,7 @@ bu, br, bc, bcr (n_a, 1).
 Functions:
 
 - ``gru_cell_forward(xt, a_prev, parameters, variant)`` -> ``(a_next, cache)``,
-  ``cache = (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)``
+  ``cache = GRUCache(a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)``
   (``gamma_r`` is None for "simplified"); ``gru_cell_backward(da_next, cache)`` ->
   ``{"dxt", "da_prev", "dWu", "dbu", "dWc", "dbc"}`` + ``"dWr", "dbr"`` (unless simplified)
   + ``"dbcr"`` (reset_after).
@@ -40,30 +40,50 @@ its docstring.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from utils._validate import (
+    VARIANTS,
     as_float_array,
-    check_option,
+    check_argument_shape,
     check_sequence,
-    check_shape,
     check_step_input,
     common_dtype,
-    gate_parameters,
+    gru_parameters,
 )
 from utils.activations import sigmoid
 
-__all__ = ["VARIANTS", "gru_backward", "gru_cell_backward", "gru_cell_forward", "gru_forward"]
+__all__ = [
+    "VARIANTS",
+    "GRUCache",
+    "gru_backward",
+    "gru_cell_backward",
+    "gru_cell_forward",
+    "gru_forward",
+]
 
-VARIANTS = ("full", "simplified", "reset_after")
 
+class GRUCache(NamedTuple):
+    """The cache of one GRU step (``gru_cell_forward``), what ``gru_cell_backward`` needs.
 
-def gru_parameters(parameters, n_x, variant, where):
-    """Fetch and shape-check the parameters of ``variant``; return (dict, n_a)."""
-    check_option("variant", variant, VARIANTS)
-    gates = "uc" if variant == "simplified" else "urc"
-    extras = ("bcr",) if variant == "reset_after" else ()
-    return gate_parameters(parameters, n_x, gates, extras, where)
+    A tuple: a cache a student builds as the plain tuple ``(a_next, a_prev, xt, gamma_u,
+    gamma_r, c_tilde, parameters, variant)`` is the same thing (``GRUCache._make(cache)`` names
+    its fields)."""
+
+    a_next: np.ndarray  # a<t> = c<t> (n_a, m)
+    a_prev: np.ndarray  # a<t-1> = c<t-1> (n_a, m)
+    xt: np.ndarray  # x<t> (n_x, m)
+    gamma_u: np.ndarray  # Γu<t> (n_a, m)
+    gamma_r: np.ndarray | None  # Γr<t> (n_a, m); None for variant="simplified"
+    c_tilde: np.ndarray  # c~<t> (n_a, m)
+    parameters: dict  # the caller's dict, by reference
+    variant: str  # "full", "simplified" or "reset_after"
+
+    # copy.deepcopy (the checks copy their arguments) would add this on first use, and
+    # utils.checks takes a utils class changed after import for tampering: set it now.
+    __slotnames__ = []  # noqa: RUF012
 
 
 # --------------------------------------------------------------------------------------------
@@ -82,13 +102,14 @@ def gru_cell_forward(xt, a_prev, parameters, variant="full"):
 
     Returns:
     - a_next = c<t> (n_a, m).
-    - cache: (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant).
+    - cache: ``GRUCache(a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters,
+      variant)``.
     """
     xt = check_step_input("xt", xt)
     n_x, m = xt.shape
     p, n_a = gru_parameters(parameters, n_x, variant, "gru_cell_forward")
     a_prev = as_float_array("a_prev", a_prev)
-    check_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
 
     c_prev = a_prev  # in a GRU the memory cell is the hidden state
     concat = np.concatenate([c_prev, xt])  # [c<t-1>; x<t>]
@@ -106,7 +127,7 @@ def gru_cell_forward(xt, a_prev, parameters, variant="full"):
     c_next = gamma_u * c_tilde + (1 - gamma_u) * c_prev  # update some, keep the rest
 
     a_next = c_next
-    cache = (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)
+    cache = GRUCache(a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, parameters, variant)
     return a_next, cache
 
 
@@ -120,7 +141,7 @@ def gru_cell_backward(da_next, cache):
     n_a, m = a_next.shape
     p, _ = gru_parameters(parameters, xt.shape[0], variant, "gru_cell_backward")
     da_next = as_float_array("da_next", da_next)
-    check_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
     c_prev, dc_next = a_prev, da_next
     concat = np.concatenate([c_prev, xt])
 
@@ -182,7 +203,7 @@ def gru_forward(x, a0, parameters, variant="full"):
     n_x, m, T_x = x.shape
     p, n_a = gru_parameters(parameters, n_x, variant, "gru_forward")
     a0 = as_float_array("a0", a0)
-    check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
     if T_x == 0:
         raise ValueError("x has no time steps (T_x = 0)")
 
@@ -208,10 +229,10 @@ def gru_backward(da, caches):
     """
     cell_caches, x = caches
     n_x, m, T_x = x.shape
-    a_last = cell_caches[-1][0]
+    a_last, *_ = cell_caches[-1]  # a_next of the last step
     n_a, dtype = a_last.shape[0], a_last.dtype
     da = as_float_array("da", da)
-    check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T_x})
+    check_argument_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T_x})
 
     dx = np.zeros((n_x, m, T_x), dtype=dtype)
     weights = {}  # d + parameter, summed over the steps

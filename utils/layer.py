@@ -1,5 +1,5 @@
-"""One recurrent layer over any cell: the interface ``utils.bidirectional`` and ``utils.deep``
-build on.
+"""One recurrent layer over any cell: the interface ``utils.bidirectional`` and
+``utils.kernels.deep`` build on.
 
 ::
 
@@ -13,9 +13,9 @@ that function's arguments. ``options`` are the cell's own (``activation`` for th
 kernels of ``utils.kernels`` (the same numbers as the reference modules ``utils.rnn``,
 ``utils.gru``, ``utils.lstm``, which say what each cell computes).
 
-Stacks of layers (``utils.bidirectional``, ``utils.deep``) check and convert their input once
-and pass it to the layers as a ``utils._validate.Steps`` (checked, in the kernels' step
-layout); ``x`` and ``da`` may be ``Steps``, and the layer's sequence outputs (``a``, ``dx``)
+Stacks of layers (``utils.bidirectional``, ``utils.kernels.deep``) check and convert their
+input once and pass it to the layers as a ``utils._validate.Steps`` (checked, in the kernels'
+step layout); ``x`` and ``da`` may be ``Steps``, and the layer's sequence outputs (``a``, ``dx``)
 come back as ``Steps`` then.
 """
 

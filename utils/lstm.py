@@ -19,9 +19,10 @@ Wf, Wu, Wo, Wc (n_a, n_a + n_x) acting on [a<t-1>; x<t>]; bf, bu, bo, bc, pf, pu
 Functions:
 
 - ``lstm_cell_forward(xt, a_prev, c_prev, parameters, peephole)`` ->
-  ``(a_next, c_next, cache)``, ``cache = (a_next, c_next, a_prev, c_prev, xt, gamma_f,
-  gamma_u, c_tilde, gamma_o, parameters, peephole)``; ``lstm_cell_backward(da_next, dc_next,
-  cache)`` -> ``{"dxt", "da_prev", "dc_prev"}`` + d every parameter.
+  ``(a_next, c_next, cache)``, ``cache = LSTMCache(a_next, c_next, a_prev, c_prev, xt,
+  gamma_f, gamma_u, c_tilde, gamma_o, parameters, peephole)``;
+  ``lstm_cell_backward(da_next, dc_next, cache)`` -> ``{"dxt", "da_prev", "dc_prev"}`` + d
+  every parameter.
 - ``lstm_forward(x, a0, c0, parameters, peephole)`` -> ``(a, c, caches)``, ``caches =
   (cell_caches, x)``; ``lstm_backward(da, dc, caches)`` -> ``{"dx", "da0", "dc0"}`` + d every
   parameter (``dc`` = dL/dc<t> from outside the recurrence, or None): a loop over the cell,
@@ -34,26 +35,45 @@ functions, fused for speed (tests hold them equal); the PyTorch weight map is in
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from utils._validate import (
     as_float_array,
+    check_argument_shape,
     check_sequence,
-    check_shape,
     check_step_input,
     common_dtype,
-    gate_parameters,
+    lstm_parameters,
 )
 from utils.activations import sigmoid
 
-__all__ = ["lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward"]
-
-PEEPHOLES = ("pf", "pu", "po")
+__all__ = ["LSTMCache", "lstm_backward", "lstm_cell_backward", "lstm_cell_forward", "lstm_forward"]
 
 
-def lstm_parameters(parameters, n_x, peephole, where):
-    """Fetch and shape-check the LSTM parameters; return (dict of float arrays, n_a)."""
-    return gate_parameters(parameters, n_x, "fuoc", PEEPHOLES if peephole else (), where)
+class LSTMCache(NamedTuple):
+    """The cache of one LSTM step (``lstm_cell_forward``), what ``lstm_cell_backward`` needs.
+
+    A tuple: a cache a student builds as the plain tuple ``(a_next, c_next, a_prev, c_prev,
+    xt, gamma_f, gamma_u, c_tilde, gamma_o, parameters, peephole)`` is the same thing
+    (``LSTMCache._make(cache)`` names its fields)."""
+
+    a_next: np.ndarray  # a<t> (n_a, m)
+    c_next: np.ndarray  # c<t> (n_a, m)
+    a_prev: np.ndarray  # a<t-1> (n_a, m)
+    c_prev: np.ndarray  # c<t-1> (n_a, m)
+    xt: np.ndarray  # x<t> (n_x, m)
+    gamma_f: np.ndarray  # Γf<t> (n_a, m)
+    gamma_u: np.ndarray  # Γu<t> (n_a, m)
+    c_tilde: np.ndarray  # c~<t> (n_a, m)
+    gamma_o: np.ndarray  # Γo<t> (n_a, m)
+    parameters: dict  # the caller's dict, by reference
+    peephole: bool
+
+    # copy.deepcopy (the checks copy their arguments) would add this on first use, and
+    # utils.checks takes a utils class changed after import for tampering: set it now.
+    __slotnames__ = []  # noqa: RUF012
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,15 +91,15 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters, peephole=False):
 
     Returns:
     - a_next (n_a, m), c_next (n_a, m).
-    - cache: (a_next, c_next, a_prev, c_prev, xt, gamma_f, gamma_u, c_tilde, gamma_o,
-      parameters, peephole).
+    - cache: ``LSTMCache(a_next, c_next, a_prev, c_prev, xt, gamma_f, gamma_u, c_tilde,
+      gamma_o, parameters, peephole)``.
     """
     xt = check_step_input("xt", xt)
     n_x, m = xt.shape
     p, n_a = lstm_parameters(parameters, n_x, peephole, "lstm_cell_forward")
     a_prev, c_prev = as_float_array("a_prev", a_prev), as_float_array("c_prev", c_prev)
-    check_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
-    check_shape("c_prev", c_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("c_prev", c_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
 
     concat = np.concatenate([a_prev, xt])  # [a<t-1>; x<t>]
     z_f = p["Wf"] @ concat + p["bf"]
@@ -97,8 +117,10 @@ def lstm_cell_forward(xt, a_prev, c_prev, parameters, peephole=False):
     gamma_o = sigmoid(z_o)  # Γo: how much of the memory to show
     a_next = gamma_o * np.tanh(c_next)
 
-    cache = (a_next, c_next, a_prev, c_prev, xt, gamma_f, gamma_u, c_tilde, gamma_o)
-    return a_next, c_next, (*cache, parameters, peephole)
+    cache = LSTMCache(
+        a_next, c_next, a_prev, c_prev, xt, gamma_f, gamma_u, c_tilde, gamma_o, parameters, peephole
+    )
+    return a_next, c_next, cache
 
 
 def lstm_cell_backward(da_next, dc_next, cache):
@@ -118,11 +140,11 @@ def lstm_cell_backward(da_next, dc_next, cache):
     n_a, m = a_next.shape
     p, _ = lstm_parameters(parameters, xt.shape[0], peephole, "lstm_cell_backward")
     da_next = as_float_array("da_next", da_next)
-    check_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
     if dc_next is None:
         dc_next = np.zeros_like(c_next)
     dc_next = as_float_array("dc_next", dc_next)
-    check_shape("dc_next", dc_next, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("dc_next", dc_next, ("n_a", "m"), {"n_a": n_a, "m": m})
     concat = np.concatenate([a_prev, xt])
     tanh_c = np.tanh(c_next)
 
@@ -175,9 +197,9 @@ def lstm_forward(x, a0, c0, parameters, peephole=False):
     n_x, m, T_x = x.shape
     p, n_a = lstm_parameters(parameters, n_x, peephole, "lstm_forward")
     a0 = as_float_array("a0", a0)
-    check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
     c0 = np.zeros_like(a0) if c0 is None else as_float_array("c0", c0)
-    check_shape("c0", c0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("c0", c0, ("n_a", "m"), {"n_a": n_a, "m": m})
     if T_x == 0:
         raise ValueError("x has no time steps (T_x = 0)")
 
@@ -207,14 +229,14 @@ def lstm_backward(da, dc, caches):
     """
     cell_caches, x = caches
     n_x, m, T_x = x.shape
-    a_last = cell_caches[-1][0]
+    a_last, *_ = cell_caches[-1]  # a_next of the last step
     n_a, dtype = a_last.shape[0], a_last.dtype
     sizes = {"n_a": n_a, "m": m, "T_x": T_x}
     da = as_float_array("da", da)
-    check_shape("da", da, ("n_a", "m", "T_x"), sizes)
+    check_argument_shape("da", da, ("n_a", "m", "T_x"), sizes)
     if dc is not None:
         dc = as_float_array("dc", dc)
-        check_shape("dc", dc, ("n_a", "m", "T_x"), sizes)
+        check_argument_shape("dc", dc, ("n_a", "m", "T_x"), sizes)
 
     dx = np.zeros((n_x, m, T_x), dtype=dtype)
     weights = {}  # d + parameter, summed over the steps

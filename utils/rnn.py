@@ -13,7 +13,7 @@ Shapes (column vectors, batch in axis 1, time last)::
 Functions (the contracts notebooks 02 and 03 ask students to meet):
 
 - ``rnn_cell_forward(xt, a_prev, parameters, activation)`` -> ``(a_next, yt_pred, cache)``,
-  ``cache = (a_next, a_prev, xt, parameters, activation)``; ``rnn_cell_backward(da_next,
+  ``cache = RNNCache(a_next, a_prev, xt, parameters, activation)``; ``rnn_cell_backward(da_next,
   cache)`` -> ``{"dxt", "da_prev", "dWax", "dWaa", "dba"}``.
 - ``rnn_forward(x, a0, parameters, activation)`` -> ``(a, y_hat, caches)``: a loop over the
   cell, ``caches = (cell_caches, x)`` with ``cell_caches[t]`` the cache of step t.
@@ -38,13 +38,16 @@ bidirectional and deep layers and the benchmarks use it.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from utils._validate import (
+    ACTIVATIONS,
     as_float_array,
+    check_argument_shape,
     check_option,
     check_sequence,
-    check_shape,
     check_step_input,
     common_dtype,
     output_parameters,
@@ -55,6 +58,7 @@ from utils.losses import softmax_cross_entropy
 
 __all__ = [
     "ACTIVATIONS",
+    "RNNCache",
     "bptt",
     "dense_backward",
     "dense_forward",
@@ -67,7 +71,22 @@ __all__ = [
     "rnn_model_forward",
 ]
 
-ACTIVATIONS = ("tanh", "relu")
+
+class RNNCache(NamedTuple):
+    """The cache of one RNN step (``rnn_cell_forward``), what ``rnn_cell_backward`` needs.
+
+    A tuple: a cache a student builds as the plain tuple ``(a_next, a_prev, xt, parameters,
+    activation)`` is the same thing (``RNNCache._make(cache)`` names its fields)."""
+
+    a_next: np.ndarray  # a<t> (n_a, m)
+    a_prev: np.ndarray  # a<t-1> (n_a, m)
+    xt: np.ndarray  # x<t> (n_x, m)
+    parameters: dict  # the caller's dict, by reference
+    activation: str  # "tanh" or "relu"
+
+    # copy.deepcopy (the checks copy their arguments) would add this on first use, and
+    # utils.checks takes a utils class changed after import for tampering: set it now.
+    __slotnames__ = []  # noqa: RUF012
 
 
 def _g(z, activation):
@@ -93,7 +112,8 @@ def rnn_cell_forward(xt, a_prev, parameters, activation="tanh"):
     Returns:
     - a_next: a<t>, (n_a, m).
     - yt_pred: y_hat<t>, (n_y, m), each column sums to 1.
-    - cache: (a_next, a_prev, xt, parameters, activation) for ``rnn_cell_backward``.
+    - cache: ``RNNCache(a_next, a_prev, xt, parameters, activation)`` for
+      ``rnn_cell_backward``.
     """
     check_option("activation", activation, ACTIVATIONS)
     xt = check_step_input("xt", xt)
@@ -101,11 +121,11 @@ def rnn_cell_forward(xt, a_prev, parameters, activation="tanh"):
     n_x, m = xt.shape
     Waa, Wax, ba, n_a = rnn_parameters(parameters, n_x, "rnn_cell_forward")
     Wya, by = output_parameters(parameters, n_a, "rnn_cell_forward")
-    check_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a_prev", a_prev, ("n_a", "m"), {"n_a": n_a, "m": m})
 
     a_next = _g(Waa @ a_prev + Wax @ xt + ba, activation)  # the new hidden state
     yt_pred = softmax(Wya @ a_next + by)  # the prediction read from it
-    cache = (a_next, a_prev, xt, parameters, activation)
+    cache = RNNCache(a_next, a_prev, xt, parameters, activation)
     return a_next, yt_pred, cache
 
 
@@ -121,7 +141,7 @@ def rnn_cell_backward(da_next, cache):
     Waa, Wax = np.asarray(parameters["Waa"]), np.asarray(parameters["Wax"])
     da_next = as_float_array("da_next", da_next)
     n_a, m = a_next.shape
-    check_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("da_next", da_next, ("n_a", "m"), {"n_a": n_a, "m": m})
 
     # Back through g: tanh' = 1 - a_next**2, relu' = 1 where a_next > 0 (else 0).
     backward = tanh_backward if activation == "tanh" else relu_backward
@@ -147,7 +167,7 @@ def _check_sequence_inputs(x, a0, parameters, activation, where):
     n_x, m, _ = x.shape
     Waa, Wax, ba, n_a = rnn_parameters(parameters, n_x, where)
     a0 = as_float_array("a0", a0)
-    check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
     if x.shape[2] == 0:
         raise ValueError("x has no time steps (T_x = 0)")
     return x, a0, n_a, common_dtype(x, a0, Waa, Wax, ba)
@@ -199,7 +219,7 @@ def rnn_layer_forward(x, a0, parameters, activation="tanh"):
     for t in range(T_x):
         xt = x[:, :, t]
         a_next = _g(Waa @ a_prev + Wax @ xt + ba, activation)  # as rnn_cell_forward
-        cell_caches.append((a_next, a_prev, xt, parameters, activation))
+        cell_caches.append(RNNCache(a_next, a_prev, xt, parameters, activation))
         a[:, :, t] = a_prev = a_next
     return a, (cell_caches, x)
 
@@ -217,10 +237,10 @@ def rnn_backward(da, caches):
     """
     cell_caches, x = caches
     n_x, m, T_x = x.shape
-    a_last = cell_caches[-1][0]  # a<T_x>: its shape and dtype are every state's
+    a_last, *_ = cell_caches[-1]  # a_next of the last step, a<T_x>: every state's shape, dtype
     n_a, dtype = a_last.shape[0], a_last.dtype
     da = as_float_array("da", da)
-    check_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T_x})
+    check_argument_shape("da", da, ("n_a", "m", "T_x"), {"n_a": n_a, "m": m, "T_x": T_x})
 
     dx = np.zeros((n_x, m, T_x), dtype=dtype)
     dWax = np.zeros((n_a, n_x), dtype=dtype)
@@ -247,11 +267,12 @@ def bptt(dz, caches):
     Returns a dict: dx, da0, dWax, dWaa, dba (as ``rnn_backward``), dWya (n_y, n_a), dby (n_y, 1).
     """
     cell_caches, _ = caches
-    Wya = as_float_array("Wya", cell_caches[0][3]["Wya"])  # parameters, from the caches
-    a = np.stack([cache[0] for cache in cell_caches], axis=2)  # a<t> = each step's a_next
+    first = RNNCache._make(cell_caches[0])
+    Wya = as_float_array("Wya", first.parameters["Wya"])  # parameters, from the caches
+    a = np.stack([RNNCache._make(c).a_next for c in cell_caches], axis=2)  # a<t>, every step
     dz = as_float_array("dz", dz)
     sizes = {"n_y": Wya.shape[0], "m": a.shape[1], "T_x": a.shape[2]}
-    check_shape("dz", dz, ("n_y", "m", "T_x"), sizes)
+    check_argument_shape("dz", dz, ("n_y", "m", "T_x"), sizes)
     da, dWya, dby = dense_backward(dz, (a, Wya))
     grads = rnn_backward(da, caches)  # dL/da<t> from the output layer, then back in time
     grads["dWya"], grads["dby"] = dWya, dby
@@ -274,8 +295,8 @@ def dense_forward(a, W, b):
     b = as_float_array("b", b)
     n_in, m, T = a.shape
     n_out = W.shape[0] if W.ndim == 2 else -1
-    check_shape("W", W, ("n_out", "n_in"), {"n_out": n_out, "n_in": n_in})
-    check_shape("b", b, ("n_out", 1), {"n_out": n_out})
+    check_argument_shape("W", W, ("n_out", "n_in"), {"n_out": n_out, "n_in": n_in})
+    check_argument_shape("b", b, ("n_out", 1), {"n_out": n_out})
     # All steps at once: (n_out, n_in) @ (n_in, m T) is W @ a<t> for every t.
     z = (W @ a.reshape(n_in, m * T)).reshape(n_out, m, T) + b[:, :, None]
     return z, (a, W)
@@ -287,7 +308,7 @@ def dense_backward(dz, cache):
     n_in, m, T = a.shape
     n_out = W.shape[0]
     dz = as_float_array("dz", dz)
-    check_shape("dz", dz, ("n_out", "m", "T"), {"n_out": n_out, "m": m, "T": T})
+    check_argument_shape("dz", dz, ("n_out", "m", "T"), {"n_out": n_out, "m": m, "T": T})
     dz_flat = np.ascontiguousarray(dz).reshape(n_out, m * T)
     da = (W.T @ dz_flat).reshape(n_in, m, T)  # every step uses the same W
     dW = dz_flat @ a.reshape(n_in, m * T).T  # summed over batch and time

@@ -17,7 +17,10 @@ A student's function runs in the sandbox; its arguments go in and its result com
 - ``utils.data.Vocabulary`` (the course's class, exactly), sent as its token list only and
   rebuilt on the other side with the course's constructor (which checks the list): a student's
   ``sample(parameters, vocab, rng)`` gets a real vocabulary, and a vocabulary a student's
-  function returns reaches the checks as one built here, never as the student's object.
+  function returns reaches the checks as one built here, never as the student's object;
+- the course's cell caches (``typing.NamedTuple`` classes of ``utils``, exactly:
+  :data:`COURSE_TUPLES`), sent as tuples: they arrive as plain tuples, which every check
+  accepts (students build their caches as plain tuples).
 
 :func:`encode` turns a value into JSON-ready lists (``["a", dtype, shape, base64]`` for an
 array, ``["d", [[key, value], ...]]`` for a dict, ...) and raises :class:`NotPlainData` naming
@@ -43,6 +46,12 @@ from typing import Any
 import numpy as np
 
 from utils.data import Vocabulary
+from utils.deep import StepCache
+from utils.gru import GRUCache
+from utils.lstm import LSTMCache
+from utils.rnn import RNNCache
+
+COURSE_TUPLES = (RNNCache, GRUCache, LSTMCache, StepCache)
 
 MAX_DEPTH = 64
 MAX_ITEMS = 1_000_000  # containers and scalars in one value
@@ -206,7 +215,7 @@ def _encode(value: Any, where: str, depth: int, budget: _Budget) -> list:
         budget.length(len(tokens), f"{where}, a vocabulary")
         budget.take(len(tokens), sum(map(len, tokens)))
         return ["v", tokens]
-    if kind is list or kind is tuple:
+    if kind is list or kind is tuple or kind in COURSE_TUPLES:
         budget.length(len(value), f"{where}, a {kind.__name__}")
         items = [_encode(v, f"{where}[{i}]", depth + 1, budget) for i, v in enumerate(value)]
         return ["l" if kind is list else "t", items]
@@ -456,7 +465,8 @@ def copy_into(target: Any, value: Any) -> Any:
         for key, item in value.items():
             target[key] = copy_into(target[key], item) if key in target else item
         return target
-    if type(target) is tuple and type(value) is tuple and len(target) == len(value):
+    tuple_like = type(target) is tuple or type(target) in COURSE_TUPLES
+    if tuple_like and type(value) is tuple and len(target) == len(value):
         for old, new in zip(target, value, strict=True):
             copy_into(old, new)  # a tuple cannot change, its mutable items can
         return target

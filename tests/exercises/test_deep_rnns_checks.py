@@ -7,8 +7,9 @@ import re
 import numpy as np
 import pytest
 
-from utils import stacked
+from utils import deep
 from utils.checks import IntegrityError
+from utils.deep import step_backward, step_forward
 from utils.exercises import deep_rnns as ex
 from utils.exercises.hints import (
     SCAN_LEFT_TO_RIGHT,
@@ -16,7 +17,6 @@ from utils.exercises.hints import (
     columns_sum_to_one,
     scan_left_to_right,
 )
-from utils.stacked import step_backward, step_forward
 
 SEEDS = [0, 1, 7]
 
@@ -122,7 +122,7 @@ def caches_by_time(x, a0, parameters, cell):
 
 
 def calls_reference(x, a0, parameters, cell):
-    return stacked.stacked_forward(x, a0, parameters, cell)
+    return deep.stacked_forward(x, a0, parameters, cell)
 
 
 FORWARD_BANK = [

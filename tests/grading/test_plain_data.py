@@ -141,6 +141,23 @@ def test_copy_into_mirrors_in_place_changes():
     assert params["new"] == 1
 
 
+def test_course_caches_cross_as_plain_tuples_and_mirror_changes():
+    from utils import deep, lstm, rnn
+
+    a = np.zeros((2, 1))
+    cache = rnn.RNNCache(a, a.copy(), np.ones((3, 1)), {"Waa": np.eye(2)}, "tanh")
+    value = [deep.StepCache("rnn", cache), lstm.LSTMCache(*range(10), False)]
+    got = decode(encode(value))
+    assert type(got[0]) is tuple
+    assert type(got[0][1]) is tuple
+    assert type(got[1]) is tuple
+    assert plain_data.same_value(got[0][1], tuple(cache))
+    changed = decode(encode(cache))
+    changed[0][0, 0] = 7.0  # what the sandbox sends back when a function wrote into a_next
+    plain_data.copy_into(cache, changed)
+    assert cache.a_next[0, 0] == 7.0
+
+
 def test_generator_crosses_as_its_state_and_advances_the_callers():
     """A check may hand the student's sample(..., rng) its generator: the sandbox side draws
     from a copy in the same state, and copying the state back advances the caller's generator

@@ -433,7 +433,7 @@ BRNN_FORWARD = Exercise(
     forbidden=(
         "utils.bidirectional.bidirectional_forward",
         "utils.bidirectional.bidirectional_backward",
-        "utils.deep.deep_forward",
+        "utils.kernels.deep.deep_forward",
     ),
     shapes={
         "x": "(n_x, m, T_x)",

@@ -36,7 +36,7 @@ __all__ = [
 
 ASSIGNMENT = 3
 PARAMETER_NAMES = ("Waa", "Wax", "ba", "Wya", "by")
-CACHE_FIELDS = ("a_next", "a_prev", "xt", "parameters", "activation")
+CACHE_FIELDS = rnn.RNNCache._fields  # (a_next, a_prev, xt, parameters, activation)
 PARAMETER_GRADS = tuple("d" + name for name in PARAMETER_NAMES)
 LOSS_FORBIDDEN = ("utils.losses.cross_entropy", "utils.losses.softmax_cross_entropy")
 FORBIDDEN = (
@@ -265,14 +265,17 @@ def _cell_cases(rng: np.random.Generator, seed: int) -> list[Case]:
 def _cell(case: Case, da_next=None, **switch):
     """The reference on the case, with cache entries switched (a_next=, a_prev=, xt=,
     parameters=, activation=)."""
-    fields = dict(zip(CACHE_FIELDS, case.args["cache"], strict=True))
-    fields.update(switch)
+    cache = rnn.RNNCache._make(case.args["cache"])._replace(**switch)
     da = case.args["da_next"] if da_next is None else da_next
-    return rnn.rnn_cell_backward(da, tuple(fields.values()))
+    return rnn.rnn_cell_backward(da, cache)
+
+
+def _waa_transposed(p):
+    return {**p, "Waa": p["Waa"].T}
 
 
 def _activation(case: Case) -> str:
-    return case.args["cache"][4]
+    return case.args["cache"].activation
 
 
 def _dz(case: Case) -> np.ndarray:
@@ -350,14 +353,12 @@ RNN_CELL_BACKWARD = Exercise(
         ),
         Mistake(
             "dWaa = dz a_prev^T: the recurrent weight multiplies a_prev, not a_next",
-            lambda c: _cell(c, a_prev=c.args["cache"][0]),
+            lambda c: _cell(c, a_prev=c.args["cache"].a_next),
             outputs=("dWaa",),
         ),
         Mistake(
             "da_prev = Waa^T dz (transpose Waa)",
-            lambda c: _cell(
-                c, parameters={**c.args["cache"][3], "Waa": c.args["cache"][3]["Waa"].T}
-            ),
+            lambda c: _cell(c, parameters=_waa_transposed(c.args["cache"].parameters)),
             outputs=("da_prev",),
         ),
         Mistake(
@@ -466,9 +467,9 @@ def _dby_per_step(case: Case) -> np.ndarray:
 def _gradient_at_first_state(case: Case):
     """dJ/da<1>, what enters the first step's backward (from its output and from step 2)."""
     cell_caches, _ = case.args["caches"]
-    a1 = cell_caches[0][0][:, :, None]
+    a1 = cell_caches[0].a_next[:, :, None]
     from_output, _, _ = rnn.dense_backward(
-        case.args["dz"][:, :, :1], (a1, cell_caches[0][3]["Wya"])
+        case.args["dz"][:, :, :1], (a1, cell_caches[0].parameters["Wya"])
     )
     from_future = _steps(case, slice(1, None))["da0"] if _T(case) > 1 else 0.0
     return {"da0": from_output[:, :, 0] + from_future}
@@ -542,7 +543,7 @@ BPTT = Exercise(
         Mistake(DBY_HINT, lambda c: {"dby": _dby_per_step(c)[:, 0, :]}),
         Mistake(
             "da0 is the da_prev of the first step, not zeros",
-            lambda c: {"da0": 0 * c.args["caches"][0][0][1]},
+            lambda c: {"da0": 0 * c.args["caches"][0][0].a_prev},
         ),
         Mistake(
             f"da0 is taken at the wrong step: this is dJ/da<1>, what enters the first step; "

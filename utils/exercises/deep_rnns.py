@@ -1,19 +1,19 @@
 """Checks for assignment 09 — deep RNNs.
 
 Contracts checked here (the notebook states them); the one readable reference is
-``utils.stacked`` (``cell`` is "rnn" or "gru"):
+``utils.deep`` (``cell`` is "rnn" or "gru"):
 
 - ``deep_rnn_forward(x, a0, parameters, cell) -> (a, caches)``: exactly
-  ``utils.stacked.stacked_forward``: ``a`` is the list of the L layers' states, ``caches =
+  ``utils.deep.stacked_forward``: ``a`` is the list of the L layers' states, ``caches =
   (cell_caches, x)`` with ``cell_caches[l][t]`` the ``step_forward`` cache of layer l + 1 at t.
 - ``deep_rnn_backward(da, caches) -> {"layer1": grads, ..., "dx"}``: exactly
-  ``utils.stacked.stacked_backward``.
+  ``utils.deep.stacked_backward``.
 - ``deep_head_forward(a, head) -> (y_hat, cache)``: the deep head on the **top** layer,
-  ``utils.stacked.head_forward(a[-1], head)``, ``cache = (a[-1], h, head)``.
+  ``utils.deep.head_forward(a[-1], head)``, ``cache = (a[-1], h, head)``.
 - ``head_backward(dz, cache) -> {"da", "dW1", "db1", "dW2", "db2"}``: exactly
-  ``utils.stacked.head_backward``.
+  ``utils.deep.head_backward``.
 
-The mistakes are built from the reference's own step (``utils.stacked.step_forward`` /
+The mistakes are built from the reference's own step (``utils.deep.step_forward`` /
 ``step_backward``) and head, with one thing switched. Errors raised inside the student's
 functions are explained with the layer sizes of the case (which layer read what, fed where):
 see :func:`_explain_forward` and :func:`_explain_backward`; any other error is still shown with
@@ -26,7 +26,7 @@ import re
 
 import numpy as np
 
-from utils import activations, init, rnn, stacked
+from utils import activations, deep, init, rnn
 from utils.checks import check_close
 from utils.exercises.harness import (
     Case,
@@ -48,12 +48,12 @@ __all__ = [
 ASSIGNMENT = 9
 _INIT = {"rnn": init.init_rnn_parameters, "gru": init.init_gru_parameters}
 _FORBIDDEN = (
-    "utils.stacked.stacked_forward",
-    "utils.stacked.stacked_backward",
-    "utils.stacked.head_forward",
-    "utils.stacked.head_backward",
-    "utils.deep.deep_forward",
-    "utils.deep.deep_backward",
+    "utils.deep.stacked_forward",
+    "utils.deep.stacked_backward",
+    "utils.deep.head_forward",
+    "utils.deep.head_backward",
+    "utils.kernels.deep.deep_forward",
+    "utils.kernels.deep.deep_backward",
 )
 
 
@@ -254,7 +254,7 @@ def _compare_tree(name, got, want, case, mistakes, structure):
 
 
 def _forward_reference(case):
-    return stacked.stacked_forward(**case.args)
+    return deep.stacked_forward(**case.args)
 
 
 def _simulate(case, recurrent_input, layer_input=None):
@@ -262,7 +262,7 @@ def _simulate(case, recurrent_input, layer_input=None):
     ``recurrent_input(l, previous, current, t)`` picks layer l's a_prev from the states of the
     previous step and those already computed at this step."""
     x, a0, p, cell = (case.args[k] for k in ("x", "a0", "parameters", "cell"))
-    names = stacked.layer_names(p)
+    names = deep.layer_names(p)
     previous = [a0[name] for name in names]
     a = [np.zeros((s.shape[0], x.shape[1], x.shape[2])) for s in previous]
     for t in range(x.shape[2]):
@@ -270,7 +270,7 @@ def _simulate(case, recurrent_input, layer_input=None):
         for l, name in enumerate(names):
             a_prev = recurrent_input(l, previous, current, t)
             inp = below if layer_input is None else layer_input(l, x[:, :, t], below)
-            state, _ = stacked.step_forward(cell, inp, a_prev, p[name])
+            state, _ = deep.step_forward(cell, inp, a_prev, p[name])
             current.append(state)
             a[l][:, :, t] = state
             below = state
@@ -297,20 +297,20 @@ def _wrong_layer_previous(case):
 def _first_a0_everywhere(case):
     x, a0, p, cell = (case.args[k] for k in ("x", "a0", "parameters", "cell"))
     first = a0["layer1"]
-    return stacked.stacked_forward(x, {k: first for k in a0}, p, cell)[0]
+    return deep.stacked_forward(x, {k: first for k in a0}, p, cell)[0]
 
 
 def _no_recurrence_after_first(case):
     """a_prev never updated: every step starts again from a0."""
     a0 = case.args["a0"]
-    names = stacked.layer_names(case.args["parameters"])
+    names = deep.layer_names(case.args["parameters"])
     return _simulate(case, lambda l, previous, current, t: a0[names[l]])
 
 
 def _one_array_for_all_layers(case):
     """``a = [np.zeros(...)] * L``: L names for one array, which every layer writes in turn, so
     each entry ends up holding the top layer's states."""
-    a, _ = stacked.stacked_forward(**case.args)
+    a, _ = deep.stacked_forward(**case.args)
     return [a[-1]] * len(a)
 
 
@@ -373,7 +373,7 @@ def _reads(name, shape):
 def _layer_widths(parameters, n_x):
     """{l: rows of layer l's input}: n_x for layer 1, the state size of layer l - 1 above it."""
     widths, n_in = {}, n_x
-    for l, name in enumerate(stacked.layer_names(parameters), start=1):
+    for l, name in enumerate(deep.layer_names(parameters), start=1):
         widths[l] = n_in
         n_in = parameters[name]["ba" if "ba" in parameters[name] else "bu"].shape[0]
     return widths
@@ -464,9 +464,9 @@ def _check_caches(name, got, want, case):
     )
     n_a = case.sizes["n_a"]
     da = np.random.default_rng(3).standard_normal((n_a, case.sizes["m"], case.sizes["T_x"]))
-    expected = stacked.stacked_backward(da, want)
+    expected = deep.stacked_backward(da, want)
     try:
-        grads = stacked.stacked_backward(da, got)
+        grads = deep.stacked_backward(da, got)
     except Exception as error:
         raise AssertionError(
             f"{name}: {layout} (the reference backward failed on it: "
@@ -524,7 +524,7 @@ def _backward_cases(rng, seed):
 
 
 def _backward_reference(case):
-    return stacked.stacked_backward(**case.args)
+    return deep.stacked_backward(**case.args)
 
 
 def _backprop(case, from_above_for, future=True, accumulate=True, steps=reversed):
@@ -544,7 +544,7 @@ def _backprop(case, from_above_for, future=True, accumulate=True, steps=reversed
         for l in reversed(range(L)):
             above = from_above_for(l, L, da[:, :, t], dxt_above)
             later = {True: from_future[l], False: 0.0, "shared": last}[future]
-            g = stacked.step_backward(above + later, cell_caches[l][t])
+            g = deep.step_backward(above + later, cell_caches[l][t])
             from_future[l] = last = g.pop("da_prev")
             dxt_above = g.pop("dxt")
             for key, value in g.items():
@@ -624,7 +624,7 @@ def _explain_backward(case, error):
         owners = [
             {
                 name
-                for name in stacked.layer_names(parameters)
+                for name in deep.layer_names(parameters)
                 if any(v.shape == shape for v in parameters[name].values())
             }
             for shape in shapes
@@ -662,7 +662,7 @@ def _stack_proof(call, rng):
         x = rng.standard_normal((n_x, m, T_x))
         a0 = _a0(rng, p, m, cell)
         w = rng.standard_normal((n_a, m, T_x))
-        _, caches = stacked.stacked_forward(x, a0, p, cell)
+        _, caches = deep.stacked_forward(x, a0, p, cell)
         grads = call(
             Case(
                 f"gradient check, 3 {cell} layers",
@@ -672,7 +672,7 @@ def _stack_proof(call, rng):
         )
 
         def f(v, cell=cell, w=w, names=tuple(p)):
-            a, _ = stacked.stacked_forward(v["x"], v["a0"], {k: v[k] for k in names}, cell)
+            a, _ = deep.stacked_forward(v["x"], v["a0"], {k: v[k] for k in names}, cell)
             return float(np.sum(w * a[-1]))
 
         with_a0 = {**grads, "a0": {f"d{k}": dict(grads.get(k, {})).get("da0") for k in p}}
@@ -737,7 +737,7 @@ def _head_cases(rng, seed):
 
 
 def _head_of(a, head):
-    return stacked.head_forward(a, head)
+    return deep.head_forward(a, head)
 
 
 def _head_reference(case):
@@ -856,7 +856,7 @@ def _head_backward_cases(rng, seed):
 
 
 def _head_backward_reference(case):
-    return stacked.head_backward(**case.args)
+    return deep.head_backward(**case.args)
 
 
 def _without_relu_derivative(case):
@@ -871,7 +871,7 @@ def _head_proof(call, rng):
     a = rng.standard_normal((n_a, m, T_x))
     head = random_head(rng, n_a, n_h, n_y)
     w = rng.standard_normal((n_y, m, T_x))
-    _, cache = stacked.head_forward(a, head)
+    _, cache = deep.head_forward(a, head)
     grads = call(
         Case(
             "gradient check",
@@ -881,7 +881,7 @@ def _head_proof(call, rng):
     )
 
     def f(v):
-        _, (_, h, _) = stacked.head_forward(v["a"], {k: v[k] for k in head})
+        _, (_, h, _) = deep.head_forward(v["a"], {k: v[k] for k in head})
         z, _ = rnn.dense_forward(h, v["W2"], v["b2"])
         return float(np.sum(w * z))
 

@@ -62,7 +62,7 @@ FORBIDDEN = (
     "utils.kernels.gru.gru_forward",
     "utils.kernels.gru.gru_backward",
 )
-CACHE_FIELDS = ("a_next", "a_prev", "xt", "gamma_u", "gamma_r", "c_tilde", "parameters", "variant")
+CACHE_FIELDS = gru.GRUCache._fields  # (a_next, a_prev, xt, gamma_u, gamma_r, c_tilde, ...)
 SHAPES = {
     "xt": "(n_x, m)",
     "a_prev": "(n_a, m)",
@@ -154,7 +154,7 @@ def _gated_product(inside_bias):
 
     def step(xt, a_prev, p):
         _, cache = gru.gru_cell_forward(xt, a_prev, p, "full")
-        gamma_u, gamma_r = cache[3], cache[4]
+        gamma_u, gamma_r = cache.gamma_u, cache.gamma_r
         product = p["Wc"] @ np.concatenate([a_prev, xt])
         if inside_bias:
             c_tilde = np.tanh(gamma_r * (product + p["bc"]))

@@ -69,19 +69,7 @@ FORBIDDEN = (
     "utils.kernels.lstm.lstm_forward",
     "utils.kernels.lstm.lstm_backward",
 )
-CACHE_FIELDS = (
-    "a_next",
-    "c_next",
-    "a_prev",
-    "c_prev",
-    "xt",
-    "gamma_f",
-    "gamma_u",
-    "c_tilde",
-    "gamma_o",
-    "parameters",
-    "peephole",
-)
+CACHE_FIELDS = lstm.LSTMCache._fields  # (a_next, c_next, a_prev, c_prev, xt, gamma_f, ...)
 GATES = ("f", "u", "o", "c")
 SHAPES = {
     "xt": "(n_x, m)",
@@ -178,10 +166,10 @@ def _gates_peek_new(xt, a_prev, c_prev, p, peephole):
     if not peephole:
         return None
     _, c_first, cache = lstm.lstm_cell_forward(xt, a_prev, c_prev, p, False)
-    gamma_f = sigmoid(_logit(cache[5]) + p["pf"] * c_first)
-    gamma_u = sigmoid(_logit(cache[6]) + p["pu"] * c_first)
-    c_next = gamma_f * c_prev + gamma_u * cache[7]
-    gamma_o = sigmoid(_logit(cache[8]) + p["po"] * c_next)
+    gamma_f = sigmoid(_logit(cache.gamma_f) + p["pf"] * c_first)
+    gamma_u = sigmoid(_logit(cache.gamma_u) + p["pu"] * c_first)
+    c_next = gamma_f * c_prev + gamma_u * cache.c_tilde
+    gamma_o = sigmoid(_logit(cache.gamma_o) + p["po"] * c_next)
     return gamma_o * np.tanh(c_next), c_next, None
 
 
@@ -199,13 +187,13 @@ def _switched(change):
 def _no_tanh(xt, a_prev, c_prev, p, peephole):
     """a<t> = Γo * c<t>: the reference's gates, without the tanh."""
     _, c_next, cache = lstm.lstm_cell_forward(xt, a_prev, c_prev, p, peephole)
-    return cache[8] * c_next, c_next, None
+    return cache.gamma_o * c_next, c_next, None
 
 
 def _old_memory_out(xt, a_prev, c_prev, p, peephole):
     """a<t> = Γo * tanh(c<t-1>)."""
     _, c_next, cache = lstm.lstm_cell_forward(xt, a_prev, c_prev, p, peephole)
-    return cache[8] * np.tanh(c_prev), c_next, None
+    return cache.gamma_o * np.tanh(c_prev), c_next, None
 
 
 def _output_peeks_old(xt, a_prev, c_prev, p, peephole):
@@ -214,7 +202,7 @@ def _output_peeks_old(xt, a_prev, c_prev, p, peephole):
     if not peephole:
         return None
     _, c_next, cache = lstm.lstm_cell_forward(xt, a_prev, c_prev, {**p, "po": 0 * p["po"]}, True)
-    z_o = np.log(cache[8]) - np.log1p(-cache[8])  # σ^-1 of the gate without its peephole
+    z_o = np.log(cache.gamma_o) - np.log1p(-cache.gamma_o)  # σ^-1 of Γo without its peephole
     return sigmoid(z_o + p["po"] * c_prev) * np.tanh(c_next), c_next, None
 
 

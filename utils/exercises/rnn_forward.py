@@ -31,7 +31,7 @@ FORBIDDEN = (
     "utils.kernels.rnn.rnn_layer_forward",
     "utils.kernels.rnn.rnn_model_forward",
 )
-CACHE_FIELDS = ("a_next", "a_prev", "xt", "parameters", "activation")
+CACHE_FIELDS = rnn.RNNCache._fields  # (a_next, a_prev, xt, parameters, activation)
 SHAPES = {
     "xt": "(n_x, m)",
     "a_prev": "(n_a, m)",
@@ -108,15 +108,16 @@ def check_cell_cache(name: str, cache, want, case: Case) -> None:
             hint=f"the cache is ({fields}); the backward pass needs {field} here",
             **tol,
         )
-    stored = cache[3]
-    if not isinstance(stored, dict) or not set(want[3]) <= set(stored):
+    got, want = rnn.RNNCache._make(cache), rnn.RNNCache._make(want)  # a student's: a tuple
+    stored = got.parameters
+    if not isinstance(stored, dict) or not set(want.parameters) <= set(stored):
         raise AssertionError(
             f"{head}[3] from {where} should be the parameters dict (Waa, Wax, ba, Wya, by), "
             f"got {type(stored).__name__}"
         )
-    for key in want[3]:
-        check_close(f"{head}[3][{key!r}] from {where}", stored[key], want[3][key], **tol)
-    check_equal(f"{head}[4] (activation) from {where}", cache[4], want[4])
+    for key, value in want.parameters.items():
+        check_close(f"{head}[3][{key!r}] from {where}", stored[key], value, **tol)
+    check_equal(f"{head}[4] (activation) from {where}", got.activation, want.activation)
 
 
 def _cell_cases(rng: np.random.Generator, seed: int) -> list[Case]:

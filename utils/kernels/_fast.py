@@ -8,8 +8,8 @@ dominates a time step; the buffer pool (``empty``) because at large sizes fresh 
 from __future__ import annotations
 
 import math
-import sys
 import threading
+import weakref
 
 import numpy as np
 
@@ -54,20 +54,73 @@ def const(value, dtype):
 # (T, m, n_x, n_a) = (50, 32, 64, 128) float32: glibc gives the freed megabytes back to the
 # system and the next call faults them in again. PyTorch keeps freed tensors in a caching
 # allocator; ``empty`` does the same for the kernels: a pooled buffer is handed out again
-# only when no array uses it any more (its reference count says the pool holds the only
-# reference; a view of it, or a cache that holds it, keeps it in use). The pool's state lives
-# inside ``_pool`` (no module global is ever rebound: ``utils.checks`` takes a rebound
-# global of utils for tampering).
+# only when no array uses it any more (a view of it, or a cache that holds it, keeps it in
+# use).
+#
+# How the pool knows, without counting references: each time it hands a buffer out it makes
+# a new *lease*, a uint8 array over the buffer's memory whose base is a memoryview (not an
+# array). NumPy sets the base of every array made from the lease (views of views, reshapes,
+# transposes) to the lease itself, never past it, because the collapse of a view chain stops
+# at a base that is not an array. So the lease lives exactly as long as some array uses the
+# memory; when the last one goes, a weak reference's callback puts the buffer back on the
+# free list. The callback only appends (atomic), so it may run anywhere, lock held or not. On
+# an interpreter that frees memory later than CPython (PyPy's collector), buffers come back
+# later and the pool falls back to ``np.empty`` when full: slower, never wrong. The pool's
+# state lives inside ``_pool`` (no module global is ever rebound: ``utils.checks`` takes a
+# rebound global of utils for tampering).
 
 POOL_BYTES = 256 * 2**20  # at most this much memory (in use or free) belongs to the pool
 POOL_MIN = 2**16  # smaller arrays come from np.empty (malloc reuses them cheaply)
-_pool: dict[int, list] = {}  # buffer size in bytes -> the buffers of that size
-_pool_lock = threading.Lock()
+
+
+class _BufferPool:
+    """Buffers (uint8 arrays) by size, free or leased; see the comment above."""
+
+    def __init__(self):
+        self.free: dict[int, list] = {}  # size in bytes -> free buffers of that size
+        self.leases: dict = {}  # id of a weak reference to a live lease -> (it, size, buffer)
+        self.owned = 0  # bytes of all buffers, leased and free
+        self.lock = threading.Lock()
+
+    def lease(self, nbytes):
+        """A new uint8 array over a free buffer of ``nbytes`` (a new buffer if none is free), or
+        None when the pool is full of buffers in use."""
+        with self.lock:
+            free = self.free.get(nbytes)
+            if free:
+                buffer = free.pop()
+            else:
+                if self.owned + nbytes > POOL_BYTES:
+                    self.drop(self.owned + nbytes - POOL_BYTES)  # forget free buffers
+                if self.owned + nbytes > POOL_BYTES:
+                    return None
+                buffer = np.empty(nbytes, np.uint8)
+                self.owned += nbytes
+            lease = np.frombuffer(buffer.data, np.uint8)  # base: a memoryview, not an array
+            ref = weakref.ref(lease, self._returned)  # (an array's weakref has no hash)
+            self.leases[id(ref)] = (ref, nbytes, buffer)
+            return lease
+
+    def _returned(self, ref):
+        """The weak reference's callback: the lease, and every array made from it, is gone."""
+        _, nbytes, buffer = self.leases.pop(id(ref))
+        self.free.setdefault(nbytes, []).append(buffer)
+
+    def drop(self, wanted):
+        """Forget free buffers until ``wanted`` bytes are released (or none is left)."""
+        for nbytes, free in list(self.free.items()):
+            while wanted > 0 and free:
+                free.pop()
+                self.owned -= nbytes
+                wanted -= nbytes
+
+
+_pool = _BufferPool()
 
 
 def pooled_bytes() -> int:
     """Memory that belongs to the pool (its buffers in use and free)."""
-    return sum(size * len(buffers) for size, buffers in _pool.items())
+    return _pool.owned
 
 
 def empty(shape, dtype):
@@ -77,28 +130,10 @@ def empty(shape, dtype):
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < POOL_MIN:
         return np.empty(shape, dtype)
-    with _pool_lock:
-        buffers = _pool.setdefault(nbytes, [])
-        for buffer in buffers:  # free: only the list, `buffer` and getrefcount's argument
-            if sys.getrefcount(buffer) == 3:
-                break
-        else:
-            if pooled_bytes() + nbytes > POOL_BYTES:
-                _release(pooled_bytes() + nbytes - POOL_BYTES)  # drop free buffers
-            if pooled_bytes() + nbytes > POOL_BYTES:
-                return np.empty(shape, dtype)
-            buffer = np.empty(nbytes, np.uint8)
-            buffers.append(buffer)
-        return buffer.view(dtype).reshape(shape)
-
-
-def _release(wanted):
-    """Forget free pooled buffers until ``wanted`` bytes are released (or none is left)."""
-    for size, buffers in _pool.items():
-        for i in reversed(range(len(buffers))):
-            if wanted > 0 and sys.getrefcount(buffers[i]) == 2:  # the list, the argument
-                del buffers[i]
-                wanted -= size
+    lease = _pool.lease(nbytes)
+    if lease is None:
+        return np.empty(shape, dtype)
+    return lease.view(dtype).reshape(shape)
 
 
 def to_lecture(steps):

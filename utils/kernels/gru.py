@@ -25,13 +25,14 @@ from __future__ import annotations
 import numpy as np
 
 from utils._validate import (
+    VARIANTS,
     as_float_array,
-    check_shape,
+    check_argument_shape,
     common_dtype,
     gradient_in,
+    gru_parameters,
     sequence_in,
 )
-from utils.gru import VARIANTS, gru_parameters
 from utils.kernels._fast import const, contiguous, empty, sequence_out, sigmoid_
 
 __all__ = ["VARIANTS", "gru_backward", "gru_forward"]
@@ -75,7 +76,7 @@ def gru_forward(x, a0, parameters, variant="full"):
     n_x, T, m = x_steps.shape
     p, n_a = gru_parameters(parameters, n_x, variant, "gru_forward")
     a0 = as_float_array("a0", a0)
-    check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
     dtype = common_dtype(x_steps, a0, *p.values())
     p = {k: v.astype(dtype, copy=False) for k, v in p.items()}
     gates_order = _stacked(variant)

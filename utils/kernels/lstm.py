@@ -30,13 +30,13 @@ import numpy as np
 from utils._validate import (
     Steps,
     as_float_array,
-    check_shape,
+    check_argument_shape,
     common_dtype,
     gradient_in,
+    lstm_parameters,
     sequence_in,
 )
 from utils.kernels._fast import const, empty, sigmoid_of_negated_, to_lecture
-from utils.lstm import lstm_parameters
 
 __all__ = ["lstm_backward", "lstm_forward"]
 
@@ -81,10 +81,10 @@ def lstm_forward(x, a0, c0, parameters, peephole=False):
     n_x, T, m = x_steps.shape
     p, n_a = lstm_parameters(parameters, n_x, peephole, "lstm_forward")
     a0 = as_float_array("a0", a0)
-    check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
     if c0 is not None:
         c0 = as_float_array("c0", c0)
-        check_shape("c0", c0, ("n_a", "m"), {"n_a": n_a, "m": m})
+        check_argument_shape("c0", c0, ("n_a", "m"), {"n_a": n_a, "m": m})
     dtype = common_dtype(x_steps, a0, *(() if c0 is None else (c0,)), *p.values())
     n = n_a
 

@@ -25,9 +25,10 @@ from __future__ import annotations
 import numpy as np
 
 from utils._validate import (
+    ACTIVATIONS,
     as_float_array,
+    check_argument_shape,
     check_option,
-    check_shape,
     common_dtype,
     gradient_in,
     output_parameters,
@@ -39,7 +40,7 @@ from utils._validate import (
 from utils.activations import relu_backward, softmax, tanh_backward
 from utils.kernels._fast import contiguous, empty, sequence_out
 from utils.losses import softmax_cross_entropy
-from utils.rnn import ACTIVATIONS, dense_backward, dense_forward
+from utils.rnn import dense_backward, dense_forward  # the output layer: the same function
 
 __all__ = [
     "bptt",
@@ -93,7 +94,7 @@ def rnn_layer_forward(x, a0, parameters, activation="tanh"):
     n_x, T, m = x_steps.shape
     Waa, Wax, ba, n_a = rnn_parameters(parameters, n_x, "rnn_layer_forward")
     a0 = as_float_array("a0", a0)
-    check_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
+    check_argument_shape("a0", a0, ("n_a", "m"), {"n_a": n_a, "m": m})
     dtype = common_dtype(x_steps, a0, Waa, Wax, ba)
     Waa, Wax, ba = (p.astype(dtype, copy=False) for p in (Waa, Wax, ba))
 
@@ -194,7 +195,7 @@ def bptt(dz, cache):
     n_a, T1, m = h.shape
     T, n_y = T1 - 1, Wya.shape[0]
     dz = as_float_array("dz", dz)
-    check_shape("dz", dz, ("n_y", "m", "T_x"), {"n_y": n_y, "m": m, "T_x": T})
+    check_argument_shape("dz", dz, ("n_y", "m", "T_x"), {"n_y": n_y, "m": m, "T_x": T})
     dz_flat = to_steps_layout(dz.astype(h.dtype, copy=False)).reshape(n_y, T * m)
     grads = _backward((Wya.T @ dz_flat).reshape(n_a, T, m), cache)  # z<t> = Wya a<t> + by
     grads["dx"] = to_lecture_layout(grads["dx"])
