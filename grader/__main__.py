@@ -367,44 +367,34 @@ def cmd_bundle(args: argparse.Namespace, root: Path) -> int:
 
 
 Arguments = Callable[[argparse.ArgumentParser], None]
-RunCommand = Callable[[argparse.Namespace, Path], int]
 
-# (name, help in the command list, declares its arguments, runs it), in --help's order.
-COMMANDS: list[tuple[str, str, Arguments, RunCommand]] = [
-    ("release", "regenerate notebooks/ from solutions/", args_release, cmd_release),
-    ("normalize", "strip outputs and run metadata from solutions/", args_normalize, cmd_normalize),
-    ("check", "drift, leak, validation and round-trip checks", args_check, cmd_check),
-    ("grade", "grade a class", args_grade, cmd_grade),
-    (
-        "grade-by-hand",
-        "open the formgrader to grade written answers",
-        args_grade_by_hand,
-        cmd_grade_by_hand,
-    ),
-    ("feedback", "generate feedback for graded submissions", args_feedback, cmd_feedback),
-    ("export", "export.csv and canvas.csv from the gradebook", args_export, cmd_export),
-    ("report", "rebuild the class reports from the gradebook", args_report, cmd_report),
-    (
-        "import-hand-grades",
-        "record hand grades from a CSV (no browser needed)",
-        args_import_hand_grades,
-        cmd_import_hand_grades,
-    ),
-    (
-        "check-term",
-        "check term.toml against the roster and the course",
-        args_check_term,
-        cmd_check_term,
-    ),
-    ("slurm", "grade a class as a Slurm job array", args_slurm, cmd_slurm),
-    ("bundle", "build the student bundle", args_bundle, cmd_bundle),
-]
+# name -> its line in the command list, in --help's order; ``args_<name>`` declares its
+# arguments and ``cmd_<name>`` runs it (dashes in the name become underscores).
+COMMANDS = {
+    "release": "regenerate notebooks/ from solutions/",
+    "normalize": "strip outputs and run metadata from solutions/",
+    "check": "drift, leak, validation and round-trip checks",
+    "grade": "grade a class",
+    "grade-by-hand": "open the formgrader to grade written answers",
+    "feedback": "generate feedback for graded submissions",
+    "export": "export.csv and canvas.csv from the gradebook",
+    "report": "rebuild the class reports from the gradebook",
+    "import-hand-grades": "record hand grades from a CSV (no browser needed)",
+    "check-term": "check term.toml against the roster and the course",
+    "slurm": "grade a class as a Slurm job array",
+    "bundle": "build the student bundle",
+}
+
+
+def _command(name: str, role: str):
+    """``args_<name>`` or ``cmd_<name>`` of this module."""
+    return globals()[f"{role}_{name.replace('-', '_')}"]
 
 
 class _CommandParser(argparse.ArgumentParser):
     """A command's parser that declares its arguments only when that command is parsed (or its
-    help shown): the grade command's defaults come from :class:`grader.grade.Options`, whose
-    module takes seconds to import (nbformat, traitlets), and ``--help`` should not wait."""
+    help shown): :mod:`grader.slurm` declares the slurm command's, and importing it takes a
+    second or more (nbformat), which ``--help`` should not wait for."""
 
     declare: Arguments | None = None
 
@@ -434,8 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--root", type=Path, default=ROOT, help="course root (default: this repo)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_CommandParser)
-    for name, summary, declare, _run in COMMANDS:
-        sub.add_parser(name, help=summary).declare = declare
+    for name, summary in COMMANDS.items():
+        sub.add_parser(name, help=summary).declare = _command(name, "args")
     return parser
 
 
@@ -445,8 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in GRADEBOOK_COMMANDS and not getattr(args, "no_db", False):
         # Which gradebook (SQLite or PostgreSQL): said first, on stderr with the progress.
         print(gradebook.describe(gradebook.db_url(root)), file=sys.stderr, flush=True)
-    run = {name: run for name, _summary, _declare, run in COMMANDS}[args.command]
-    return run(args, root)
+    return _command(args.command, "cmd")(args, root)
 
 
 if __name__ == "__main__":
