@@ -10,17 +10,17 @@ from utils.layer import layer_forward
 N_X, N_A, M, T = 3, 3, 2, 4
 
 
-def deep_params(cell_params, rng, cell, n_layers, bidirectional):
-    params, n_in = {}, N_X
+def deep_params(cell_params, rng, cell, n_layers, bidirectional, n_x=N_X, n_a=N_A):
+    """``{"layer1": ..., ...}`` for a stack of ``cell`` layers (each bidirectional or not)."""
+    params, n_in = {}, n_x
     for layer in range(1, n_layers + 1):
         if bidirectional:
             params[f"layer{layer}"] = {
-                d: cell_params(rng, cell, n_in, N_A) for d in ("forward", "backward")
+                d: cell_params(rng, cell, n_in, n_a) for d in ("forward", "backward")
             }
-            n_in = 2 * N_A
         else:
-            params[f"layer{layer}"] = cell_params(rng, cell, n_in, N_A)
-            n_in = N_A
+            params[f"layer{layer}"] = cell_params(rng, cell, n_in, n_a)
+        n_in = 2 * n_a if bidirectional else n_a
     return params
 
 

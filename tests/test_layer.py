@@ -10,6 +10,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from test_kernels_deep import deep_params
 
 from utils import _validate
 from utils.bidirectional import bidirectional_backward, bidirectional_forward
@@ -52,16 +53,7 @@ def checks(monkeypatch):
 
 
 def stack_params(cell_params, rng, cell, n_layers, bidirectional):
-    params, n_in = {}, N_X
-    for layer in range(1, n_layers + 1):
-        if bidirectional:
-            params[f"layer{layer}"] = {
-                d: cell_params(rng, cell, n_in, N_A) for d in ("forward", "backward")
-            }
-        else:
-            params[f"layer{layer}"] = cell_params(rng, cell, n_in, N_A)
-        n_in = 2 * N_A if bidirectional else N_A
-    return params
+    return deep_params(cell_params, rng, cell, n_layers, bidirectional, N_X, N_A)
 
 
 def level_by_level(x, params, cell, bidirectional, da):
